@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""PyTorch anchor for kiln's training-step benchmarks.
+
+Times one SGD training step (forward + backward + optimizer step) of the same
+models kiln compiles, on the same shapes, so kiln's numbers have a reference
+point. Data is synthetic: step time does not depend on pixel values, and it
+keeps data loading out of the measurement. On a small shared machine, run it
+while nothing else is: with two torch threads a step stalls whenever either
+core is busy, and medians can jump several-fold.
+
+Run with Debian's interpreter, which has torch (the `python3` on PATH may not):
+    /usr/bin/python3 bench/torch_anchor.py --models logreg,mlp --steps 200 --json
+"""
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+
+import torch
+from torch import nn
+
+BATCH = 128
+
+# name -> (model factory, SGD keyword arguments)
+MODELS = {
+    "logreg": (lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10)),
+               dict(lr=0.1)),
+    "mlp": (lambda: nn.Sequential(nn.Flatten(),
+                                  nn.Linear(784, 512), nn.ReLU(),
+                                  nn.Linear(512, 512), nn.ReLU(),
+                                  nn.Linear(512, 10)),
+            dict(lr=0.05, momentum=0.9)),
+}
+
+
+def bench(name, steps, warmup):
+    """Returns the median wall time in ms of `steps` training steps."""
+    factory, sgd_args = MODELS[name]
+    model = factory()
+    opt = torch.optim.SGD(model.parameters(), **sgd_args)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(BATCH, 1, 28, 28, dtype=torch.float32)
+    y = torch.randint(0, 10, (BATCH,))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="logreg,mlp",
+                   help="comma-separated subset of: " + ",".join(MODELS))
+    p.add_argument("--steps", type=int, default=200,
+                   help="timed steps per model (at least 200)")
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="print JSON only")
+    args = p.parse_args()
+    names = [m for m in args.models.split(",") if m]
+    unknown = [m for m in names if m not in MODELS]
+    if unknown:
+        p.error("unknown model(s): " + ",".join(unknown))
+    if args.steps < 200:
+        p.error("--steps must be >= 200 for a stable median")
+
+    # Two threads to match the machine kiln's own benchmarks run on.
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    results = {}
+    for name in names:
+        ms = bench(name, args.steps, args.warmup)
+        results[name] = {"median_ms": round(ms, 4),
+                         "samples_per_s": round(BATCH / (ms / 1e3), 1)}
+
+    # Debian's torch may be built against reference BLAS, which makes the
+    # anchor several times slower than a pip wheel; say so where it's seen.
+    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    blas = blas.group(1) if blas else "unknown"
+    if args.json:
+        print(json.dumps(results, indent=2))
+        if blas == "generic":
+            print("note: torch uses generic (reference) BLAS", file=sys.stderr)
+    else:
+        print(f"torch {torch.__version__} (BLAS {blas}), "
+              f"{torch.get_num_threads()} threads, batch {BATCH}, "
+              f"median of {args.steps} steps")
+        for name, r in results.items():
+            print(f"{name:8s} {r['median_ms']:9.3f} ms/step "
+                  f"{r['samples_per_s']:12.0f} samples/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+# Finds Debian's LLVM 16 / MLIR 16 and sets up TableGen and the MLIR CMake helpers.
+find_package(MLIR 16 REQUIRED CONFIG HINTS /usr/lib/llvm-16/lib/cmake/mlir)
+list(APPEND CMAKE_MODULE_PATH "${MLIR_CMAKE_DIR}" "${LLVM_CMAKE_DIR}")
+set(LLVM_RUNTIME_OUTPUT_INTDIR ${CMAKE_BINARY_DIR}/bin)
+set(LLVM_LIBRARY_OUTPUT_INTDIR ${CMAKE_BINARY_DIR}/lib)
+set(MLIR_BINARY_DIR ${CMAKE_BINARY_DIR})
+include(TableGen)
+include(AddLLVM)
+include(AddMLIR)
+include(HandleLLVMOptions)
+include_directories(SYSTEM ${LLVM_INCLUDE_DIRS} ${MLIR_INCLUDE_DIRS})
+add_definitions(${LLVM_DEFINITIONS})
+set(KILN_LLVM_TOOLS_DIR "${LLVM_TOOLS_BINARY_DIR}")

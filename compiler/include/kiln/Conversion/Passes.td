@@ -1,0 +1,21 @@
+//===- Passes.td - kiln conversion passes ------------------*- tablegen -*-===//
+
+#ifndef KILN_CONVERSION_PASSES
+#define KILN_CONVERSION_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lowers kiln ops to linalg, tensor, arith and math on tensors";
+  let description = [{
+    Every kiln op becomes destination-style linalg on tensors (linalg.generic,
+    linalg.fill, linalg.matmul-like contractions) or tensor reshapes, ready for
+    elementwise fusion and one-shot bufferization. Fails on a kiln.vjp that
+    the autodiff pass has not expanded.
+  }];
+  let dependentDialects = [
+    "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
+    "mlir::arith::ArithDialect", "mlir::math::MathDialect"];
+}
+
+#endif // KILN_CONVERSION_PASSES

@@ -1,0 +1,22 @@
+//===- Passes.h - kiln transformation passes --------------------*- C++ -*-===//
+#ifndef KILN_DIALECT_KILN_TRANSFORMS_PASSES_H
+#define KILN_DIALECT_KILN_TRANSFORMS_PASSES_H
+
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace kiln {
+#define GEN_PASS_DECL
+#include "kiln/Dialect/Kiln/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "kiln/Dialect/Kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+#endif // KILN_DIALECT_KILN_TRANSFORMS_PASSES_H

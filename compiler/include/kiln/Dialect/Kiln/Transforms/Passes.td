@@ -1,0 +1,88 @@
+//===- Passes.td - kiln transformation passes --------------*- tablegen -*-===//
+
+#ifndef KILN_TRANSFORMS_PASSES
+#define KILN_TRANSFORMS_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def KilnAutodiff : Pass<"kiln-autodiff", "mlir::func::FuncOp"> {
+  let summary = "Expands kiln.vjp into symbolic reverse-mode backward ops";
+  let description = [{
+    For each `kiln.vjp %y, %seed wrt %x...`, walks the ops between the `wrt`
+    values and `%y` in reverse order, asks each op for its vector-Jacobian
+    product (DifferentiableOpInterface), accumulates cotangents by addition
+    and replaces the vjp results with the accumulated cotangents. Values that
+    do not depend on a `wrt` value (frozen parameters, inputs, anything behind
+    `kiln.stop_gradient`) get no backward ops.
+
+    Before:
+    ```mlir
+    %y = kiln.mul %x, %x : tensor<f32>, tensor<f32> -> tensor<f32>
+    %g = kiln.vjp %y, %one wrt %x : tensor<f32>, tensor<f32>
+    ```
+    After:
+    ```mlir
+    %y = kiln.mul %x, %x : tensor<f32>, tensor<f32> -> tensor<f32>
+    %0 = kiln.mul %one, %x : ...
+    %1 = kiln.mul %one, %x : ...
+    %g = kiln.add %0, %1 : ...
+    ```
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
+def KilnPrepareBufferization : Pass<"kiln-prepare-bufferization", "mlir::func::FuncOp"> {
+  let summary = "Marks which function arguments bufferization may overwrite";
+  let description = [{
+    One-shot bufferization treats function arguments as writable, which
+    would let it reuse a caller's input batch as scratch. Only model state
+    that the function itself updates (named in both `kiln.state_args` and
+    `kiln.state_results`) stays writable; every other argument gets
+    `bufferization.writable = false`.
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect"];
+}
+
+def KilnStaticMemoryPlan : Pass<"kiln-static-memory-plan", "mlir::ModuleOp"> {
+  let summary = "Places every buffer of a bufferized function in one static arena";
+  let description = [{
+    Runs after bufferization. Every `memref.alloc` with a static shape is
+    replaced by a `memref.view` into one `memref<Nxi8>` arena argument at an
+    offset chosen at compile time from the buffers' live ranges, so the
+    compiled function never touches the heap. Functions carrying
+    `kiln.state = [...]` keep their model state (parameters, optimizer
+    buffers) at fixed offsets at the front of the arena; those arguments and
+    the results tied to them (`kiln.updates`) disappear from the signature.
+    The arena size is recorded as `kiln.arena_bytes` on the function, and the
+    state layout as `kiln.state_bytes` on the module.
+
+    Before:
+    ```mlir
+    func.func @f(%x: memref<4xf32>, %out: memref<4xf32>) {
+      %t = memref.alloc() : memref<4xf32>
+      ...
+    }
+    ```
+    After:
+    ```mlir
+    func.func @f(%x: memref<4xf32>, %out: memref<4xf32>, %arena: memref<64xi8>) {
+      %t = memref.view %arena[%c0][] : memref<64xi8> to memref<4xf32>
+      ...
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+}
+
+def KilnApproximateMath : Pass<"kiln-approximate-math", "mlir::ModuleOp"> {
+  let summary = "Replaces math.exp/log/tanh with polynomial approximations";
+  let description = [{
+    Removes libm calls so the generated code runs on targets without a math
+    library (microcontrollers) and vectorizes on CPUs. Maximum error is
+    about 2e-6 relative.
+  }];
+  let dependentDialects = ["mlir::math::MathDialect", "mlir::arith::ArithDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
+#endif // KILN_TRANSFORMS_PASSES

@@ -1,0 +1,49 @@
+//===- Driver.h - kilnc's command line, shared by generators ----*- C++ -*-===//
+//
+// `kilnc model.mlir --emit=obj -o model.o` and a model's generator
+// (`mlp-gen --emit=obj -o mlp.o`) accept the same flags and share this code.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_DRIVER_DRIVER_H
+#define KILN_DRIVER_DRIVER_H
+
+#include "kiln/Target/LLVMTarget.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+
+namespace kiln {
+
+enum class EmitKind {
+  Traced, ///< the IR as traced, kiln.vjp unexpanded
+  Mlir,   ///< kiln IR with forward and generated backward ops
+  Memref, ///< bufferized, planned into one arena: the ABI is final here
+  Llvm,   ///< LLVM IR text
+  Asm,    ///< target assembly
+  Obj,    ///< object file + C header
+  Header, ///< the C header only
+};
+
+struct DriverOptions {
+  EmitKind emit = EmitKind::Mlir;
+  std::string input;        ///< kilnc only: an .mlir file ("-": stdin)
+  std::string output = "-"; ///< "-": stdout (not for obj)
+  std::string header;       ///< obj: defaults to the output with .h
+  TargetOptions target;
+  bool approximateMath = true;
+};
+
+/// Parses kilnc-style flags. Returns false with `error` set on bad input;
+/// `help` is set when --help was given.
+bool parseDriverOptions(int argc, char **argv, bool takesInput,
+                        DriverOptions &options, std::string &error,
+                        bool &help);
+std::string driverUsage(llvm::StringRef tool, bool takesInput);
+
+/// Compiles `module` as requested. Diagnostics go to stderr; returns a
+/// process exit code.
+int runDriver(mlir::ModuleOp module, const DriverOptions &options);
+
+} // namespace kiln
+
+#endif // KILN_DRIVER_DRIVER_H

@@ -1,0 +1,37 @@
+//===- Pipelines.h - kiln pass pipelines ------------------------*- C++ -*-===//
+//
+// The compilation pipeline as three stages, so that tools can stop after
+// each: differentiate (kiln IR with backward ops), bufferize (memrefs in one
+// static arena: the ABI is fixed here), lower to the LLVM dialect.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_PIPELINES_PIPELINES_H
+#define KILN_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace kiln {
+
+struct CPUPipelineOptions {
+  /// Replace exp/log with polynomials: no libm calls, vectorizable loops.
+  bool approximateMath = true;
+};
+
+/// kiln.vjp -> backward ops, then canonicalize and CSE (still kiln IR).
+void buildKilnDifferentiatePipeline(mlir::OpPassManager &pm);
+/// kiln (differentiated) -> linalg -> memrefs planned into one arena.
+void buildKilnBufferizePipeline(mlir::OpPassManager &pm);
+/// Planned memrefs -> loops -> LLVM dialect with the bare-pointer C ABI.
+void buildKilnLowerToLLVMPipeline(mlir::OpPassManager &pm,
+                                  const CPUPipelineOptions &options);
+/// All three stages.
+void buildKilnCPUPipeline(mlir::OpPassManager &pm,
+                          const CPUPipelineOptions &options);
+
+/// Registers the pipelines above as `kiln-differentiate`,
+/// `kiln-bufferize`, `kiln-lower-to-llvm` and `kiln-cpu-pipeline`.
+void registerKilnPipelines();
+
+} // namespace kiln
+
+#endif // KILN_PIPELINES_PIPELINES_H

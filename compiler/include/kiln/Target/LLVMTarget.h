@@ -1,0 +1,39 @@
+//===- LLVMTarget.h - LLVM IR, target machines, object files ----*- C++ -*-===//
+#ifndef KILN_TARGET_LLVMTARGET_H
+#define KILN_TARGET_LLVMTARGET_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <memory>
+#include <string>
+
+namespace kiln {
+
+struct TargetOptions {
+  std::string triple;   ///< empty: the host
+  std::string cpu;      ///< empty: "generic" for a cross target, host CPU otherwise
+  std::string features; ///< LLVM feature string, e.g. "+m,+a,+f,+d,+c"
+  unsigned optLevel = 3;
+};
+
+/// A TargetMachine for `options`, or an error message naming the triple.
+std::unique_ptr<llvm::TargetMachine>
+createTargetMachine(const TargetOptions &options, std::string &error);
+
+/// Translates a module in the LLVM dialect to LLVM IR and optimizes it for
+/// `machine` at `optLevel`.
+std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
+                                                   llvm::LLVMContext &context,
+                                                   llvm::TargetMachine &machine,
+                                                   unsigned optLevel);
+
+/// Writes an object file (or assembly) for `module`.
+mlir::LogicalResult emitMachineCode(llvm::Module &module,
+                                    llvm::TargetMachine &machine,
+                                    bool assembly, llvm::raw_pwrite_stream &os);
+
+} // namespace kiln
+
+#endif // KILN_TARGET_LLVMTARGET_H

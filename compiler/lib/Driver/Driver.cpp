@@ -1,0 +1,210 @@
+//===- Driver.cpp - kilnc's command line, shared by generators ------------===//
+
+#include "kiln/Driver/Driver.h"
+
+#include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Target/ABI.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+
+std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
+  std::string usage = "usage: " + tool.str() +
+                      (takesInput ? " <input.mlir>" : "") + " [options]\n";
+  usage += R"(
+  --emit=KIND     traced  IR as traced (kiln.vjp not yet expanded)
+                  mlir    kiln IR: forward and generated backward (default)
+                  memref  bufferized IR in one static arena (final ABI)
+                  llvm    LLVM IR
+                  asm     target assembly
+                  obj     object file, plus a C header (see --header)
+                  header  the C header only
+  -o FILE         output file ('-' = stdout, the default; obj needs a file)
+  --header=FILE   header path for --emit=obj (default: output with .h)
+  --target=TRIPLE cross-compile, e.g. aarch64-linux-gnu, riscv64-linux-gnu,
+                  thumbv7em-none-eabihf (default: the host)
+  --mcpu=CPU      target CPU (default: host CPU, or generic)
+  --mattr=FEATS   target features, e.g. +m,+a,+f,+d,+c
+  -O0 -O1 -O2 -O3 LLVM optimization level (default -O3)
+  --no-approx-math  keep libm calls for exp/log instead of polynomials
+)";
+  return usage;
+}
+
+bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
+                              DriverOptions &options, std::string &error,
+                              bool &help) {
+  help = false;
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef arg = argv[i];
+    auto value = [&](llvm::StringRef flag, std::string &out) {
+      if (arg.consume_front(flag)) {
+        if (arg.consume_front("=")) {
+          out = arg.str();
+          return true;
+        }
+        if (arg.empty() && i + 1 < argc) {
+          out = argv[++i];
+          return true;
+        }
+      }
+      arg = argv[i];
+      return false;
+    };
+    std::string text;
+    if (arg == "--help" || arg == "-h") {
+      help = true;
+    } else if (value("--emit", text)) {
+      auto kind = llvm::StringSwitch<std::optional<EmitKind>>(text)
+                      .Case("traced", EmitKind::Traced)
+                      .Case("mlir", EmitKind::Mlir)
+                      .Case("memref", EmitKind::Memref)
+                      .Case("llvm", EmitKind::Llvm)
+                      .Case("asm", EmitKind::Asm)
+                      .Case("obj", EmitKind::Obj)
+                      .Case("header", EmitKind::Header)
+                      .Default(std::nullopt);
+      if (!kind) {
+        error = "unknown --emit kind '" + text +
+                "' (expected traced, mlir, memref, llvm, asm, obj or header)";
+        return false;
+      }
+      options.emit = *kind;
+    } else if (value("-o", options.output) ||
+               value("--header", options.header) ||
+               value("--target", options.target.triple) ||
+               value("--mcpu", options.target.cpu) ||
+               value("--mattr", options.target.features)) {
+    } else if (arg.size() == 3 && arg.startswith("-O") && arg[2] >= '0' &&
+               arg[2] <= '3') {
+      options.target.optLevel = arg[2] - '0';
+    } else if (arg == "--no-approx-math") {
+      options.approximateMath = false;
+    } else if (takesInput && (!arg.startswith("-") || arg == "-") &&
+               options.input.empty()) {
+      options.input = arg.str();
+    } else {
+      error = "unknown argument '" + arg.str() + "'";
+      return false;
+    }
+  }
+  if (takesInput && options.input.empty() && !help) {
+    error = "no input file";
+    return false;
+  }
+  if ((options.emit == EmitKind::Obj) && options.output == "-") {
+    error = "--emit=obj needs an output file (-o FILE)";
+    return false;
+  }
+  return true;
+}
+
+namespace {
+std::unique_ptr<llvm::ToolOutputFile> openOutput(const std::string &path,
+                                                 bool binary) {
+  std::error_code ec;
+  auto file = std::make_unique<llvm::ToolOutputFile>(
+      path, ec, binary ? llvm::sys::fs::OF_None : llvm::sys::fs::OF_Text);
+  if (ec) {
+    llvm::errs() << "kiln: cannot open '" << path << "': " << ec.message()
+                 << "\n";
+    return nullptr;
+  }
+  return file;
+}
+
+LogicalResult runPipeline(ModuleOp module,
+                          llvm::function_ref<void(OpPassManager &)> build) {
+  PassManager pm(module.getContext());
+  build(pm);
+  return pm.run(module);
+}
+
+std::string headerGuard(ModuleOp module, const std::string &path) {
+  if (auto model = module->getAttrOfType<DictionaryAttr>("kiln.model"))
+    return model.getAs<StringAttr>("name").getValue().str();
+  return llvm::sys::path::stem(path).str();
+}
+
+int writeText(const std::string &path,
+              llvm::function_ref<void(llvm::raw_ostream &)> write) {
+  auto out = openOutput(path, /*binary=*/false);
+  if (!out)
+    return 1;
+  write(out->os());
+  out->keep();
+  return 0;
+}
+} // namespace
+
+int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
+  if (failed(verify(module)))
+    return 1;
+  auto print = [&](llvm::raw_ostream &os) { module.print(os); };
+  if (options.emit == EmitKind::Traced)
+    return writeText(options.output, print);
+
+  if (failed(runPipeline(module, buildKilnDifferentiatePipeline)))
+    return 1;
+  if (options.emit == EmitKind::Mlir)
+    return writeText(options.output, print);
+
+  if (failed(runPipeline(module, buildKilnBufferizePipeline)))
+    return 1;
+  if (options.emit == EmitKind::Memref)
+    return writeText(options.output, print);
+  FailureOr<ModuleAbi> abi = extractAbi(module);
+  if (failed(abi))
+    return 1;
+  std::string guard = headerGuard(module, options.output);
+  auto header = [&](llvm::raw_ostream &os) { emitCHeader(*abi, guard, os); };
+  if (options.emit == EmitKind::Header)
+    return writeText(options.output, header);
+
+  CPUPipelineOptions cpu;
+  cpu.approximateMath = options.approximateMath;
+  if (failed(runPipeline(module, [&](OpPassManager &pm) {
+        buildKilnLowerToLLVMPipeline(pm, cpu);
+      })))
+    return 1;
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> machine =
+      createTargetMachine(options.target, error);
+  if (!machine) {
+    llvm::errs() << "kiln: " << error << "\n";
+    return 1;
+  }
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = translateAndOptimize(
+      module, llvmContext, *machine, options.target.optLevel);
+  if (!llvmModule) {
+    llvm::errs() << "kiln: translation to LLVM IR failed\n";
+    return 1;
+  }
+  if (options.emit == EmitKind::Llvm)
+    return writeText(options.output,
+                     [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
+
+  bool assembly = options.emit == EmitKind::Asm;
+  auto out = openOutput(options.output, !assembly);
+  if (!out || failed(emitMachineCode(*llvmModule, *machine, assembly,
+                                     out->os()))) {
+    llvm::errs() << "kiln: code generation failed\n";
+    return 1;
+  }
+  out->keep();
+  if (assembly)
+    return 0;
+  std::string headerPath = options.header;
+  if (headerPath.empty()) {
+    llvm::SmallString<256> path(options.output);
+    llvm::sys::path::replace_extension(path, ".h");
+    headerPath = path.str().str();
+  }
+  return writeText(headerPath, header);
+}

@@ -1,0 +1,86 @@
+//===- CPUPipeline.cpp - kiln's CPU compilation pipeline ------------------===//
+//
+// Upstream passes are added through their registered textual names and
+// options: the option strings are the documented interface of each pass and
+// read like the pipeline one would pass to kiln-opt.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Pipelines/Pipelines.h"
+
+#include "kiln/Conversion/Passes.h"
+#include "kiln/Dialect/Kiln/Transforms/Passes.h"
+#include "kiln/InitAll.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
+
+using namespace mlir;
+
+namespace {
+void addPasses(OpPassManager &pm, StringRef pipeline) {
+  // The textual names below resolve through the pass registry.
+  static std::once_flag registered;
+  std::call_once(registered, kiln::registerAllPasses);
+  std::string error;
+  llvm::raw_string_ostream errorStream(error);
+  if (failed(parsePassPipeline(pipeline, pm, errorStream)))
+    llvm::report_fatal_error(llvm::Twine("kiln: bad internal pipeline '") +
+                             pipeline + "': " + errorStream.str());
+}
+} // namespace
+
+void kiln::buildKilnDifferentiatePipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createKilnAutodiff());
+  addPasses(pm, "canonicalize,cse");
+}
+
+void kiln::buildKilnBufferizePipeline(OpPassManager &pm) {
+  pm.addPass(createConvertKilnToLinalg());
+  addPasses(pm, "func.func(linalg-fuse-elementwise-ops),canonicalize,cse");
+  pm.addNestedPass<func::FuncOp>(createKilnPrepareBufferization());
+  addPasses(pm, "empty-tensor-to-alloc-tensor,"
+                "one-shot-bufferize{bufferize-function-boundaries "
+                "allow-return-allocs "
+                "function-boundary-type-conversion=identity-layout-map "
+                "create-deallocs=0},"
+                "buffer-results-to-out-params,canonicalize");
+  pm.addPass(createKilnStaticMemoryPlan());
+}
+
+void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
+                                        const CPUPipelineOptions &options) {
+  addPasses(pm, "func.func(convert-linalg-to-loops),lower-affine,"
+                "convert-scf-to-cf,canonicalize,expand-strided-metadata,"
+                "lower-affine");
+  if (options.approximateMath)
+    pm.addPass(createKilnApproximateMath());
+  addPasses(pm, "convert-math-to-llvm,convert-arith-to-llvm,"
+                "convert-memref-to-llvm,"
+                "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+                "convert-cf-to-llvm,reconcile-unrealized-casts");
+}
+
+void kiln::buildKilnCPUPipeline(OpPassManager &pm,
+                                const CPUPipelineOptions &options) {
+  buildKilnDifferentiatePipeline(pm);
+  buildKilnBufferizePipeline(pm);
+  buildKilnLowerToLLVMPipeline(pm, options);
+}
+
+void kiln::registerKilnPipelines() {
+  PassPipelineRegistration<>("kiln-differentiate",
+                             "Expand kiln.vjp and simplify",
+                             buildKilnDifferentiatePipeline);
+  PassPipelineRegistration<>("kiln-bufferize",
+                             "Lower kiln to memrefs in one static arena",
+                             buildKilnBufferizePipeline);
+  PassPipelineRegistration<>(
+      "kiln-lower-to-llvm", "Lower planned memrefs to the LLVM dialect",
+      [](OpPassManager &pm) { buildKilnLowerToLLVMPipeline(pm, {}); });
+  PassPipelineRegistration<>(
+      "kiln-cpu-pipeline", "The whole kiln CPU pipeline",
+      [](OpPassManager &pm) { buildKilnCPUPipeline(pm, {}); });
+}

@@ -1,0 +1,190 @@
+//===- ABI.cpp - read the C ABI off planned IR; write the C header --------===//
+
+#include "kiln/Target/ABI.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Format.h"
+
+using namespace mlir;
+
+namespace {
+/// The runtime's model_abi.h, embedded at build time so the generated header
+/// is self-contained yet defines kiln_model_info exactly as the runtime does.
+const char *const kModelAbiHeader =
+#include "ModelAbiText.inc"
+    ;
+
+FailureOr<std::string> cTypeOf(Type type) {
+  if (type.isF32())
+    return std::string("float");
+  if (type.isF64())
+    return std::string("double");
+  if (type.isInteger(32))
+    return std::string("int32_t");
+  if (type.isInteger(64))
+    return std::string("int64_t");
+  if (type.isInteger(8))
+    return std::string("uint8_t");
+  return failure();
+}
+
+FailureOr<kiln::AbiBuffer> bufferOf(Type type) {
+  auto memref = type.dyn_cast<MemRefType>();
+  if (!memref || !memref.hasStaticShape())
+    return failure();
+  auto cType = cTypeOf(memref.getElementType());
+  if (failed(cType))
+    return failure();
+  kiln::AbiBuffer buffer;
+  buffer.cType = *cType;
+  buffer.shape.assign(memref.getShape().begin(), memref.getShape().end());
+  buffer.elements = memref.getNumElements();
+  return buffer;
+}
+
+std::string shapeComment(const kiln::AbiBuffer &buffer) {
+  if (buffer.shape.empty())
+    return "scalar";
+  std::string text;
+  for (int64_t d : buffer.shape)
+    text += "[" + std::to_string(d) + "]";
+  return text;
+}
+
+std::string upper(llvm::StringRef s) {
+  std::string out;
+  for (char c : s)
+    out += llvm::isAlnum(c) ? llvm::toUpper(c) : '_';
+  return out;
+}
+} // namespace
+
+const kiln::AbiFunction *kiln::ModuleAbi::lookup(llvm::StringRef name) const {
+  for (const AbiFunction &fn : functions)
+    if (fn.name == name)
+      return &fn;
+  return nullptr;
+}
+
+FailureOr<kiln::ModuleAbi> kiln::extractAbi(ModuleOp module) {
+  ModuleAbi abi;
+  auto arena = module->getAttrOfType<IntegerAttr>("kiln.arena_bytes");
+  auto stateBytes = module->getAttrOfType<IntegerAttr>("kiln.state_bytes");
+  if (!arena || !stateBytes)
+    return module.emitError("module has no static memory plan "
+                            "(run -kiln-static-memory-plan first)");
+  abi.arenaBytes = arena.getInt();
+  abi.stateBytes = stateBytes.getInt();
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    if (fn.isExternal() || fn.isPrivate())
+      continue;
+    auto numOutputs = fn->getAttrOfType<IntegerAttr>("kiln.num_outputs");
+    if (!numOutputs || fn.getNumResults() != 0)
+      return fn.emitError("function has no planned C ABI");
+    AbiFunction entry;
+    entry.name = fn.getName().str();
+    ArrayRef<Type> args = fn.getArgumentTypes().drop_front();
+    size_t firstOutput = args.size() - numOutputs.getInt();
+    for (auto [i, type] : llvm::enumerate(args)) {
+      auto buffer = bufferOf(type);
+      if (failed(buffer))
+        return fn.emitError("argument type ") << type << " has no C ABI";
+      (i < firstOutput ? entry.inputs : entry.outputs).push_back(*buffer);
+    }
+    abi.functions.push_back(std::move(entry));
+  }
+  if (auto layout = module->getAttrOfType<ArrayAttr>("kiln.state_layout")) {
+    for (Attribute a : layout) {
+      auto dict = a.cast<DictionaryAttr>();
+      AbiStateEntry entry;
+      entry.name = dict.getAs<StringAttr>("name").getValue().str();
+      entry.offset = dict.getAs<IntegerAttr>("offset").getInt();
+      entry.buffer = *bufferOf(dict.getAs<TypeAttr>("type").getValue());
+      abi.state.push_back(std::move(entry));
+    }
+  }
+  if (auto model = module->getAttrOfType<DictionaryAttr>("kiln.model")) {
+    AbiModel info;
+    info.name = model.getAs<StringAttr>("name").getValue().str();
+    info.batchSize = model.getAs<IntegerAttr>("batch_size").getInt();
+    info.numClasses = model.getAs<IntegerAttr>("num_classes").getInt();
+    for (int64_t d : model.getAs<DenseI64ArrayAttr>("input_shape").asArrayRef())
+      info.inputShape.push_back(d);
+    info.defaultLearningRate =
+        model.getAs<FloatAttr>("default_lr").getValueAsDouble();
+    abi.model = info;
+  }
+  return abi;
+}
+
+static void emitPrototype(const kiln::AbiFunction &fn, llvm::raw_ostream &os) {
+  os << "void " << fn.name << "(void *arena";
+  int index = 0;
+  for (const kiln::AbiBuffer &in : fn.inputs)
+    os << ",\n    const " << in.cType << " *in" << index++ << " /* "
+       << shapeComment(in) << " */";
+  index = 0;
+  for (const kiln::AbiBuffer &out : fn.outputs)
+    os << ",\n    " << out.cType << " *out" << index++ << " /* "
+       << shapeComment(out) << " */";
+  os << ");\n\n";
+}
+
+static void emitModelInfo(const kiln::ModuleAbi &abi, llvm::raw_ostream &os) {
+  const kiln::AbiModel &m = *abi.model;
+  const std::string &n = m.name;
+  os << kModelAbiHeader << "\n";
+  os << "/* Adapters from the generated functions to kiln_model_info. */\n"
+     << "static inline int " << n << "_info_init(void *arena, uint64_t seed) {\n"
+     << "  int64_t s = (int64_t)seed;\n  " << n << "_init(arena, &s);\n"
+     << "  return 0;\n}\n"
+     << "static inline int " << n << "_info_train_step(void *arena, "
+     << "const float *x, const int32_t *y, float lr, float *loss) {\n  " << n
+     << "_train_step(arena, x, y, &lr, loss);\n  return 0;\n}\n"
+     << "static inline int " << n << "_info_predict(void *arena, "
+     << "const float *x, float *logits) {\n  " << n
+     << "_predict(arena, x, logits);\n  return 0;\n}\n\n";
+  int64_t elements = 1;
+  for (int64_t d : m.inputShape)
+    elements *= d;
+  os << "/** Everything a generic trainer needs to drive this model. */\n"
+     << "static inline const kiln_model_info *" << n << "_model_info(void) {\n"
+     << "  static const int64_t input_shape[] = {";
+  llvm::interleaveComma(m.inputShape, os);
+  os << "};\n  static const kiln_model_info info = {\n"
+     << "      \"" << n << "\", " << abi.arenaBytes << "u, " << m.batchSize
+     << ", " << m.inputShape.size() << ", input_shape, " << elements << ", "
+     << m.numClasses << ", " << llvm::format("%g", m.defaultLearningRate)
+     << "f,\n      " << n << "_info_init, " << n << "_info_train_step, " << n
+     << "_info_predict};\n  return &info;\n}\n\n";
+}
+
+void kiln::emitCHeader(const ModuleAbi &abi, llvm::StringRef guardName,
+                       llvm::raw_ostream &os) {
+  std::string prefix = upper(guardName);
+  os << "/* Generated by kiln: do not edit.\n"
+     << " *\n"
+     << " * Every function takes the arena first: " << prefix
+     << "_ARENA_BYTES bytes, 64-byte\n"
+     << " * aligned, owned by the caller. Model state lives at fixed offsets at\n"
+     << " * its start; the rest is scratch. No function allocates memory.\n"
+     << " */\n"
+     << "#ifndef " << prefix << "_H_\n#define " << prefix << "_H_\n\n"
+     << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+     << "#define " << prefix << "_ARENA_BYTES " << abi.arenaBytes << "u\n"
+     << "#define " << prefix << "_STATE_BYTES " << abi.stateBytes << "u\n\n";
+  if (!abi.state.empty()) {
+    os << "/* State layout (byte offsets into the arena):\n";
+    for (const AbiStateEntry &entry : abi.state)
+      os << " *   " << entry.offset << "\t" << entry.buffer.cType
+         << shapeComment(entry.buffer) << "\t" << entry.name << "\n";
+    os << " */\n\n";
+  }
+  for (const AbiFunction &fn : abi.functions)
+    emitPrototype(fn, os);
+  if (abi.model)
+    emitModelInfo(abi, os);
+  os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << prefix << "_H_ */\n";
+}

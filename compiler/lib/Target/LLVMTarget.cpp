@@ -1,0 +1,121 @@
+//===- LLVMTarget.cpp - LLVM IR, target machines, object files ------------===//
+//
+// The last step of every kiln compilation: LLVM dialect -> LLVM IR -> O3 ->
+// machine code for the host or a cross target (aarch64, riscv64, Cortex-M).
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Target/LLVMTarget.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/Host.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <mutex>
+
+using namespace mlir;
+
+namespace {
+void initializeAllTargets() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+    llvm::InitializeAllAsmParsers();
+  });
+}
+
+std::string hostFeatures() {
+  llvm::StringMap<bool> features;
+  std::string result;
+  if (!llvm::sys::getHostCPUFeatures(features))
+    return result;
+  for (auto &feature : features) {
+    if (!result.empty())
+      result += ",";
+    result += (feature.second ? "+" : "-") + feature.first().str();
+  }
+  return result;
+}
+} // namespace
+
+std::unique_ptr<llvm::TargetMachine>
+kiln::createTargetMachine(const TargetOptions &options, std::string &error) {
+  initializeAllTargets();
+  bool host = options.triple.empty();
+  std::string triple = host ? llvm::sys::getDefaultTargetTriple()
+                            : llvm::Triple::normalize(options.triple);
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target) {
+    error = "unknown target '" + triple + "': " + error;
+    return nullptr;
+  }
+  std::string cpu = options.cpu, features = options.features;
+  if (host && cpu.empty()) {
+    cpu = llvm::sys::getHostCPUName().str();
+    if (features.empty())
+      features = hostFeatures();
+  }
+  if (cpu.empty())
+    cpu = "generic";
+  llvm::Triple parsed(triple);
+  // Bare-metal targets link statically; everything else may end up in a
+  // shared library or a PIE executable.
+  llvm::Reloc::Model reloc = parsed.getOS() == llvm::Triple::UnknownOS
+                                 ? llvm::Reloc::Static
+                                 : llvm::Reloc::PIC_;
+  llvm::TargetOptions targetOptions;
+  targetOptions.FloatABIType = llvm::FloatABI::Hard;
+  auto codegenLevel = options.optLevel >= 3   ? llvm::CodeGenOpt::Aggressive
+                      : options.optLevel == 0 ? llvm::CodeGenOpt::None
+                                              : llvm::CodeGenOpt::Default;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpu, features, targetOptions, reloc, std::nullopt, codegenLevel));
+  if (!machine)
+    error = "cannot create a target machine for '" + triple + "' cpu '" + cpu +
+            "'";
+  return machine;
+}
+
+std::unique_ptr<llvm::Module>
+kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
+                           llvm::TargetMachine &machine, unsigned optLevel) {
+  registerLLVMDialectTranslation(*module.getContext());
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, context);
+  if (!llvmModule)
+    return nullptr;
+  llvmModule->setTargetTriple(machine.getTargetTriple().str());
+  llvmModule->setDataLayout(machine.createDataLayout());
+  for (llvm::Function &fn : *llvmModule) {
+    if (fn.isDeclaration())
+      continue;
+    fn.addFnAttr("target-cpu", machine.getTargetCPU());
+    if (!machine.getTargetFeatureString().empty())
+      fn.addFnAttr("target-features", machine.getTargetFeatureString());
+  }
+  auto optimize = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0, &machine);
+  if (llvm::Error err = optimize(llvmModule.get())) {
+    llvm::consumeError(std::move(err));
+    return nullptr;
+  }
+  return llvmModule;
+}
+
+LogicalResult kiln::emitMachineCode(llvm::Module &module,
+                                    llvm::TargetMachine &machine, bool assembly,
+                                    llvm::raw_pwrite_stream &os) {
+  llvm::legacy::PassManager pm;
+  auto kind = assembly ? llvm::CGFT_AssemblyFile : llvm::CGFT_ObjectFile;
+  if (machine.addPassesToEmitFile(pm, os, nullptr, kind))
+    return failure();
+  pm.run(module);
+  return success();
+}

@@ -1,0 +1,41 @@
+//===- kilnc.cpp - the kiln compiler driver -------------------------------===//
+//
+// Compiles traced kiln IR (what a model generator emits with --emit=traced)
+// to IR, assembly, or an object file and C header, for the host or a cross
+// target.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Driver/Driver.h"
+#include "kiln/InitAll.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+int main(int argc, char **argv) {
+  kiln::DriverOptions options;
+  std::string error;
+  bool help = false;
+  if (!kiln::parseDriverOptions(argc, argv, /*takesInput=*/true, options,
+                                error, help)) {
+    llvm::errs() << "kilnc: error: " << error << "\n"
+                 << kiln::driverUsage("kilnc", true);
+    return 2;
+  }
+  if (help) {
+    llvm::outs() << kiln::driverUsage("kilnc", true);
+    return 0;
+  }
+  kiln::registerAllPasses();
+  mlir::DialectRegistry registry;
+  kiln::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  llvm::SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(options.input, sourceMgr, &context);
+  if (!module)
+    return 1;
+  return kiln::runDriver(*module, options);
+}

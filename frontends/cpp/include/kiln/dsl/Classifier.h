@@ -1,0 +1,38 @@
+//===- Classifier.h - init/train_step/predict for a classifier --*- C++ -*-===//
+//
+// Traces the three functions a trainer needs from a model, its forward and
+// an optimizer:
+//   <name>_init(seed) -> state                deterministic initialization
+//   <name>_train_step(x, y, lr) -> loss       forward + backward + update,
+//                                             state updated in place
+//   <name>_predict(x) -> logits
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_DSL_CLASSIFIER_H
+#define KILN_DSL_CLASSIFIER_H
+
+#include "kiln/dsl/Program.h"
+#include "kiln/dsl/nn.h"
+#include "kiln/dsl/optim.h"
+
+#include <functional>
+
+namespace kiln::dsl {
+
+struct ClassifierOptions {
+  int64_t batch_size = 128;
+  Shape input_shape;       ///< one sample, e.g. {28, 28}
+  int64_t num_classes = 10;
+  optim::SGD optimizer;
+};
+
+using Forward = std::function<Tensor(const Tensor &x)>;
+using Loss = std::function<Tensor(const Tensor &logits, const Tensor &labels)>;
+
+Program build_classifier(const std::string &name, nn::Module &model,
+                         const ClassifierOptions &options,
+                         const Forward &forward, const Loss &loss = nullptr);
+
+} // namespace kiln::dsl
+
+#endif // KILN_DSL_CLASSIFIER_H

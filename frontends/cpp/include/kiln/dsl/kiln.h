@@ -1,0 +1,12 @@
+//===- kiln.h - the kiln C++ DSL --------------------------------*- C++ -*-===//
+#ifndef KILN_DSL_KILN_H
+#define KILN_DSL_KILN_H
+
+#include "kiln/dsl/Autodiff.h"
+#include "kiln/dsl/Classifier.h"
+#include "kiln/dsl/Program.h"
+#include "kiln/dsl/Tensor.h"
+#include "kiln/dsl/nn.h"
+#include "kiln/dsl/optim.h"
+
+#endif // KILN_DSL_KILN_H

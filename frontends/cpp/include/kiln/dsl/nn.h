@@ -1,0 +1,94 @@
+//===- nn.h - modules, parameters and losses --------------------*- C++ -*-===//
+//
+// PyTorch's torch.nn, traced: a Module tree with named parameters
+// (`fc1.weight`), Linear, and the losses. Parameters are symbolic: while a
+// function is traced each one is bound to that function's state input.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_DSL_NN_H
+#define KILN_DSL_NN_H
+
+#include "kiln/dsl/Tensor.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kiln::dsl::nn {
+
+/// How a parameter is initialized by the compiled init function.
+struct Init {
+  enum Kind { Zeros, Constant, Uniform } kind = Zeros;
+  double a = 0, b = 0; ///< Constant: a; Uniform: [a, b)
+  static Init zeros() { return {Zeros}; }
+  static Init constant(double v) { return {Constant, v}; }
+  static Init uniform(double low, double high) { return {Uniform, low, high}; }
+};
+
+class Parameter {
+public:
+  Parameter(Shape shape, Init init) : shape_(std::move(shape)), init_(init) {}
+
+  const Shape &shape() const { return shape_; }
+  const Init &init() const { return init_; }
+  bool requires_grad() const { return trainable_; }
+  /// Freezes (false) or unfreezes the parameter: a frozen parameter gets
+  /// no gradient and no update, and no backward op is generated for it.
+  void requires_grad_(bool value) { trainable_ = value; }
+
+  /// The parameter's value in the function being traced.
+  Tensor value() const;
+  operator Tensor() const { return value(); }
+  void bind(const Tensor &value) { bound_ = value; }
+  void unbind() { bound_ = Tensor(); }
+
+private:
+  Shape shape_;
+  Init init_;
+  bool trainable_ = true;
+  Tensor bound_;
+};
+
+class Module {
+public:
+  virtual ~Module() = default;
+
+  /// Parameters of this module and its submodules, in registration order,
+  /// with dotted names as in PyTorch's state_dict (`fc1.weight`).
+  std::vector<std::pair<std::string, Parameter *>> named_parameters();
+  std::vector<Parameter *> parameters();
+  /// Freezes or unfreezes every parameter of the module tree.
+  void requires_grad_(bool value);
+
+protected:
+  void register_parameter(const std::string &name, Parameter &parameter);
+  void register_module(const std::string &name, Module &module);
+
+private:
+  std::vector<std::pair<std::string, Parameter *>> parameters_;
+  std::vector<std::pair<std::string, Module *>> children_;
+};
+
+/// y = x W^T + b, with PyTorch's weight layout [out, in] and init
+/// U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
+class Linear : public Module {
+public:
+  Linear(int64_t in_features, int64_t out_features, bool bias = true);
+  Tensor operator()(const Tensor &x, Loc loc = Loc::current()) const;
+
+  Parameter weight, bias;
+
+private:
+  bool has_bias_;
+};
+
+/// Mean cross-entropy of logits [N, C] against integer labels [N].
+Tensor cross_entropy(const Tensor &logits, const Tensor &labels,
+                     Loc loc = Loc::current());
+/// Mean squared error.
+Tensor mse_loss(const Tensor &input, const Tensor &target,
+                Loc loc = Loc::current());
+
+} // namespace kiln::dsl::nn
+
+#endif // KILN_DSL_NN_H

@@ -1,0 +1,138 @@
+//===- Classifier.cpp - trace init, train_step and predict ----------------===//
+//
+// State naming follows PyTorch: parameters by their state_dict names
+// (`fc1.weight`), optimizer buffers as `<param>.<buffer>`
+// (`fc1.weight.momentum_buffer`). Frozen parameters are state inputs of the
+// step but never differentiated nor updated.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/dsl/Classifier.h"
+
+#include "kiln/dsl/Autodiff.h"
+
+#include <set>
+
+namespace kiln::dsl {
+
+namespace {
+struct NamedParameter {
+  std::string name;
+  nn::Parameter *parameter;
+};
+
+/// Binds every parameter to a state input of `fn` for the scope's lifetime.
+class ParameterBinding {
+public:
+  ParameterBinding(Function &fn, const std::vector<NamedParameter> &params)
+      : params(params) {
+    for (const NamedParameter &p : params)
+      p.parameter->bind(fn.state_input(p.name, p.parameter->shape()));
+  }
+  ~ParameterBinding() {
+    for (const NamedParameter &p : params)
+      p.parameter->unbind();
+  }
+
+private:
+  const std::vector<NamedParameter> &params;
+};
+
+Tensor initialValue(const Tensor &seed, const nn::Parameter &p,
+                    int64_t stream) {
+  const nn::Init &init = p.init();
+  switch (init.kind) {
+  case nn::Init::Uniform:
+    return random_uniform(seed, p.shape(), init.a, init.b, stream);
+  case nn::Init::Constant:
+    return full(p.shape(), init.a);
+  case nn::Init::Zeros:
+    break;
+  }
+  return full(p.shape(), 0.0);
+}
+} // namespace
+
+Program build_classifier(const std::string &name, nn::Module &model,
+                         const ClassifierOptions &options,
+                         const Forward &forward, const Loss &loss) {
+  std::vector<NamedParameter> params;
+  std::set<std::string> seen;
+  for (auto &[paramName, parameter] : model.named_parameters()) {
+    if (!seen.insert(paramName).second)
+      throw Error("model '" + name + "': parameter name '" + paramName +
+                  "' is registered twice");
+    params.push_back({paramName, parameter});
+  }
+  std::vector<std::string> bufferNames = options.optimizer.state_names();
+  Shape batchShape{options.batch_size};
+  batchShape.insert(batchShape.end(), options.input_shape.begin(),
+                    options.input_shape.end());
+
+  Program program;
+  {
+    Function fn = program.function(name + "_init");
+    Tensor seed = fn.input({}, DType::i64);
+    for (size_t k = 0; k < params.size(); ++k)
+      fn.state_output(params[k].name,
+                      initialValue(seed, *params[k].parameter, k));
+    for (const NamedParameter &p : params)
+      if (p.parameter->requires_grad())
+        for (const std::string &buffer : bufferNames)
+          fn.state_output(p.name + "." + buffer,
+                          full(p.parameter->shape(), 0.0));
+    fn.finish();
+  }
+  {
+    Function fn = program.function(name + "_train_step");
+    ParameterBinding binding(fn, params);
+    std::vector<NamedParameter> trainable;
+    std::vector<std::vector<Tensor>> buffers;
+    for (const NamedParameter &p : params) {
+      if (!p.parameter->requires_grad())
+        continue;
+      trainable.push_back(p);
+      buffers.emplace_back();
+      for (const std::string &buffer : bufferNames)
+        buffers.back().push_back(
+            fn.state_input(p.name + "." + buffer, p.parameter->shape()));
+    }
+    Tensor x = fn.input(batchShape);
+    Tensor y = fn.input({options.batch_size}, DType::i32);
+    Tensor lr = fn.input({});
+    Tensor logits = forward(x);
+    Tensor l = loss ? loss(logits, y) : nn::cross_entropy(logits, y);
+    if (l.rank() != 0)
+      throw Error("model '" + name + "': the loss must be a scalar, got shape " +
+                  to_string(l.shape()));
+    std::vector<Tensor> wrt;
+    for (const NamedParameter &p : trainable)
+      wrt.push_back(p.parameter->value());
+    std::vector<Tensor> grads = grad(l, wrt);
+    fn.output(l);
+    for (size_t k = 0; k < trainable.size(); ++k) {
+      Tensor updated = options.optimizer.step(wrt[k], grads[k], lr, buffers[k]);
+      fn.state_output(trainable[k].name, updated);
+      for (size_t b = 0; b < bufferNames.size(); ++b)
+        fn.state_output(trainable[k].name + "." + bufferNames[b],
+                        buffers[k][b]);
+    }
+    fn.finish();
+  }
+  {
+    Function fn = program.function(name + "_predict");
+    ParameterBinding binding(fn, params);
+    Tensor logits = forward(fn.input(batchShape));
+    if (logits.shape() != Shape{options.batch_size, options.num_classes})
+      throw Error("model '" + name + "': forward returns shape " +
+                  to_string(logits.shape()) + ", expected logits " +
+                  to_string({options.batch_size, options.num_classes}));
+    fn.output(logits);
+    fn.finish();
+  }
+  program.set_model_info({name, options.batch_size, options.input_shape,
+                          options.num_classes, options.optimizer.lr});
+  return program;
+}
+
+} // namespace kiln::dsl

@@ -1,0 +1,41 @@
+//===- GeneratorMain.cpp - main() of a model's generator executable -------===//
+//
+// A model source defines its program with KILN_PROGRAM(name) and links this
+// main: running the generator traces the program and compiles it with the
+// same flags as kilnc (`mlp-gen --emit=obj -o mlp.o`).
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Driver/Driver.h"
+#include "kiln/dsl/ProgramMLIR.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+int main(int argc, char **argv) {
+  kiln::DriverOptions options;
+  std::string error;
+  bool help = false;
+  llvm::StringRef tool = argv[0];
+  if (!kiln::parseDriverOptions(argc, argv, /*takesInput=*/false, options,
+                                error, help)) {
+    llvm::errs() << tool << ": error: " << error << "\n"
+                 << kiln::driverUsage(tool, false);
+    return 2;
+  }
+  if (help) {
+    llvm::outs() << kiln::driverUsage(tool, false);
+    return 0;
+  }
+  auto build = kiln::dsl::registered_program();
+  if (!build) {
+    llvm::errs() << tool << ": error: no KILN_PROGRAM(...) in this generator\n";
+    return 2;
+  }
+  try {
+    kiln::dsl::Program program = build();
+    return kiln::runDriver(kiln::dsl::moduleOf(program), options);
+  } catch (const kiln::dsl::Error &e) {
+    llvm::errs() << e.what() << "\n";
+    return 1;
+  }
+}

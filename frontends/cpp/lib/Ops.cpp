@@ -1,0 +1,351 @@
+//===- Ops.cpp - DSL tensor operations and autodiff calls -----------------===//
+//
+// Thin: each call converts its arguments to IR values and attributes and
+// lets the dialect infer and check the result. DSL conveniences (negative
+// dims, -1 in reshape, scalars) are resolved here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Trace.h"
+
+#include "kiln/dsl/Autodiff.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+#include <numeric>
+
+using namespace mlir;
+using namespace kiln::dsl::detail;
+
+namespace kiln::dsl {
+
+std::string to_string(const Shape &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+int64_t Tensor::size(int64_t d) const {
+  int64_t r = rank();
+  if (d < -r || d >= r)
+    throw Error("dimension " + std::to_string(d) + " is out of range for a " +
+                "tensor of shape " + to_string(shape_));
+  return shape_[d < 0 ? d + r : d];
+}
+
+int64_t Tensor::numel() const {
+  return std::accumulate(shape_.begin(), shape_.end(), int64_t{1},
+                         std::multiplies<>());
+}
+
+Tensor Tensor::fromValue(void *value, Shape shape, DType dtype) {
+  Tensor t;
+  t.value_ = value;
+  t.shape_ = std::move(shape);
+  t.dtype_ = dtype;
+  return t;
+}
+
+static Builder builder(Loc loc) {
+  return Builder(activeFunction(loc).program->context.get());
+}
+
+static Tensor binary(StringRef name, const Tensor &a, const Tensor &b,
+                     Loc loc) {
+  return emit(loc, name, {valueOf(a, loc), valueOf(b, loc)});
+}
+
+Tensor add(const Tensor &a, const Tensor &b, Loc loc) {
+  return binary("kiln.add", a, b, loc);
+}
+Tensor sub(const Tensor &a, const Tensor &b, Loc loc) {
+  return binary("kiln.sub", a, b, loc);
+}
+Tensor mul(const Tensor &a, const Tensor &b, Loc loc) {
+  return binary("kiln.mul", a, b, loc);
+}
+Tensor div(const Tensor &a, const Tensor &b, Loc loc) {
+  return binary("kiln.div", a, b, loc);
+}
+
+Tensor operator+(Operand a, const Tensor &b) { return add(a.tensor, b, a.loc); }
+Tensor operator-(Operand a, const Tensor &b) { return sub(a.tensor, b, a.loc); }
+Tensor operator*(Operand a, const Tensor &b) { return mul(a.tensor, b, a.loc); }
+Tensor operator/(Operand a, const Tensor &b) { return div(a.tensor, b, a.loc); }
+Tensor operator+(Operand a, double b) {
+  return add(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+}
+Tensor operator-(Operand a, double b) {
+  return sub(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+}
+Tensor operator*(Operand a, double b) {
+  return mul(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+}
+Tensor operator/(Operand a, double b) {
+  return div(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+}
+Tensor operator+(double a, Operand b) {
+  return add(scalar(a, b.tensor.dtype(), b.loc), b.tensor, b.loc);
+}
+Tensor operator-(double a, Operand b) {
+  return sub(scalar(a, b.tensor.dtype(), b.loc), b.tensor, b.loc);
+}
+Tensor operator*(double a, Operand b) {
+  return mul(scalar(a, b.tensor.dtype(), b.loc), b.tensor, b.loc);
+}
+Tensor operator/(double a, Operand b) {
+  return div(scalar(a, b.tensor.dtype(), b.loc), b.tensor, b.loc);
+}
+Tensor operator-(Operand a) { return neg(a.tensor, a.loc); }
+
+Tensor neg(const Tensor &x, Loc loc) {
+  return emit(loc, "kiln.neg", {valueOf(x, loc)});
+}
+Tensor exp(const Tensor &x, Loc loc) {
+  return emit(loc, "kiln.exp", {valueOf(x, loc)});
+}
+Tensor log(const Tensor &x, Loc loc) {
+  return emit(loc, "kiln.log", {valueOf(x, loc)});
+}
+Tensor relu(const Tensor &x, Loc loc) {
+  return emit(loc, "kiln.relu", {valueOf(x, loc)});
+}
+Tensor stop_gradient(const Tensor &x, Loc loc) {
+  return emit(loc, "kiln.stop_gradient", {valueOf(x, loc)});
+}
+Tensor Tensor::detach(Loc loc) const { return stop_gradient(*this, loc); }
+
+Tensor matmul(const Tensor &a, const Tensor &b, Loc loc) {
+  return binary("kiln.matmul", a, b, loc);
+}
+
+Tensor permute(const Tensor &x, Shape perm, Loc loc) {
+  Builder b = builder(loc);
+  return emit(loc, "kiln.transpose", {valueOf(x, loc)},
+              {b.getNamedAttr("permutation", b.getDenseI64ArrayAttr(perm))});
+}
+
+Tensor transpose(const Tensor &x, int64_t dim0, int64_t dim1, Loc loc) {
+  int64_t r = x.rank();
+  auto normalize = [&](int64_t d) {
+    if (d < -r || d >= r)
+      fail(loc, "transpose: dimension " + std::to_string(d) +
+                    " is out of range for shape " + to_string(x.shape()));
+    return d < 0 ? d + r : d;
+  };
+  Shape perm(r);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::swap(perm[normalize(dim0)], perm[normalize(dim1)]);
+  return permute(x, perm, loc);
+}
+
+Tensor Tensor::t(Loc loc) const {
+  if (rank() != 2)
+    detail::fail(loc, ".t() expects a 2-D tensor, got shape " +
+                          to_string(shape_));
+  return transpose(*this, 0, 1, loc);
+}
+
+Tensor reshape(const Tensor &x, Shape shape, Loc loc) {
+  int64_t known = 1, inferred = -1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      if (inferred >= 0)
+        fail(loc, "reshape: only one dimension can be -1, got " +
+                      to_string(shape));
+      inferred = static_cast<int64_t>(i);
+    } else if (shape[i] <= 0) {
+      fail(loc, "reshape: invalid dimension in " + to_string(shape));
+    } else {
+      known *= shape[i];
+    }
+  }
+  if (inferred >= 0) {
+    if (x.numel() % known != 0)
+      fail(loc, "reshape: cannot reshape " + to_string(x.shape()) + " to " +
+                    to_string(shape));
+    shape[inferred] = x.numel() / known;
+  }
+  Value input = valueOf(x, loc);
+  auto type = RankedTensorType::get(
+      shape, input.getType().cast<RankedTensorType>().getElementType());
+  return emit(loc, "kiln.reshape", {input}, {}, type);
+}
+Tensor Tensor::reshape(Shape shape, Loc loc) const {
+  return dsl::reshape(*this, std::move(shape), loc);
+}
+Tensor Tensor::view(Shape shape, Loc loc) const {
+  return dsl::reshape(*this, std::move(shape), loc);
+}
+
+Tensor flatten(const Tensor &x, int64_t start_dim, Loc loc) {
+  if (start_dim < 0)
+    start_dim += x.rank();
+  if (start_dim < 0 || start_dim >= std::max<int64_t>(x.rank(), 1))
+    fail(loc, "flatten: start_dim out of range for shape " +
+                  to_string(x.shape()));
+  Shape shape(x.shape().begin(), x.shape().begin() + start_dim);
+  shape.push_back(-1);
+  return reshape(x, shape, loc);
+}
+
+Tensor broadcast_to(const Tensor &x, Shape shape, Loc loc) {
+  Value input = valueOf(x, loc);
+  auto type = RankedTensorType::get(
+      shape, input.getType().cast<RankedTensorType>().getElementType());
+  return emit(loc, "kiln.broadcast_to", {input}, {}, type);
+}
+
+static Tensor reduce(StringRef name, const Tensor &x, Shape dims,
+                     bool keepdim, Loc loc) {
+  for (int64_t &d : dims)
+    if (d < 0)
+      d += x.rank();
+  std::sort(dims.begin(), dims.end());
+  Builder b = builder(loc);
+  SmallVector<NamedAttribute> attrs{
+      b.getNamedAttr("axes", b.getDenseI64ArrayAttr(dims))};
+  if (keepdim)
+    attrs.push_back(b.getNamedAttr("keepdims", b.getUnitAttr()));
+  return emit(loc, name, {valueOf(x, loc)}, attrs);
+}
+
+static Shape allDims(const Tensor &x) {
+  Shape dims(x.rank());
+  std::iota(dims.begin(), dims.end(), 0);
+  return dims;
+}
+
+Tensor sum(const Tensor &x, Shape dims, bool keepdim, Loc loc) {
+  return reduce("kiln.reduce_sum", x, std::move(dims), keepdim, loc);
+}
+Tensor mean(const Tensor &x, Shape dims, bool keepdim, Loc loc) {
+  return reduce("kiln.reduce_mean", x, std::move(dims), keepdim, loc);
+}
+Tensor amax(const Tensor &x, Shape dims, bool keepdim, Loc loc) {
+  return reduce("kiln.reduce_max", x, std::move(dims), keepdim, loc);
+}
+Tensor Tensor::sum(Loc loc) const { return dsl::sum(*this, allDims(*this), false, loc); }
+Tensor Tensor::mean(Loc loc) const {
+  return dsl::mean(*this, allDims(*this), false, loc);
+}
+
+Tensor log_softmax(const Tensor &x, int64_t dim, Loc loc) {
+  if (dim < 0)
+    dim += x.rank();
+  Builder b = builder(loc);
+  return emit(loc, "kiln.log_softmax", {valueOf(x, loc)},
+              {b.getNamedAttr("axis", b.getI64IntegerAttr(dim))});
+}
+
+Tensor one_hot(const Tensor &indices, int64_t num_classes, DType dtype,
+               Loc loc) {
+  if (indices.dtype() != DType::i32 && indices.dtype() != DType::i64)
+    fail(loc, "one_hot expects integer class indices");
+  if (num_classes <= 0)
+    fail(loc, "one_hot: num_classes must be positive");
+  Shape shape = indices.shape();
+  shape.push_back(num_classes);
+  MLIRContext *ctx = activeFunction(loc).program->context.get();
+  auto type = RankedTensorType::get(shape, elementTypeOf(ctx, dtype));
+  return emit(loc, "kiln.one_hot", {valueOf(indices, loc)}, {}, type);
+}
+
+Tensor random_uniform(const Tensor &seed, Shape shape, double low,
+                      double high, int64_t stream, DType dtype, Loc loc) {
+  MLIRContext *ctx = activeFunction(loc).program->context.get();
+  auto type = RankedTensorType::get(shape, elementTypeOf(ctx, dtype));
+  Builder b(ctx);
+  return emit(loc, "kiln.random_uniform", {valueOf(seed, loc)},
+              {b.getNamedAttr("stream", b.getI64IntegerAttr(stream)),
+               b.getNamedAttr("low", b.getF64FloatAttr(low)),
+               b.getNamedAttr("high", b.getF64FloatAttr(high))},
+              type);
+}
+
+static Tensor compare(StringRef predicate, const Tensor &a, const Tensor &b,
+                      Loc loc) {
+  Builder builder_ = builder(loc);
+  return emit(loc, "kiln.compare", {valueOf(a, loc), valueOf(b, loc)},
+              {builder_.getNamedAttr("predicate",
+                                     builder_.getStringAttr(predicate))});
+}
+Tensor gt(const Tensor &a, const Tensor &b, Loc loc) {
+  return compare("gt", a, b, loc);
+}
+Tensor eq(const Tensor &a, const Tensor &b, Loc loc) {
+  return compare("eq", a, b, loc);
+}
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+static Tensor constant(const std::vector<double> &values, const Shape &shape,
+                       DType dtype, Loc loc) {
+  MLIRContext *ctx = activeFunction(loc).program->context.get();
+  Type element = elementTypeOf(ctx, dtype);
+  auto type = RankedTensorType::get(shape, element);
+  if (static_cast<int64_t>(values.size()) != type.getNumElements() &&
+      values.size() != 1)
+    fail(loc, "constant: " + std::to_string(values.size()) +
+                  " values do not fill shape " + to_string(shape));
+  SmallVector<Attribute> elements;
+  for (double v : values) {
+    if (auto f = element.dyn_cast<FloatType>())
+      elements.push_back(FloatAttr::get(f, v));
+    else
+      elements.push_back(IntegerAttr::get(element, static_cast<int64_t>(v)));
+  }
+  DenseElementsAttr attr =
+      values.size() == 1 ? DenseElementsAttr::get(type, elements.front())
+                         : DenseElementsAttr::get(type, elements);
+  Builder b(ctx);
+  return emit(loc, "kiln.constant", {}, {b.getNamedAttr("value", attr)});
+}
+
+Tensor full(Shape shape, double value, DType dtype, Loc loc) {
+  return constant({value}, shape, dtype, loc);
+}
+Tensor scalar(double value, DType dtype, Loc loc) {
+  return constant({value}, {}, dtype, loc);
+}
+Tensor tensor(std::vector<double> values, Shape shape, DType dtype, Loc loc) {
+  return constant(values, shape, dtype, loc);
+}
+Tensor tensor(std::vector<int> values, Shape shape, Loc loc) {
+  return constant(std::vector<double>(values.begin(), values.end()), shape,
+                  DType::i32, loc);
+}
+
+//===----------------------------------------------------------------------===//
+// Autodiff
+//===----------------------------------------------------------------------===//
+
+std::vector<Tensor> vjp(const Tensor &output, const Tensor &seed,
+                        const std::vector<Tensor> &wrt, Loc loc) {
+  if (seed.shape() != output.shape() || seed.dtype() != output.dtype())
+    fail(loc, "vjp: the seed has shape " + to_string(seed.shape()) +
+                  " but the output has shape " + to_string(output.shape()));
+  SmallVector<Value> operands{valueOf(output, loc), valueOf(seed, loc)};
+  for (const Tensor &t : wrt)
+    operands.push_back(valueOf(t, loc));
+  return emitMulti(loc, "kiln.vjp", operands);
+}
+
+std::vector<Tensor> grad(const Tensor &output, const std::vector<Tensor> &wrt,
+                         Loc loc) {
+  if (output.rank() != 0)
+    fail(loc, "grad: the output has shape " + to_string(output.shape()) +
+                  "; gradients need a scalar output. For a non-scalar "
+                  "output pass a seed: vjp(output, seed, wrt) (PyTorch: "
+                  "output.backward(gradient=seed))");
+  return vjp(output, scalar(1.0, output.dtype(), loc), wrt, loc);
+}
+
+std::pair<Tensor, std::vector<Tensor>>
+value_and_grad(const Tensor &output, const std::vector<Tensor> &wrt, Loc loc) {
+  return {output, grad(output, wrt, loc)};
+}
+
+} // namespace kiln::dsl

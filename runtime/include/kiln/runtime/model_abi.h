@@ -1,0 +1,42 @@
+/* kiln generated-model ABI.
+ *
+ * A compiled model (kilnc --emit=obj) comes with a header that fills this
+ * struct, so one trainer (runtime/src/trainer.cpp) drives any model. All
+ * state (parameters, optimizer buffers, scratch) lives in one caller-provided
+ * arena of `arena_bytes` bytes; the functions never allocate.
+ * Thread safety: functions are reentrant for distinct arenas.
+ */
+#ifndef KILN_RUNTIME_MODEL_ABI_H
+#define KILN_RUNTIME_MODEL_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef KILN_MODEL_INFO_DEFINED
+#define KILN_MODEL_INFO_DEFINED
+/** Describes a compiled classifier: inputs are float32 [batch, input_shape...],
+ *  labels int32 [batch], logits float32 [batch, num_classes]. Every function
+ *  returns 0 on success. */
+typedef struct kiln_model_info {
+  const char* name;
+  uint64_t arena_bytes;        /* bytes the caller must provide, 64-byte aligned */
+  int32_t batch_size;          /* static batch size the model was compiled for */
+  int32_t input_rank;          /* rank of one sample */
+  const int64_t* input_shape;  /* shape of one sample (input_rank entries) */
+  int64_t input_elements;      /* product of input_shape */
+  int32_t num_classes;
+  float default_lr;
+  int (*init)(void* arena, uint64_t seed);
+  int (*train_step)(void* arena, const float* x, const int32_t* y, float lr, float* loss);
+  int (*predict)(void* arena, const float* x, float* logits);
+} kiln_model_info;
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_RUNTIME_MODEL_ABI_H */

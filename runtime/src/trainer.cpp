@@ -1,0 +1,274 @@
+//===- trainer.cpp - Command-line trainer for compiled models -------------===//
+//
+// Implements kiln_train_main: flags -> data -> arena -> epochs of train_step
+// over shuffled drop_last batches -> predict over the padded test set. All
+// buffers (arena, batches, logits) are allocated before the first step, so the
+// steady-state loop performs no allocation and its timing reflects the model.
+//
+// Exceptions may be thrown below (allocation failure, DataLoader argument
+// checks) but are caught in kiln_train_main: nothing crosses the C boundary.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/runtime/trainer.h"
+
+#include "kiln/runtime/dataloader.h"
+#include "kiln/runtime/dataset.h"
+#include "trainer_flags.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#ifndef KILN_DEFAULT_DATA_DIR
+#define KILN_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
+#endif
+
+using namespace kiln::runtime;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+int fail(const std::string &msg) {
+  std::fprintf(stderr, "error: %s\n", msg.c_str());
+  return KILN_TRAIN_FAILED;
+}
+
+/// Checks the fields the trainer relies on, so a malformed generated header
+/// gives an error instead of a null call or an out-of-bounds copy.
+bool validateModel(const kiln_model_info *m, std::string &error) {
+  if (!m) {
+    error = "no model (null kiln_model_info)";
+    return false;
+  }
+  const std::string name = m->name ? m->name : "<unnamed>";
+  if (!m->init || !m->train_step || !m->predict)
+    error = "model " + name + ": missing init/train_step/predict function";
+  else if (m->batch_size < 1 || m->num_classes < 1 || m->input_elements < 1)
+    error = "model " + name + ": batch_size, num_classes and input_elements must be >= 1";
+  else if (m->input_rank < 0 || (m->input_rank > 0 && !m->input_shape))
+    error = "model " + name + ": invalid input_rank/input_shape";
+  if (!error.empty())
+    return false;
+  int64_t product = 1;
+  for (int32_t i = 0; i < m->input_rank; ++i)
+    product *= m->input_shape[i];
+  if (m->input_rank > 0 && product != m->input_elements) {
+    error = "model " + name + ": input_shape has " + std::to_string(product) +
+            " elements but input_elements is " + std::to_string(m->input_elements);
+    return false;
+  }
+  return true;
+}
+
+/// Labels index the logits, so one out of range would make the model read
+/// out of bounds; reject the data instead.
+bool checkLabels(const Dataset &d, const char *split, int32_t numClasses, std::string &error) {
+  for (int64_t i = 0; i < d.size; ++i) {
+    if (d.y[i] < 0 || d.y[i] >= numClasses) {
+      error = std::string(split) + " label " + std::to_string(d.y[i]) + " at index " +
+              std::to_string(i) + " is out of range for " + std::to_string(numClasses) +
+              " classes";
+      return false;
+    }
+  }
+  return true;
+}
+
+struct FreeDeleter {
+  void operator()(void *p) const { std::free(p); }
+};
+struct FileCloser {
+  void operator()(std::FILE *f) const { std::fclose(f); }
+};
+
+/// Fraction of valid test rows whose argmax logit equals the label.
+bool evaluate(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &batch,
+              std::vector<float> &logits, double &accuracy, std::string &error) {
+  int64_t correct = 0, total = 0;
+  loader.startEpoch(0);
+  while (loader.next(batch)) {
+    if (int status = m->predict(arena, batch.x.data(), logits.data())) {
+      error = "predict failed with status " + std::to_string(status);
+      return false;
+    }
+    for (int64_t r = 0; r < batch.valid; ++r) {
+      const float *row = logits.data() + r * m->num_classes;
+      int32_t best = 0;
+      for (int32_t c = 1; c < m->num_classes; ++c)
+        if (row[c] > row[best])
+          best = c;
+      correct += best == batch.y[r];
+      ++total;
+    }
+  }
+  accuracy = total ? static_cast<double>(correct) / total : 0.0;
+  return true;
+}
+
+int trainMain(const kiln_model_info *m, int argc, char **argv) {
+  std::string error;
+  if (!validateModel(m, error))
+    return fail(error);
+  const char *prog = argc > 0 && argv && argv[0] ? argv[0] : "kiln-train";
+  const char *name = m->name ? m->name : "<unnamed>";
+
+  TrainerFlags flags;
+  flags.dataDir = KILN_DEFAULT_DATA_DIR;
+  if (!parseTrainerFlags(argc, argv, flags, error)) {
+    std::fprintf(stderr, "%s: error: %s\n", prog, error.c_str());
+    return KILN_TRAIN_USAGE_ERROR;
+  }
+  if (flags.help) {
+    printTrainerUsage(stdout, prog, name, m->default_lr, KILN_DEFAULT_DATA_DIR);
+    return KILN_TRAIN_OK;
+  }
+  const float lr = static_cast<float>(flags.lrSet ? flags.lr : m->default_lr);
+  if (!std::isfinite(lr) || lr <= 0)
+    return fail("learning rate must be a finite number > 0 (got " + std::to_string(lr) +
+                "); pass --lr");
+
+  std::string shape;
+  for (int32_t i = 0; i < m->input_rank; ++i) {
+    if (i)
+      shape += 'x';
+    shape += std::to_string(m->input_shape[i]);
+  }
+  std::printf("model %s: batch %d, input [%s] (%lld elements), %d classes\n", name,
+              m->batch_size, shape.c_str(), static_cast<long long>(m->input_elements),
+              m->num_classes);
+  std::printf("arena: %llu bytes\n", static_cast<unsigned long long>(m->arena_bytes));
+
+  Dataset train, test;
+  if (!loadFashionMnist(flags.dataDir, true, train, error) ||
+      !loadFashionMnist(flags.dataDir, false, test, error))
+    return fail(error);
+  for (const Dataset *d : {&train, &test})
+    if (d->sampleElements() != m->input_elements)
+      return fail("model " + std::string(name) + " expects " +
+                  std::to_string(m->input_elements) + " input elements per sample, " +
+                  (d == &train ? "training" : "test") + " data in " + flags.dataDir +
+                  " has " + std::to_string(d->sampleElements()));
+  if (!checkLabels(train, "training", m->num_classes, error) ||
+      !checkLabels(test, "test", m->num_classes, error))
+    return fail(error);
+
+  DataLoader trainLoader(train, {m->batch_size, /*shuffle=*/true, flags.seed, /*drop_last=*/true});
+  DataLoader testLoader(test, {m->batch_size, /*shuffle=*/false, 0, /*drop_last=*/false});
+  const int64_t batchesPerEpoch = trainLoader.numBatches();
+  if (batchesPerEpoch == 0)
+    return fail("training set has " + std::to_string(train.size) +
+                " samples, fewer than one batch of " + std::to_string(m->batch_size));
+  const int64_t steps = flags.maxSteps > 0 && flags.maxSteps < batchesPerEpoch
+                            ? flags.maxSteps : batchesPerEpoch;
+  std::printf("data: %s (%lld train, %lld test samples)\n", flags.dataDir.c_str(),
+              static_cast<long long>(train.size), static_cast<long long>(test.size));
+  std::printf("training: %lld epochs x %lld steps, lr %g, seed %llu\n",
+              static_cast<long long>(flags.epochs), static_cast<long long>(steps), lr,
+              static_cast<unsigned long long>(flags.seed));
+
+  std::unique_ptr<std::FILE, FileCloser> csv;
+  if (!flags.lossCsv.empty()) {
+    csv.reset(std::fopen(flags.lossCsv.c_str(), "w"));
+    if (!csv)
+      return fail("cannot open loss CSV " + flags.lossCsv + ": " + std::strerror(errno));
+    std::fprintf(csv.get(), "step,epoch,loss\n");
+  }
+
+  // aligned_alloc requires a size that is a multiple of the alignment.
+  if (m->arena_bytes > UINT64_MAX - 64)
+    return fail("arena size " + std::to_string(m->arena_bytes) + " is too large");
+  const uint64_t arenaBytes = (m->arena_bytes + 63) / 64 * 64;
+  std::unique_ptr<void, FreeDeleter> arena(
+      std::aligned_alloc(64, static_cast<size_t>(arenaBytes ? arenaBytes : 64)));
+  if (!arena)
+    return fail("cannot allocate arena of " + std::to_string(arenaBytes) + " bytes");
+  // Zeroing makes runs reproducible even if a model reads scratch before
+  // writing it.
+  std::memset(arena.get(), 0, static_cast<size_t>(arenaBytes));
+  if (int status = m->init(arena.get(), flags.seed))
+    return fail("model init failed with status " + std::to_string(status));
+
+  Batch batch, testBatch;
+  std::vector<float> logits(static_cast<size_t>(m->batch_size) * m->num_classes);
+  double accuracy = 0;
+  int64_t globalStep = 0;
+  for (int epoch = 1; epoch <= flags.epochs; ++epoch) {
+    const auto epochStart = Clock::now();
+    auto windowStart = epochStart;
+    double epochLoss = 0, windowLoss = 0;
+    int64_t windowSteps = 0;
+    trainLoader.startEpoch(epoch);
+    for (int64_t step = 1; step <= steps && trainLoader.next(batch); ++step) {
+      float loss = 0;
+      if (int status = m->train_step(arena.get(), batch.x.data(), batch.y.data(), lr, &loss))
+        return fail("train_step failed with status " + std::to_string(status) + " at epoch " +
+                    std::to_string(epoch) + " step " + std::to_string(step));
+      if (!std::isfinite(loss))
+        return fail("loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
+                    " at epoch " + std::to_string(epoch) + " step " + std::to_string(step) +
+                    " (lr " + std::to_string(lr) + "); training diverged");
+      ++globalStep;
+      epochLoss += loss;
+      windowLoss += loss;
+      ++windowSteps;
+      if (flags.logEvery > 0 && step % flags.logEvery == 0) {
+        // Loss and throughput are averaged over the steps since the last
+        // line, which is smoother than a single step's value.
+        double meanLoss = windowLoss / windowSteps;
+        double rate = windowSteps * m->batch_size / std::max(secondsSince(windowStart), 1e-9);
+        std::printf("epoch %d/%lld step %lld/%lld loss %.4f samples/s %.0f\n", epoch,
+                    static_cast<long long>(flags.epochs), static_cast<long long>(step),
+                    static_cast<long long>(steps), meanLoss, rate);
+        std::fflush(stdout);
+        if (csv)
+          std::fprintf(csv.get(), "%lld,%d,%.6f\n", static_cast<long long>(globalStep), epoch,
+                       meanLoss);
+        windowLoss = 0;
+        windowSteps = 0;
+        windowStart = Clock::now();
+      }
+    }
+    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, accuracy, error))
+      return fail(error);
+    std::printf("epoch %d/%lld done: train loss %.4f test accuracy %.4f (%.1f s)\n", epoch,
+                static_cast<long long>(flags.epochs), epochLoss / steps, accuracy,
+                secondsSince(epochStart));
+    std::fflush(stdout);
+  }
+  if (flags.epochs == 0 &&
+      !evaluate(m, arena.get(), testLoader, testBatch, logits, accuracy, error))
+    return fail(error);
+  if (csv && std::fflush(csv.get()) != 0)
+    return fail("cannot write loss CSV " + flags.lossCsv + ": " + std::strerror(errno));
+  std::printf("final test accuracy: %.4f\n", accuracy);
+  std::fflush(stdout);
+  return KILN_TRAIN_OK;
+}
+
+} // namespace
+
+extern "C" int kiln_train_main(const kiln_model_info *model, int argc, char **argv) {
+  try {
+    return trainMain(model, argc, argv);
+  } catch (const std::exception &e) {
+    // Plain fprintf: building a std::string here could throw again.
+    std::fprintf(stderr, "error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "error: unknown exception\n");
+  }
+  return KILN_TRAIN_FAILED;
+}

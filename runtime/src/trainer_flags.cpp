@@ -1,0 +1,159 @@
+//===- trainer_flags.cpp - Trainer command-line flags ---------------------===//
+//
+// A deliberately tiny hand-written parser: the trainer has eight flags, and
+// strict number parsing (whole string consumed, range checked, no silent
+// wrap-around of "-1" into a huge seed) matters more than generality.
+//
+//===----------------------------------------------------------------------===//
+
+#include "trainer_flags.h"
+
+#include <cerrno>
+#include <cstdint>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace kiln::runtime {
+
+namespace {
+
+bool parseInt(const std::string &s, int64_t min, int64_t max, int64_t &out) {
+  if (s.empty())
+    return false;
+  errno = 0;
+  char *end = nullptr;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (errno || *end || v < min || v > max)
+    return false;
+  out = v;
+  return true;
+}
+
+bool parseUint(const std::string &s, uint64_t &out) {
+  // strtoull accepts "-1" and wraps it; a negative seed is a user mistake.
+  if (s.empty() || s[0] == '-' || s[0] == '+')
+    return false;
+  errno = 0;
+  char *end = nullptr;
+  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+  if (errno || *end)
+    return false;
+  out = v;
+  return true;
+}
+
+bool parsePositiveFloat(const std::string &s, double &out) {
+  if (s.empty())
+    return false;
+  errno = 0;
+  char *end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (errno || *end || !std::isfinite(v) || v <= 0)
+    return false;
+  out = v;
+  return true;
+}
+
+} // namespace
+
+bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &error) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i] ? argv[i] : "";
+    if (arg == "--help" || arg == "-h") {
+      flags.help = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      error = "unexpected argument '" + arg + "'";
+      return false;
+    }
+    std::string name = arg, value;
+    bool hasValue = false;
+    if (size_t eq = arg.find('='); eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      hasValue = true;
+    }
+    auto takeValue = [&]() {
+      if (hasValue)
+        return true;
+      if (i + 1 >= argc || !argv[i + 1]) {
+        error = "missing value for " + name;
+        return false;
+      }
+      value = argv[++i];
+      return true;
+    };
+    auto bad = [&](const char *expected) {
+      error = "invalid value '" + value + "' for " + name + " (expected " + expected + ")";
+      return false;
+    };
+
+    if (name == "--epochs") {
+      if (!takeValue())
+        return false;
+      // Epoch numbers are passed around as int (DataLoader::startEpoch).
+      if (!parseInt(value, 0, INT32_MAX, flags.epochs))
+        return bad("an integer in [0, 2^31)");
+    } else if (name == "--lr") {
+      if (!takeValue())
+        return false;
+      if (!parsePositiveFloat(value, flags.lr))
+        return bad("a finite number > 0");
+      flags.lrSet = true;
+    } else if (name == "--seed") {
+      if (!takeValue())
+        return false;
+      if (!parseUint(value, flags.seed))
+        return bad("an unsigned 64-bit integer");
+    } else if (name == "--data-dir") {
+      if (!takeValue())
+        return false;
+      if (value.empty())
+        return bad("a directory");
+      flags.dataDir = value;
+    } else if (name == "--max-steps") {
+      if (!takeValue())
+        return false;
+      if (!parseInt(value, 0, INT64_MAX, flags.maxSteps))
+        return bad("an integer >= 0");
+    } else if (name == "--log-every") {
+      if (!takeValue())
+        return false;
+      if (!parseInt(value, 0, INT64_MAX, flags.logEvery))
+        return bad("an integer >= 0");
+    } else if (name == "--loss-csv") {
+      if (!takeValue())
+        return false;
+      if (value.empty())
+        return bad("a file name");
+      flags.lossCsv = value;
+    } else {
+      error = "unknown option '" + name + "' (see --help)";
+      return false;
+    }
+  }
+  return true;
+}
+
+void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
+                       double defaultLr, const std::string &defaultDataDir) {
+  std::fprintf(out,
+               "usage: %s [options]\n"
+               "Trains the kiln-compiled model '%s' on Fashion-MNIST.\n"
+               "\n"
+               "options:\n"
+               "  --epochs N       training epochs (default 5; 0 = evaluate only)\n"
+               "  --lr X           learning rate (default %g, the model's default)\n"
+               "  --seed S         seed for initialization and shuffling (default 0)\n"
+               "  --data-dir DIR   directory with the Fashion-MNIST IDX files\n"
+               "                   (default %s)\n"
+               "  --max-steps N    at most N steps per epoch (default 0 = all)\n"
+               "  --log-every N    progress line every N steps (default 50; 0 = none)\n"
+               "  --loss-csv FILE  write 'step,epoch,loss' for every logged step\n"
+               "  --help           show this help\n",
+               prog, modelName, defaultLr, defaultDataDir.c_str());
+}
+
+} // namespace kiln::runtime

@@ -1,0 +1,43 @@
+//===- trainer_flags.h - Trainer command-line flags (private) ---*- C++ -*-===//
+//
+// Flag parsing for kiln_train_main, kept apart from the training loop so each
+// file stays small. Private to the runtime: not installed, not part of the ABI.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_SRC_TRAINER_FLAGS_H
+#define KILN_RUNTIME_SRC_TRAINER_FLAGS_H
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace kiln::runtime {
+
+/// Trainer settings after flag parsing; defaults match --help.
+struct TrainerFlags {
+  int64_t epochs = 5;
+  double lr = 0;         ///< Only meaningful if lrSet; else the model default.
+  bool lrSet = false;
+  uint64_t seed = 0;
+  std::string dataDir;
+  int64_t maxSteps = 0;  ///< Steps per epoch; 0 = the whole epoch.
+  int64_t logEvery = 50; ///< 0 disables progress lines.
+  std::string lossCsv;   ///< Empty = no CSV.
+  bool help = false;
+};
+
+/// Parses argv[1..argc) into \p flags (which should start out holding the
+/// defaults). Accepts "--flag value" and "--flag=value". Returns false and
+/// sets \p error on an unknown flag, a missing or malformed value, or a value
+/// out of range.
+bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &error);
+
+/// Prints the --help text for a trainer binary named \p prog training the
+/// model \p modelName with default learning rate \p defaultLr.
+void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
+                       double defaultLr, const std::string &defaultDataDir);
+
+} // namespace kiln::runtime
+
+#endif // KILN_RUNTIME_SRC_TRAINER_FLAGS_H

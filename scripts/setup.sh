@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kiln needs to build, test and run its examples.
+# Idempotent: packages already present are skipped, so it is cheap to run every time.
+set -euo pipefail
+
+PACKAGES=(
+  cmake ninja-build g++ ccache pkg-config
+  llvm-16-dev libmlir-16-dev mlir-16-tools llvm-16-tools clang-16
+  libfmt-dev libgtest-dev zlib1g-dev
+  dataset-fashion-mnist
+  python3-torch python3-numpy
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "kiln setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
