@@ -46,6 +46,9 @@ struct GradCase {
   std::vector<Domain> domains = {};
 };
 
+/// Names the case in gtest's listings instead of dumping its bytes.
+void PrintTo(const GradCase &c, std::ostream *os) { *os << c.name; }
+
 std::string tensorType(ArrayRef<int64_t> shape) {
   std::string text = "tensor<";
   for (int64_t d : shape)

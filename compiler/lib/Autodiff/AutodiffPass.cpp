@@ -63,6 +63,8 @@ LogicalResult expandVJP(VJPOp vjp) {
   llvm::DenseSet<Operation *> useful = usefulOps(vjp);
   llvm::DenseMap<Value, Value> cotangent;
   OpBuilder builder(vjp);
+  // Backward ops are inserted right before the vjp, after this op.
+  Operation *lastForward = vjp->getPrevNode();
 
   auto accumulate = [&](Value target, Value grad) {
     auto [it, inserted] = cotangent.try_emplace(target, grad);
@@ -114,7 +116,19 @@ LogicalResult expandVJP(VJPOp vjp) {
     }
     result.replaceAllUsesWith(grad);
   }
+  // A rule builds a cotangent for every operand; drop the ones no gradient
+  // uses (operands that are not differentiated: data, frozen parameters,
+  // stop_gradient'ed values), so that the IR shows no backward ops for them.
+  Block *block = vjp->getBlock();
+  SmallVector<Operation *> backward;
+  for (auto it = lastForward ? std::next(lastForward->getIterator())
+                             : block->begin();
+       &*it != vjp.getOperation(); ++it)
+    backward.push_back(&*it);
   vjp.erase();
+  for (Operation *op : llvm::reverse(backward))
+    if (op->use_empty())
+      op->erase();
   return success();
 }
 

@@ -20,7 +20,7 @@
 using namespace mlir;
 
 namespace {
-void addPasses(OpPassManager &pm, StringRef pipeline) {
+void addPasses(OpPassManager &pm, const std::string &pipeline) {
   // The textual names below resolve through the pass registry.
   static std::once_flag registered;
   std::call_once(registered, kiln::registerAllPasses);
@@ -39,7 +39,8 @@ void kiln::buildKilnDifferentiatePipeline(OpPassManager &pm) {
 
 void kiln::buildKilnBufferizePipeline(OpPassManager &pm) {
   pm.addPass(createConvertKilnToLinalg());
-  addPasses(pm, "func.func(linalg-fuse-elementwise-ops),canonicalize,cse");
+  pm.addNestedPass<func::FuncOp>(createKilnFuseElementwise());
+  addPasses(pm, "canonicalize,cse");
   pm.addNestedPass<func::FuncOp>(createKilnPrepareBufferization());
   addPasses(pm, "empty-tensor-to-alloc-tensor,"
                 "one-shot-bufferize{bufferize-function-boundaries "
@@ -52,13 +53,21 @@ void kiln::buildKilnBufferizePipeline(OpPassManager &pm) {
 
 void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
                                         const CPUPipelineOptions &options) {
-  addPasses(pm, "func.func(convert-linalg-to-loops),lower-affine,"
-                "convert-scf-to-cf,canonicalize,expand-strided-metadata,"
-                "lower-affine");
+  // Affine loops let the super-vectorizer reason about distinct arena views
+  // as distinct buffers; LLVM alone sees one arena pointer and cannot prove
+  // that a matmul's output does not alias its inputs.
+  addPasses(pm, "func.func(convert-linalg-to-affine-loops,"
+                "affine-loop-invariant-code-motion)");
+  if (options.vectorWidth > 1)
+    addPasses(pm, "func.func(affine-super-vectorize{virtual-vector-size=" +
+                      std::to_string(options.vectorWidth) +
+                      " vectorize-reductions=true})");
   if (options.approximateMath)
     pm.addPass(createKilnApproximateMath());
-  addPasses(pm, "convert-math-to-llvm,convert-arith-to-llvm,"
-                "convert-memref-to-llvm,"
+  addPasses(pm, "lower-affine,convert-vector-to-scf,convert-scf-to-cf,"
+                "canonicalize,expand-strided-metadata,lower-affine,"
+                "convert-vector-to-llvm,convert-math-to-llvm,"
+                "convert-arith-to-llvm,convert-memref-to-llvm,"
                 "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
                 "convert-cf-to-llvm,reconcile-unrealized-casts");
 }

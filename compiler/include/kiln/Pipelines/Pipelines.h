@@ -15,6 +15,9 @@ namespace kiln {
 struct CPUPipelineOptions {
   /// Replace exp/log with polynomials: no libm calls, vectorizable loops.
   bool approximateMath = true;
+  /// f32 lanes per vector for the affine super-vectorizer (16 = AVX-512);
+  /// 0 or 1 keeps scalar loops (e.g. for Cortex-M without SIMD).
+  unsigned vectorWidth = 16;
 };
 
 /// kiln.vjp -> backward ops, then canonicalize and CSE (still kiln IR).

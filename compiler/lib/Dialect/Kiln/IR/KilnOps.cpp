@@ -286,7 +286,7 @@ KILN_REDUCE_INFER(ReduceMaxOp, "reduce_max")
 
 LogicalResult LogSoftmaxOp::verify() {
   int64_t rank = tensorOf(getInput()).getRank();
-  if (static_cast<int64_t>(getAxis()) >= rank)
+  if (getAxis() >= static_cast<uint64_t>(rank))
     return emitOpError("axis ") << getAxis() << " is out of range for a rank-"
                                 << rank << " tensor";
   return success();

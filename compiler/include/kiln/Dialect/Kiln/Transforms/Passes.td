@@ -31,6 +31,22 @@ def KilnAutodiff : Pass<"kiln-autodiff", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
+def KilnFuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuses elementwise linalg producers where it costs no recomputation";
+  let description = [{
+    Upstream `linalg-fuse-elementwise-ops` also fuses a producer into a
+    consumer that reads it through a broadcast or a contraction map, e.g. a
+    relu or a transpose into the k loop of a matmul: the producer is then
+    recomputed once per output column and read with a stride. This pass
+    fuses only when the consumer's indexing map for the operand uses every
+    loop of the consumer, so each producer element is computed once.
+
+    Fused: `exp(x - m)` into `sum` over the same iteration space.
+    Not fused: `relu(x)` into `matmul(relu(x), w)`.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def KilnPrepareBufferization : Pass<"kiln-prepare-bufferization", "mlir::func::FuncOp"> {
   let summary = "Marks which function arguments bufferization may overwrite";
   let description = [{
