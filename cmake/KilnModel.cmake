@@ -14,6 +14,9 @@ function(kiln_add_model)
   add_executable(${name}-gen ${ARG_SOURCES})
   target_link_libraries(${name}-gen PRIVATE kiln_generator_main)
   target_compile_options(${name}-gen PRIVATE -fexceptions)
+  # Generators sit beside kilnc so lit tests can run them.
+  set_target_properties(${name}-gen PROPERTIES
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${name})
   add_custom_command(

@@ -4,8 +4,8 @@ import os
 import lit.formats
 
 config.name = "kiln"
-config.test_format = lit.formats.ShTest(not config.is_windows if hasattr(config, "is_windows") else True)
-config.suffixes = [".mlir"]
+config.test_format = lit.formats.ShTest(True)
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kiln_obj_root, "tests", "lit")
 config.excludes = ["lit.cfg.py", "lit.site.cfg.py.in", "CMakeLists.txt"]

@@ -7,7 +7,10 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/IR/LLVMContext.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/Triple.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Host.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 
@@ -131,6 +134,24 @@ std::string headerGuard(ModuleOp module, const std::string &path) {
   return llvm::sys::path::stem(path).str();
 }
 
+/// f32 lanes of the widest vector unit the target surely has: AVX-512 or
+/// AVX2 on the host, 128-bit NEON on AArch64, none on small cores (the
+/// vectorizer's output for them would only be scalarized again).
+unsigned vectorWidthFor(const kiln::TargetOptions &target) {
+  if (target.triple.empty()) {
+    llvm::StringMap<bool> features;
+    if (llvm::sys::getHostCPUFeatures(features) && features.lookup("avx512f"))
+      return 16;
+    return 8;
+  }
+  llvm::Triple triple(llvm::Triple::normalize(target.triple));
+  if (triple.isAArch64())
+    return 4;
+  if (triple.getArch() == llvm::Triple::x86_64)
+    return 8;
+  return 0;
+}
+
 int writeText(const std::string &path,
               llvm::function_ref<void(llvm::raw_ostream &)> write) {
   auto out = openOutput(path, /*binary=*/false);
@@ -168,6 +189,7 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
 
   CPUPipelineOptions cpu;
   cpu.approximateMath = options.approximateMath;
+  cpu.vectorWidth = vectorWidthFor(options.target);
   if (failed(runPipeline(module, [&](OpPassManager &pm) {
         buildKilnLowerToLLVMPipeline(pm, cpu);
       })))
