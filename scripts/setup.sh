@@ -8,7 +8,7 @@ PACKAGES=(
   llvm-16-dev libmlir-16-dev mlir-16-tools llvm-16-tools clang-16
   libfmt-dev libgtest-dev zlib1g-dev
   dataset-fashion-mnist
-  python3-torch python3-numpy
+  python3-torch python3-numpy libopenblas0-pthread
 )
 
 missing=()

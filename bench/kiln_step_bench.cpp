@@ -1,0 +1,63 @@
+//===- kiln_step_bench.cpp - time compiled training steps -----------------===//
+//
+// Times the compiled train_step of each example model on a synthetic batch
+// (step time does not depend on pixel values): 20 warm-up steps, then the
+// median of N. Prints JSON like bench/torch_anchor.py so bench/run.py can put
+// both in one table.
+//
+//===----------------------------------------------------------------------===//
+
+#include "logreg.h"
+#include "mlp.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+double medianStepMs(const kiln_model_info *model, int steps) {
+  size_t bytes = (model->arena_bytes + 63) / 64 * 64;
+  void *arena = std::aligned_alloc(64, bytes);
+  std::memset(arena, 0, bytes);
+  model->init(arena, 0);
+  std::vector<float> x(model->batch_size * model->input_elements);
+  std::vector<int32_t> y(model->batch_size);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = static_cast<float>(i % 255) / 255.0f;
+  for (size_t i = 0; i < y.size(); ++i)
+    y[i] = static_cast<int32_t>(i % model->num_classes);
+  float loss = 0;
+  for (int i = 0; i < 20; ++i)
+    model->train_step(arena, x.data(), y.data(), model->default_lr, &loss);
+  std::vector<double> times;
+  for (int i = 0; i < steps; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    model->train_step(arena, x.data(), y.data(), model->default_lr, &loss);
+    auto end = std::chrono::steady_clock::now();
+    times.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+  }
+  std::free(arena);
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  int steps = argc > 1 ? std::atoi(argv[1]) : 200;
+  const kiln_model_info *models[] = {logreg_model_info(), mlp_model_info()};
+  std::printf("{");
+  for (size_t m = 0; m < std::size(models); ++m) {
+    double ms = medianStepMs(models[m], steps);
+    std::printf("%s\n  \"%s\": {\"median_ms\": %.4f, \"samples_per_s\": %.1f, "
+                "\"arena_bytes\": %llu}",
+                m ? "," : "", models[m]->name, ms,
+                models[m]->batch_size * 1000.0 / ms,
+                static_cast<unsigned long long>(models[m]->arena_bytes));
+  }
+  std::printf("\n}\n");
+  return 0;
+}
