@@ -56,6 +56,11 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
   // Affine loops let the super-vectorizer reason about distinct arena views
   // as distinct buffers; LLVM alone sees one arena pointer and cannot prove
   // that a matmul's output does not alias its inputs.
+  if (options.vectorWidth > 1) {
+    KilnVectorizeMatmulOptions matmul;
+    matmul.vectorWidth = options.vectorWidth;
+    pm.addNestedPass<func::FuncOp>(createKilnVectorizeMatmul(matmul));
+  }
   addPasses(pm, "func.func(convert-linalg-to-affine-loops,"
                 "affine-loop-invariant-code-motion)");
   if (options.vectorWidth > 1)

@@ -47,6 +47,37 @@ def KilnFuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
+  let summary = "Register-blocked vector code for f32 matrix products";
+  let description = [{
+    Runs on memrefs. Replaces each linalg.generic that is a 2-D matrix
+    product `C[i,j] += A[i,k] * B[k,j]` by an scf loop nest whose body keeps
+    an MR x (NR * width) block of C in vector registers across the whole k
+    loop (vector.fma on a broadcast of A and rows of B), so that every loaded
+    element of B feeds MR fused multiply-adds. Ragged edges use smaller row
+    blocks and masked vector loads and stores. Other generics are left for
+    the affine vectorizer.
+
+    Before:
+    ```mlir
+    linalg.generic {indexing_maps = [(i,k), (k,j), (i,j)], iterator_types =
+      ["parallel", "reduction", "parallel"]} ins(%A, %B) outs(%C) { mulf, addf }
+    ```
+    After:
+    ```mlir
+    scf.for %i ... { scf.for %j ... {
+      %acc = scf.for %k ... iter_args(...) { vector.fma ... }
+      vector.store ... } }
+    ```
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "unsigned", "16",
+           "f32 lanes per vector register (16 = AVX-512, 8 = AVX2, 4 = NEON)">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+                           "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
 def KilnPrepareBufferization : Pass<"kiln-prepare-bufferization", "mlir::func::FuncOp"> {
   let summary = "Marks which function arguments bufferization may overwrite";
   let description = [{
