@@ -35,6 +35,7 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
   --mattr=FEATS   target features, e.g. +m,+a,+f,+d,+c
   -O0 -O1 -O2 -O3 LLVM optimization level (default -O3)
   --no-approx-math  keep libm calls for exp/log instead of polynomials
+  --debug-locations print each op's source location (model.cpp:LINE) in IR
 )";
   return usage;
 }
@@ -88,6 +89,8 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
       options.target.optLevel = arg[2] - '0';
     } else if (arg == "--no-approx-math") {
       options.approximateMath = false;
+    } else if (arg == "--debug-locations") {
+      options.debugLocations = true;
     } else if (takesInput && (!arg.startswith("-") || arg == "-") &&
                options.input.empty()) {
       options.input = arg.str();
@@ -166,7 +169,13 @@ int writeText(const std::string &path,
 int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   if (failed(verify(module)))
     return 1;
-  auto print = [&](llvm::raw_ostream &os) { module.print(os); };
+  auto print = [&](llvm::raw_ostream &os) {
+    OpPrintingFlags flags;
+    if (options.debugLocations)
+      flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false)
+          .useLocalScope();
+    module.print(os, flags);
+  };
   if (options.emit == EmitKind::Traced)
     return writeText(options.output, print);
 

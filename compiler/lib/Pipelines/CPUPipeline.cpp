@@ -61,6 +61,7 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
     matmul.vectorWidth = options.vectorWidth;
     pm.addNestedPass<func::FuncOp>(createKilnVectorizeMatmul(matmul));
   }
+  pm.addNestedPass<func::FuncOp>(createKilnTileTransposes());
   addPasses(pm, "func.func(convert-linalg-to-affine-loops,"
                 "affine-loop-invariant-code-motion)");
   if (options.vectorWidth > 1)

@@ -31,6 +31,7 @@ struct DriverOptions {
   std::string header;       ///< obj: defaults to the output with .h
   TargetOptions target;
   bool approximateMath = true;
+  bool debugLocations = false; ///< print each op's source location in IR
 };
 
 /// Parses kilnc-style flags. Returns false with `error` set on bad input;

@@ -156,6 +156,7 @@ def Kiln_TransposeOp : Kiln_Op<"transpose", [Kiln_InferType, Kiln_Differentiable
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$input `,` $permutation attr-dict `:` type($input) `->` type($result)";
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Kiln_ReshapeOp : Kiln_Op<"reshape", [Kiln_Differentiable]> {

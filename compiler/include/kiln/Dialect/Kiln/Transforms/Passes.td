@@ -78,6 +78,20 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
                            "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
 }
 
+def KilnTileTransposes : Pass<"kiln-tile-transposes", "mlir::func::FuncOp"> {
+  let summary = "Tiles 2-D transposes on memrefs for cache locality";
+  let description = [{
+    A transpose reads its input along columns. Untiled, every element read
+    touches a new cache line (and, for large matrices, a new page); in
+    square tiles each line is used `tile-size` times before it is evicted.
+  }];
+  let options = [
+    Option<"tileSize", "tile-size", "int64_t", "16", "tile edge in elements">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def KilnPrepareBufferization : Pass<"kiln-prepare-bufferization", "mlir::func::FuncOp"> {
   let summary = "Marks which function arguments bufferization may overwrite";
   let description = [{
