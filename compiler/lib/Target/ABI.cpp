@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Format.h"
 
 using namespace mlir;
@@ -51,6 +52,14 @@ std::string shapeComment(const kiln::AbiBuffer &buffer) {
   for (int64_t d : buffer.shape)
     text += "[" + std::to_string(d) + "]";
   return text;
+}
+
+const char *dtypeEnum(llvm::StringRef cType) {
+  return llvm::StringSwitch<const char *>(cType)
+      .Case("double", "KILN_F64")
+      .Case("int32_t", "KILN_I32")
+      .Case("int64_t", "KILN_I64")
+      .Default("KILN_F32");
 }
 
 std::string upper(llvm::StringRef s) {
@@ -153,12 +162,28 @@ static void emitModelInfo(const kiln::ModuleAbi &abi, llvm::raw_ostream &os) {
      << "static inline const kiln_model_info *" << n << "_model_info(void) {\n"
      << "  static const int64_t input_shape[] = {";
   llvm::interleaveComma(m.inputShape, os);
-  os << "};\n  static const kiln_model_info info = {\n"
+  os << "};\n";
+  for (auto [i, entry] : llvm::enumerate(abi.state)) {
+    os << "  static const int64_t state_shape" << i << "[] = {";
+    if (entry.buffer.shape.empty())
+      os << "1";
+    llvm::interleaveComma(entry.buffer.shape, os);
+    os << "};\n";
+  }
+  os << "  static const kiln_state_entry state[] = {\n";
+  for (auto [i, entry] : llvm::enumerate(abi.state))
+    os << "      {\"" << entry.name << "\", " << entry.offset << "u, "
+       << dtypeEnum(entry.buffer.cType) << ", " << entry.buffer.shape.size()
+       << ", state_shape" << i << "},\n";
+  if (abi.state.empty())
+    os << "      {0, 0, 0, 0, 0},\n";
+  os << "  };\n  static const kiln_model_info info = {\n"
      << "      \"" << n << "\", " << abi.arenaBytes << "u, " << m.batchSize
      << ", " << m.inputShape.size() << ", input_shape, " << elements << ", "
      << m.numClasses << ", " << llvm::format("%g", m.defaultLearningRate)
      << "f,\n      " << n << "_info_init, " << n << "_info_train_step, " << n
-     << "_info_predict};\n  return &info;\n}\n\n";
+     << "_info_predict,\n      " << abi.state.size()
+     << ", state};\n  return &info;\n}\n\n";
 }
 
 void kiln::emitCHeader(const ModuleAbi &abi, llvm::StringRef guardName,

@@ -51,6 +51,17 @@ Tensor initialValue(const Tensor &seed, const nn::Parameter &p,
   }
   return full(p.shape(), 0.0);
 }
+
+/// Checked before the loss sees the logits, so that a wrong forward is
+/// reported as such rather than as a shape error inside the loss.
+void checkLogits(const std::string &name, const ClassifierOptions &options,
+                 const Tensor &logits) {
+  Shape expected{options.batch_size, options.num_classes};
+  if (logits.shape() != expected)
+    throw Error("model '" + name + "': forward returns shape " +
+                to_string(logits.shape()) + ", expected logits " +
+                to_string(expected));
+}
 } // namespace
 
 Program build_classifier(const std::string &name, nn::Module &model,
@@ -101,6 +112,7 @@ Program build_classifier(const std::string &name, nn::Module &model,
     Tensor y = fn.input({options.batch_size}, DType::i32);
     Tensor lr = fn.input({});
     Tensor logits = forward(x);
+    checkLogits(name, options, logits);
     Tensor l = loss ? loss(logits, y) : nn::cross_entropy(logits, y);
     if (l.rank() != 0)
       throw Error("model '" + name + "': the loss must be a scalar, got shape " +
@@ -123,10 +135,7 @@ Program build_classifier(const std::string &name, nn::Module &model,
     Function fn = program.function(name + "_predict");
     ParameterBinding binding(fn, params);
     Tensor logits = forward(fn.input(batchShape));
-    if (logits.shape() != Shape{options.batch_size, options.num_classes})
-      throw Error("model '" + name + "': forward returns shape " +
-                  to_string(logits.shape()) + ", expected logits " +
-                  to_string({options.batch_size, options.num_classes}));
+    checkLogits(name, options, logits);
     fn.output(logits);
     fn.finish();
   }

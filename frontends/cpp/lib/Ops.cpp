@@ -317,6 +317,13 @@ Tensor tensor(std::vector<int> values, Shape shape, Loc loc) {
   return constant(std::vector<double>(values.begin(), values.end()), shape,
                   DType::i32, loc);
 }
+Tensor tensor(std::initializer_list<double> values, Shape shape, DType dtype,
+              Loc loc) {
+  return constant(std::vector<double>(values), shape, dtype, loc);
+}
+Tensor tensor(std::initializer_list<int> values, Shape shape, Loc loc) {
+  return tensor(std::vector<int>(values), std::move(shape), loc);
+}
 
 //===----------------------------------------------------------------------===//
 // Autodiff

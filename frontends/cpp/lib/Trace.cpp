@@ -236,13 +236,14 @@ Tensor Function::state_input(const std::string &name, Shape shape,
   return addArgument(impl, name, shape, dtype, loc);
 }
 
-void Function::output(const Tensor &value) {
-  impl->results.push_back(detail::valueOf(value, Loc::current()));
+void Function::output(const Tensor &value, Loc loc) {
+  impl->results.push_back(detail::valueOf(value, loc));
   impl->resultState.push_back("");
 }
 
-void Function::state_output(const std::string &name, const Tensor &value) {
-  impl->results.push_back(detail::valueOf(value, Loc::current()));
+void Function::state_output(const std::string &name, const Tensor &value,
+                            Loc loc) {
+  impl->results.push_back(detail::valueOf(value, loc));
   impl->resultState.push_back(name);
 }
 

@@ -17,6 +17,20 @@ extern "C" {
 
 #ifndef KILN_MODEL_INFO_DEFINED
 #define KILN_MODEL_INFO_DEFINED
+/** Element types of state tensors. */
+enum { KILN_F32 = 0, KILN_F64 = 1, KILN_I32 = 2, KILN_I64 = 3 };
+
+/** One named tensor of model state (a parameter or an optimizer buffer),
+ *  stored row-major at `offset` bytes into the arena. Names follow PyTorch's
+ *  state_dict (`fc1.weight`); optimizer buffers are `<param>.<buffer>`. */
+typedef struct kiln_state_entry {
+  const char* name;
+  uint64_t offset;
+  int32_t dtype;               /* KILN_F32, ... */
+  int32_t rank;
+  const int64_t* shape;        /* rank entries */
+} kiln_state_entry;
+
 /** Describes a compiled classifier: inputs are float32 [batch, input_shape...],
  *  labels int32 [batch], logits float32 [batch, num_classes]. Every function
  *  returns 0 on success. */
@@ -32,6 +46,8 @@ typedef struct kiln_model_info {
   int (*init)(void* arena, uint64_t seed);
   int (*train_step)(void* arena, const float* x, const int32_t* y, float lr, float* loss);
   int (*predict)(void* arena, const float* x, float* logits);
+  int32_t num_state;           /* entries in `state`, parameters first */
+  const kiln_state_entry* state;
 } kiln_model_info;
 #endif
 

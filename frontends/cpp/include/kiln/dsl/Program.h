@@ -31,9 +31,10 @@ public:
   Tensor state_input(const std::string &name, Shape shape,
                      DType dtype = DType::f32, Loc loc = Loc::current());
   /// Appends a result (returned through an output pointer).
-  void output(const Tensor &value);
+  void output(const Tensor &value, Loc loc = Loc::current());
   /// Stores `value` as the new model state `name`.
-  void state_output(const std::string &name, const Tensor &value);
+  void state_output(const std::string &name, const Tensor &value,
+                    Loc loc = Loc::current());
   /// Ends tracing; verifies the function.
   void finish();
 

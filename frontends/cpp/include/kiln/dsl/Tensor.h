@@ -136,6 +136,12 @@ Tensor scalar(double value, DType dtype = DType::f32, Loc loc = Loc::current());
 Tensor tensor(std::vector<double> values, Shape shape,
               DType dtype = DType::f32, Loc loc = Loc::current());
 Tensor tensor(std::vector<int> values, Shape shape, Loc loc = Loc::current());
+/// Braced lists pick the same way: tensor({1, 2, 3}, {3}) is i32,
+/// tensor({0.5, 1.0}, {2}) f32 (the vector overloads alone are ambiguous).
+Tensor tensor(std::initializer_list<double> values, Shape shape,
+              DType dtype = DType::f32, Loc loc = Loc::current());
+Tensor tensor(std::initializer_list<int> values, Shape shape,
+              Loc loc = Loc::current());
 
 /// Counter-based uniform random values in [low, high): element i depends
 /// only on (seed, stream, i), so init is reproducible on every target.
