@@ -11,6 +11,8 @@
 
 #include "kiln/Interpreter/Interpreter.h"
 
+#include "InterpreterGroups.h"
+
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -395,14 +397,34 @@ LogicalResult evalOp(Operation &op, Env &env) {
             return v.emitError("interpreter: unexpanded kiln.vjp; run the "
                                "kiln-autodiff pass first");
           })
-          .Default([&](Operation *other) -> FailureOr<Buffer> {
-            return other->emitError("interpreter: unsupported operation '")
-                   << other->getName() << "'";
+          .Default([&](Operation *) -> FailureOr<Buffer> {
+            return Buffer{{-1}, {}}; // marker: not a core op
           });
   if (failed(result))
     return failure();
-  env[op.getResult(0)] = std::move(*result);
-  return success();
+  if (result->shape.empty() || result->shape.front() != -1) {
+    env[op.getResult(0)] = std::move(*result);
+    return success();
+  }
+  // Ops of the groups in Interpreter{Elementwise,Layout,NN}.cpp, which may
+  // have several results.
+  std::vector<const Buffer *> inputs;
+  for (Value operand : op.getOperands())
+    inputs.push_back(&env.find(operand)->second);
+  for (auto group : {kiln::interp::detail::evalElementwiseGroup,
+                     kiln::interp::detail::evalLayoutGroup,
+                     kiln::interp::detail::evalNNGroup}) {
+    kiln::interp::detail::GroupResult results = group(op, inputs);
+    if (!results)
+      continue;
+    if (failed(*results))
+      return failure();
+    for (auto [value, buffer] : llvm::zip(op.getResults(), **results))
+      env[value] = std::move(buffer);
+    return success();
+  }
+  return op.emitError("interpreter: unsupported operation '")
+         << op.getName() << "'";
 }
 
 /// Every result must be a static-shape tensor and every operand must already

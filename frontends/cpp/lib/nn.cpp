@@ -45,6 +45,12 @@ void Module::requires_grad_(bool value) {
     parameter->requires_grad_(value);
 }
 
+void Module::train(bool mode) {
+  training_ = mode;
+  for (auto &entry : children_)
+    entry.second->train(mode);
+}
+
 static Init linearInit(int64_t inFeatures) {
   double bound = 1.0 / std::sqrt(static_cast<double>(inFeatures));
   return Init::uniform(-bound, bound);

@@ -240,6 +240,9 @@ struct ConvertKilnToLinalgPass
     RewritePatternSet patterns(&getContext());
     lowering::populateElementwisePatterns(patterns);
     lowering::populateStructuredPatterns(patterns);
+    lowering::populateElementwiseGroupPatterns(patterns);
+    lowering::populateLayoutGroupPatterns(patterns);
+    lowering::populateNNGroupPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

@@ -59,6 +59,9 @@ mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc,
 
 void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateStructuredPatterns(mlir::RewritePatternSet &patterns);
+void populateElementwiseGroupPatterns(mlir::RewritePatternSet &patterns);
+void populateLayoutGroupPatterns(mlir::RewritePatternSet &patterns);
+void populateNNGroupPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln::lowering
 

@@ -6,6 +6,11 @@
 #include "kiln/dsl/Classifier.h"
 #include "kiln/dsl/Program.h"
 #include "kiln/dsl/Tensor.h"
+#include "kiln/dsl/functional.h"
+#include "kiln/dsl/init.h"
+#include "kiln/dsl/layers.h"
+#include "kiln/dsl/layout.h"
+#include "kiln/dsl/losses.h"
 #include "kiln/dsl/nn.h"
 #include "kiln/dsl/optim.h"
 

@@ -59,6 +59,11 @@ public:
   std::vector<Parameter *> parameters();
   /// Freezes or unfreezes every parameter of the module tree.
   void requires_grad_(bool value);
+  /// Training or evaluation mode for the whole module tree (dropout, batch
+  /// norm); the traced code depends on the mode at trace time.
+  void train(bool mode = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
 
 protected:
   void register_parameter(const std::string &name, Parameter &parameter);
@@ -67,6 +72,7 @@ protected:
 private:
   std::vector<std::pair<std::string, Parameter *>> parameters_;
   std::vector<std::pair<std::string, Module *>> children_;
+  bool training_ = true;
 };
 
 /// y = x W^T + b, with PyTorch's weight layout [out, in] and init

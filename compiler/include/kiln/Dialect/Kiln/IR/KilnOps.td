@@ -268,4 +268,8 @@ def Kiln_VJPOp : Kiln_Op<"vjp", [Kiln_InferType, AllTypesMatch<["output", "seed"
   }];
 }
 
+include "kiln/Dialect/Kiln/IR/KilnElementwiseOps.td"
+include "kiln/Dialect/Kiln/IR/KilnLayoutOps.td"
+include "kiln/Dialect/Kiln/IR/KilnNNOps.td"
+
 #endif // KILN_OPS

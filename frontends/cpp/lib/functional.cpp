@@ -1,0 +1,3 @@
+//===- functional.cpp - kiln C++ DSL: functional ------------------------------------------===//
+
+#include "kiln/dsl/functional.h"

@@ -1,0 +1,3 @@
+//===- init.cpp - kiln C++ DSL: init ------------------------------------------===//
+
+#include "kiln/dsl/init.h"

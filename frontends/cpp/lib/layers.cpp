@@ -1,0 +1,3 @@
+//===- layers.cpp - kiln C++ DSL: layers ------------------------------------------===//
+
+#include "kiln/dsl/layers.h"

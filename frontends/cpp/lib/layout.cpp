@@ -1,0 +1,3 @@
+//===- layout.cpp - kiln C++ DSL: layout ------------------------------------------===//
+
+#include "kiln/dsl/layout.h"

@@ -1,0 +1,3 @@
+//===- losses.cpp - kiln C++ DSL: losses ------------------------------------------===//
+
+#include "kiln/dsl/losses.h"
