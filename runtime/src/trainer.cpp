@@ -1,7 +1,11 @@
 //===- trainer.cpp - Command-line trainer for compiled models -------------===//
 //
-// Implements kiln_train_main: flags -> data -> arena -> epochs of train_step
-// over shuffled drop_last batches -> predict over the padded test set. All
+// Implements kiln_train_main: flags -> data -> arena (initialized, or loaded
+// from a checkpoint) -> epochs of train_step over shuffled drop_last batches,
+// each followed by predict over the padded test set and, with --save, a
+// checkpoint. Each epoch's batch order depends only on (seed, epoch), so a run
+// resumed from the checkpoint of epoch k repeats the uninterrupted run's
+// epochs k+1.. bit for bit. All
 // buffers (arena, batches, logits) are allocated before the first step, so the
 // steady-state loop performs no allocation and its timing reflects the model.
 //
@@ -12,6 +16,7 @@
 
 #include "kiln/runtime/trainer.h"
 
+#include "kiln/runtime/checkpoint.h"
 #include "kiln/runtime/dataloader.h"
 #include "kiln/runtime/dataset.h"
 #include "trainer_flags.h"
@@ -24,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -95,9 +101,11 @@ struct FileCloser {
   void operator()(std::FILE *f) const { std::fclose(f); }
 };
 
-/// Fraction of valid test rows whose argmax logit equals the label.
+/// Fraction of valid test rows whose argmax logit equals the label. If
+/// \p allLogits is given, it receives the logits of every valid row.
 bool evaluate(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &batch,
-              std::vector<float> &logits, double &accuracy, std::string &error) {
+              std::vector<float> &logits, double &accuracy, std::string &error,
+              std::vector<float> *allLogits = nullptr) {
   int64_t correct = 0, total = 0;
   loader.startEpoch(0);
   while (loader.next(batch)) {
@@ -105,6 +113,9 @@ bool evaluate(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &
       error = "predict failed with status " + std::to_string(status);
       return false;
     }
+    if (allLogits)
+      allLogits->insert(allLogits->end(), logits.begin(),
+                        logits.begin() + batch.valid * m->num_classes);
     for (int64_t r = 0; r < batch.valid; ++r) {
       const float *row = logits.data() + r * m->num_classes;
       int32_t best = 0;
@@ -117,6 +128,110 @@ bool evaluate(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &
   }
   accuracy = total ? static_cast<double>(correct) / total : 0.0;
   return true;
+}
+
+/// Where --resume continues: the checkpoint's epoch counter, and its seed and
+/// learning rate where the command line gives none.
+bool readResumePoint(TrainerFlags &flags, int &epoch, std::string &error) {
+  std::map<std::string, std::string> meta;
+  if (!readCheckpointMetadata(flags.resume, meta, error))
+    return false;
+  auto bad = [&](const std::string &what) {
+    error = flags.resume + ": " + what;
+    return false;
+  };
+  auto it = meta.find("kiln.epoch");
+  if (it == meta.end())
+    return bad("no \"kiln.epoch\" in its metadata, so there is no epoch to resume from "
+               "(use --init-from to load only the parameters)");
+  char *end = nullptr;
+  errno = 0;
+  long long e = std::strtoll(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end || errno || e < 0 || e > INT32_MAX)
+    return bad("invalid \"kiln.epoch\" '" + it->second + "'");
+  epoch = static_cast<int>(e);
+  if (auto seed = meta.find("kiln.seed"); seed != meta.end()) {
+    errno = 0;
+    unsigned long long v = std::strtoull(seed->second.c_str(), &end, 10);
+    if (seed->second.empty() || seed->second[0] == '-' || *end || errno)
+      return bad("invalid \"kiln.seed\" '" + seed->second + "'");
+    if (!flags.seedSet)
+      flags.seed = v;
+    else if (v != flags.seed)
+      std::fprintf(stderr,
+                   "warning: --seed %llu differs from the checkpoint's seed %llu; the batch "
+                   "order will not continue the original run\n",
+                   static_cast<unsigned long long>(flags.seed), v);
+  }
+  if (auto lr = meta.find("kiln.lr"); lr != meta.end() && !flags.lrSet) {
+    errno = 0;
+    double v = std::strtod(lr->second.c_str(), &end);
+    if (lr->second.empty() || *end || errno || !std::isfinite(v) || v <= 0)
+      return bad("invalid \"kiln.lr\" '" + lr->second + "'");
+    flags.lr = v;
+    flags.lrSet = true;
+  }
+  return true;
+}
+
+/// loadCheckpoint, adding which model wrote the file if it is another one
+/// (the usual cause of a missing tensor or a shape mismatch).
+bool loadState(const kiln_model_info *m, void *arena, const std::string &path,
+               bool parametersOnly, std::string &error) {
+  LoadOptions options;
+  options.parametersOnly = parametersOnly;
+  if (loadCheckpoint(*m, arena, path, options, nullptr, error))
+    return true;
+  std::map<std::string, std::string> meta;
+  std::string ignored;
+  if (readCheckpointMetadata(path, meta, ignored) && meta.count("kiln.model") &&
+      meta["kiln.model"] != (m->name ? m->name : ""))
+    error += " (the file was saved by model '" + meta["kiln.model"] + "')";
+  return false;
+}
+
+std::string formatDouble(const char *format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+/// Saves the arena with what --resume needs (epoch, seed, lr) and what a
+/// reader may want to see (model, last train loss, test accuracy).
+bool saveTrainerCheckpoint(const kiln_model_info *m, const void *arena, const TrainerFlags &flags,
+                           float lr, int epoch, const double *trainLoss, double accuracy,
+                           std::string &error) {
+  std::map<std::string, std::string> meta = {
+      {"format", "pt"},
+      {"kiln.model", m->name ? m->name : ""},
+      {"kiln.epoch", std::to_string(epoch)},
+      {"kiln.seed", std::to_string(flags.seed)},
+      {"kiln.lr", formatDouble("%.9g", lr)},
+      {"kiln.test_accuracy", formatDouble("%.17g", accuracy)},
+  };
+  if (trainLoss)
+    meta["kiln.train_loss"] = formatDouble("%.17g", *trainLoss);
+  if (!saveCheckpoint(*m, arena, flags.save, meta, error))
+    return false;
+  std::printf("checkpoint: saved %s (epoch %d)\n", flags.save.c_str(), epoch);
+  std::fflush(stdout);
+  return true;
+}
+
+/// Writes the test-set logits (valid rows only) and labels for --dump-logits.
+bool dumpLogits(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &batch,
+                std::vector<float> &logits, const Dataset &test, const std::string &path,
+                std::string &error) {
+  std::vector<float> all;
+  all.reserve(static_cast<size_t>(test.size) * m->num_classes);
+  double accuracy = 0;
+  if (!evaluate(m, arena, loader, batch, logits, accuracy, error, &all))
+    return false;
+  std::vector<TensorRef> tensors = {
+      {"logits", KILN_F32, {test.size, m->num_classes}, all.data()},
+      {"labels", KILN_I32, {test.size}, test.y.data()},
+  };
+  return writeSafetensors(path, tensors, {{"kiln.model", m->name ? m->name : ""}}, error);
 }
 
 int trainMain(const kiln_model_info *m, int argc, char **argv) {
@@ -136,6 +251,9 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
     printTrainerUsage(stdout, prog, name, m->default_lr, KILN_DEFAULT_DATA_DIR);
     return KILN_TRAIN_OK;
   }
+  int startEpoch = 0; // Epochs completed before this process started.
+  if (!flags.resume.empty() && !readResumePoint(flags, startEpoch, error))
+    return fail(error);
   const float lr = static_cast<float>(flags.lrSet ? flags.lr : m->default_lr);
   if (!std::isfinite(lr) || lr <= 0)
     return fail("learning rate must be a finite number > 0 (got " + std::to_string(lr) +
@@ -179,6 +297,10 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
   std::printf("training: %lld epochs x %lld steps, lr %g, seed %llu\n",
               static_cast<long long>(flags.epochs), static_cast<long long>(steps), lr,
               static_cast<unsigned long long>(flags.seed));
+  if (!flags.resume.empty())
+    std::printf("resuming: %s after epoch %d\n", flags.resume.c_str(), startEpoch);
+  if (!flags.initFrom.empty())
+    std::printf("parameters: %s\n", flags.initFrom.c_str());
 
   std::unique_ptr<std::FILE, FileCloser> csv;
   if (!flags.lossCsv.empty()) {
@@ -201,12 +323,18 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
   std::memset(arena.get(), 0, static_cast<size_t>(arenaBytes));
   if (int status = m->init(arena.get(), flags.seed))
     return fail("model init failed with status " + std::to_string(status));
+  if (!flags.resume.empty() && !loadState(m, arena.get(), flags.resume, false, error))
+    return fail(error);
+  if (!flags.initFrom.empty() && !loadState(m, arena.get(), flags.initFrom, true, error))
+    return fail(error);
+  const char *metricFormat = flags.fullPrecision ? "%.17g" : "%.4f";
 
   Batch batch, testBatch;
   std::vector<float> logits(static_cast<size_t>(m->batch_size) * m->num_classes);
   double accuracy = 0;
-  int64_t globalStep = 0;
-  for (int epoch = 1; epoch <= flags.epochs; ++epoch) {
+  int64_t globalStep = static_cast<int64_t>(startEpoch) * steps;
+  bool trained = false; // Whether this process ran an epoch.
+  for (int epoch = startEpoch + 1; epoch <= flags.epochs; ++epoch) {
     const auto epochStart = Clock::now();
     auto windowStart = epochStart;
     double epochLoss = 0, windowLoss = 0;
@@ -244,17 +372,33 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
     }
     if (!evaluate(m, arena.get(), testLoader, testBatch, logits, accuracy, error))
       return fail(error);
-    std::printf("epoch %d/%lld done: train loss %.4f test accuracy %.4f (%.1f s)\n", epoch,
-                static_cast<long long>(flags.epochs), epochLoss / steps, accuracy,
-                secondsSince(epochStart));
+    const double trainLoss = epochLoss / steps;
+    std::printf("epoch %d/%lld done: train loss %s test accuracy %s (%.1f s)\n", epoch,
+                static_cast<long long>(flags.epochs),
+                formatDouble(metricFormat, trainLoss).c_str(),
+                formatDouble(metricFormat, accuracy).c_str(), secondsSince(epochStart));
     std::fflush(stdout);
+    trained = true;
+    if (!flags.save.empty() && !saveTrainerCheckpoint(m, arena.get(), flags, lr, epoch,
+                                                      &trainLoss, accuracy, error))
+      return fail(error);
   }
-  if (flags.epochs == 0 &&
-      !evaluate(m, arena.get(), testLoader, testBatch, logits, accuracy, error))
+  if (!trained) {
+    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, accuracy, error))
+      return fail(error);
+    // Nothing trained (--epochs 0, or resumed at or past --epochs): the
+    // checkpoint still records the state, e.g. one converted by --init-from.
+    if (!flags.save.empty() &&
+        !saveTrainerCheckpoint(m, arena.get(), flags, lr, startEpoch, nullptr,
+                               accuracy, error))
+      return fail(error);
+  }
+  if (!flags.dumpLogits.empty() && !dumpLogits(m, arena.get(), testLoader, testBatch, logits,
+                                               test, flags.dumpLogits, error))
     return fail(error);
   if (csv && std::fflush(csv.get()) != 0)
     return fail("cannot write loss CSV " + flags.lossCsv + ": " + std::strerror(errno));
-  std::printf("final test accuracy: %.4f\n", accuracy);
+  std::printf("final test accuracy: %s\n", formatDouble(metricFormat, accuracy).c_str());
   std::fflush(stdout);
   return KILN_TRAIN_OK;
 }

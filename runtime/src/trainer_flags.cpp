@@ -1,6 +1,6 @@
 //===- trainer_flags.cpp - Trainer command-line flags ---------------------===//
 //
-// A deliberately tiny hand-written parser: the trainer has eight flags, and
+// A deliberately tiny hand-written parser: the trainer has a dozen flags, and
 // strict number parsing (whole string consumed, range checked, no silent
 // wrap-around of "-1" into a huge seed) matters more than generality.
 //
@@ -107,6 +107,7 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
         return false;
       if (!parseUint(value, flags.seed))
         return bad("an unsigned 64-bit integer");
+      flags.seedSet = true;
     } else if (name == "--data-dir") {
       if (!takeValue())
         return false;
@@ -129,10 +130,32 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
       if (value.empty())
         return bad("a file name");
       flags.lossCsv = value;
+    } else if (name == "--save" || name == "--resume" || name == "--init-from" ||
+               name == "--dump-logits") {
+      if (!takeValue())
+        return false;
+      if (value.empty())
+        return bad("a file name");
+      std::string *file = name == "--save"        ? &flags.save
+                          : name == "--resume"    ? &flags.resume
+                          : name == "--init-from" ? &flags.initFrom
+                                                  : &flags.dumpLogits;
+      *file = value;
+    } else if (name == "--full-precision") {
+      if (hasValue) {
+        error = name + " takes no value";
+        return false;
+      }
+      flags.fullPrecision = true;
     } else {
       error = "unknown option '" + name + "' (see --help)";
       return false;
     }
+  }
+  if (!flags.resume.empty() && !flags.initFrom.empty()) {
+    error = "--resume and --init-from exclude each other (--resume restores the whole "
+            "state, --init-from only the parameters)";
+    return false;
   }
   return true;
 }
@@ -152,6 +175,16 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                "  --max-steps N    at most N steps per epoch (default 0 = all)\n"
                "  --log-every N    progress line every N steps (default 50; 0 = none)\n"
                "  --loss-csv FILE  write 'step,epoch,loss' for every logged step\n"
+               "  --save FILE      save a safetensors checkpoint (parameters, optimizer\n"
+               "                   buffers, epoch) after every epoch, or at the end if\n"
+               "                   no epoch runs\n"
+               "  --resume FILE    continue the run saved in FILE with its next epoch\n"
+               "                   (and its seed and lr unless --seed/--lr are given)\n"
+               "  --init-from FILE load only the parameters from FILE (fine-tuning; FILE\n"
+               "                   may be a PyTorch state_dict saved as safetensors)\n"
+               "  --dump-logits FILE  write the final test-set logits and labels to FILE\n"
+               "                   (safetensors: 'logits' F32 [N, classes], 'labels' I32 [N])\n"
+               "  --full-precision print losses and accuracies with 17 significant digits\n"
                "  --help           show this help\n",
                prog, modelName, defaultLr, defaultDataDir.c_str());
 }

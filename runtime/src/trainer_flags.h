@@ -20,17 +20,23 @@ struct TrainerFlags {
   double lr = 0;         ///< Only meaningful if lrSet; else the model default.
   bool lrSet = false;
   uint64_t seed = 0;
+  bool seedSet = false;  ///< --seed given (else --resume takes the checkpoint's).
   std::string dataDir;
   int64_t maxSteps = 0;  ///< Steps per epoch; 0 = the whole epoch.
   int64_t logEvery = 50; ///< 0 disables progress lines.
   std::string lossCsv;   ///< Empty = no CSV.
+  std::string save;      ///< Checkpoint after every epoch and at the end.
+  std::string resume;    ///< Checkpoint to continue from (state + epoch).
+  std::string initFrom;  ///< Checkpoint to take the parameters from.
+  std::string dumpLogits; ///< Write the final test-set logits here.
+  bool fullPrecision = false; ///< Print losses/accuracies with %.17g.
   bool help = false;
 };
 
 /// Parses argv[1..argc) into \p flags (which should start out holding the
 /// defaults). Accepts "--flag value" and "--flag=value". Returns false and
-/// sets \p error on an unknown flag, a missing or malformed value, or a value
-/// out of range.
+/// sets \p error on an unknown flag, a missing or malformed value, a value
+/// out of range, or both --resume and --init-from.
 bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &error);
 
 /// Prints the --help text for a trainer binary named \p prog training the

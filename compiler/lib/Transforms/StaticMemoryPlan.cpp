@@ -107,6 +107,104 @@ int64_t placeScratch(MutableArrayRef<ScratchBuffer> buffers) {
   return total;
 }
 
+/// The buffer `value` views (through subviews, casts, reshapes).
+Value rootBuffer(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
+    value = view.getViewSource();
+  return value;
+}
+
+/// True when some state argument is still read (directly or through a
+/// view) at or after the first top-level op that touches `out`.
+bool stateReadAfterFirstWrite(Block &block, Value out,
+                              const llvm::StringMap<Value> &stateArg) {
+  Operation *firstWrite = nullptr;
+  for (Operation *user : out.getUsers()) {
+    Operation *top = block.findAncestorOpInBlock(*user);
+    if (!firstWrite || top->isBeforeInBlock(firstWrite))
+      firstWrite = top;
+  }
+  for (const auto &entry : stateArg) {
+    SmallVector<Value> worklist{entry.second};
+    while (!worklist.empty()) {
+      Value v = worklist.pop_back_val();
+      for (Operation *user : v.getUsers()) {
+        Operation *top = block.findAncestorOpInBlock(*user);
+        if (top == firstWrite || firstWrite->isBeforeInBlock(top))
+          return true;
+        if (auto view = dyn_cast<ViewLikeOpInterface>(user))
+          worklist.append(user->result_begin(), user->result_end());
+      }
+    }
+  }
+  return false;
+}
+
+/// A state argument and the out-parameter of the same name share one arena
+/// slot, while bufferization treated them as separate buffers. Writing the
+/// new state must therefore come after every read of the old one: each
+/// state write (the copy into a state out-parameter) moves to the end of the
+/// function, and one whose source is itself an argument (a swap, returning
+/// an old state as new) first goes through a scratch copy made before any
+/// state is written. A write of a state onto its own slot (an in-place
+/// update) disappears.
+LogicalResult orderStateWrites(func::FuncOp fn, ArrayRef<StringRef> argNames,
+                               ArrayRef<StringRef> resultNames) {
+  Block &block = fn.getBody().front();
+  llvm::StringMap<Value> stateArg;
+  for (auto [name, arg] : llvm::zip(argNames, block.getArguments()))
+    if (!name.empty())
+      stateArg[name] = arg;
+  SmallVector<memref::CopyOp> writes;
+  for (auto [i, name] : llvm::enumerate(resultNames)) {
+    if (name.empty())
+      continue;
+    BlockArgument out = block.getArgument(argNames.size() + i);
+    auto copy = out.hasOneUse()
+                    ? dyn_cast<memref::CopyOp>(*out.getUsers().begin())
+                    : memref::CopyOp();
+    if (!copy || copy.getTarget() != out) {
+      if (out.use_empty() || !stateReadAfterFirstWrite(block, out, stateArg))
+        continue;
+      // Written some other way (stores, a linalg op): compute into scratch,
+      // then write the state once at the end like the copies.
+      auto type = out.getType().cast<MemRefType>();
+      OpBuilder atStart = OpBuilder::atBlockBegin(&block);
+      Value temp = atStart.create<memref::AllocOp>(
+          fn.getLoc(), MemRefType::get(type.getShape(), type.getElementType()));
+      out.replaceAllUsesWith(temp);
+      OpBuilder atEnd(block.getTerminator());
+      writes.push_back(atEnd.create<memref::CopyOp>(fn.getLoc(), temp, out));
+      continue;
+    }
+    if (rootBuffer(copy.getSource()) == stateArg.lookup(name))
+      copy.erase();
+    else
+      writes.push_back(copy);
+  }
+  if (writes.empty())
+    return success();
+  Operation *terminator = block.getTerminator();
+  Operation *firstWrite = writes.front();
+  for (memref::CopyOp write : writes)
+    if (write->isBeforeInBlock(firstWrite))
+      firstWrite = write;
+  OpBuilder builder(firstWrite);
+  for (memref::CopyOp write : writes) {
+    if (rootBuffer(write.getSource()).isa<BlockArgument>()) {
+      auto type = write.getSource().getType().cast<MemRefType>();
+      Value temp = builder.create<memref::AllocOp>(
+          write.getLoc(), MemRefType::get(type.getShape(),
+                                          type.getElementType()));
+      builder.create<memref::CopyOp>(write.getLoc(), write.getSource(), temp);
+      write.getSourceMutable().assign(temp);
+    }
+  }
+  for (memref::CopyOp write : writes)
+    write->moveBefore(terminator);
+  return success();
+}
+
 struct StaticMemoryPlanPass
     : public kiln::impl::KilnStaticMemoryPlanBase<StaticMemoryPlanPass> {
   void runOnOperation() override;
@@ -150,6 +248,9 @@ LogicalResult StaticMemoryPlanPass::planFunction(func::FuncOp fn,
              << name << "' has type " << type << " here but "
              << it->second.second << " elsewhere";
   }
+
+  if (failed(orderStateWrites(fn, argNames, resultNames)))
+    return failure();
 
   llvm::DenseMap<Operation *, int64_t> position;
   int64_t index = 0;

@@ -196,7 +196,11 @@ func.func @reduce_sum(%x: tensor<4x3x5xf32>) -> tensor<3xf32> {
 // CHECK: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
 // CHECK: %[[FILL:.*]] = linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<4x5xf32>)
 // CHECK: %[[MAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]
-// CHECK: arith.maxf
+// NaN-propagating max (arith.maxf would become llvm.maxnum, which drops NaN).
+// CHECK: arith.cmpf ogt
+// CHECK: arith.cmpf uno
+// CHECK: arith.ori
+// CHECK: arith.select
 // CHECK: tensor.expand_shape %[[MAX]] {{\[}}[0], [1, 2]] : tensor<4x5xf32> into tensor<4x1x5xf32>
 func.func @reduce_max_keepdims(%x: tensor<4x3x5xf32>) -> tensor<4x1x5xf32> {
   %r = kiln.reduce_max %x axes = [1] keepdims : tensor<4x3x5xf32> -> tensor<4x1x5xf32>
@@ -225,7 +229,11 @@ func.func @reduce_mean_all(%x: tensor<4x3xf32>) -> tensor<1x1xf32> {
 // CHECK-LABEL: func.func @log_softmax
 // CHECK-SAME: (%[[X:.*]]: tensor<8x10xf32>)
 // CHECK: %[[M:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]}
-// CHECK: arith.maxf
+// NaN-propagating max (arith.maxf would become llvm.maxnum, which drops NaN).
+// CHECK: arith.cmpf ogt
+// CHECK: arith.cmpf uno
+// CHECK: arith.ori
+// CHECK: arith.select
 // CHECK: %[[S:.*]] = linalg.generic {indexing_maps = [#[[$ID]], #[[$ROW]], #[[$ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]], %[[M]] :
 // CHECK: arith.subf
 // CHECK: math.exp

@@ -218,7 +218,14 @@ Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
       [&](OpBuilder &nested, Location nestedLoc, ValueRange x) -> Value {
         if (kind == ReduceKind::Sum)
           return nested.create<arith::AddFOp>(nestedLoc, x[1], x[0]);
-        return nested.create<arith::MaxFOp>(nestedLoc, x[1], x[0]);
+        // NaN-propagating max, as the interpreter and torch.amax:
+        // arith.maxf lowers to llvm.maxnum, which drops NaNs.
+        Value greater = nested.create<arith::CmpFOp>(
+            nestedLoc, arith::CmpFPredicate::OGT, x[0], x[1]);
+        Value isNaN = nested.create<arith::CmpFOp>(
+            nestedLoc, arith::CmpFPredicate::UNO, x[0], x[0]);
+        Value takeNew = nested.create<arith::OrIOp>(nestedLoc, greater, isNaN);
+        return nested.create<arith::SelectOp>(nestedLoc, takeNew, x[0], x[1]);
       });
 }
 

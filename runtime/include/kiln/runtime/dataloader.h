@@ -11,17 +11,29 @@
 // every platform. Each epoch's permutation depends only on the seed and the
 // epoch number, so epochs can be replayed independently.
 //
+// An optional BatchPipeline adds PyTorch DataLoader features (see
+// docs/data.md): a Sampler in place of shuffle/seed, per-sample transforms
+// (transforms.h), float regression targets, variable-length sequences padded
+// by the collate step (collate.h), and a background prefetch thread. Every
+// feature is deterministic: a prefetching loader yields exactly the batches of
+// a synchronous one.
+//
 // Thread safety: a DataLoader is not safe to use from several threads at once;
-// distinct loaders over one (unchanging) Dataset are.
+// distinct loaders over one (unchanging) Dataset are. With prefetch the loader
+// owns one worker thread, which only reads the dataset and the attached
+// vectors; the caller must not modify them while the loader exists.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_DATALOADER_H
 #define KILN_RUNTIME_DATALOADER_H
 
+#include "kiln/runtime/collate.h"
 #include "kiln/runtime/dataset.h"
+#include "kiln/runtime/sampler.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace kiln::runtime {
@@ -34,6 +46,30 @@ struct DataLoaderOptions {
   bool drop_last = true;
 };
 
+class Transform;
+class Prefetcher;
+
+/// Optional batch-assembly features; the defaults add nothing. Kept apart
+/// from DataLoaderOptions so existing positional initializers stay valid.
+struct BatchPipeline {
+  /// Which samples an epoch visits, in which order. Overrides
+  /// DataLoaderOptions::shuffle and seed; its indices must be < dataset.size.
+  std::shared_ptr<const Sampler> sampler;
+  /// Applied to each real row of Batch::x after gathering, with the epoch and
+  /// the sample's dataset index (padding rows stay zero).
+  std::shared_ptr<const Transform> transform;
+  /// Float targets (regression), dataset.size * k values: sample i owns
+  /// [i * k, (i + 1) * k). Gathered into Batch::targets. Not owned.
+  const std::vector<float> *targets = nullptr;
+  /// One variable-length sequence per sample, collated into
+  /// Batch::int_sequences / float_sequences with `sequence_collate`. Not owned.
+  const std::vector<std::vector<int32_t>> *int_sequences = nullptr;
+  const std::vector<std::vector<float>> *float_sequences = nullptr;
+  SequenceCollateOptions sequence_collate;
+  /// Assemble batch n+1 on a worker thread while the caller uses batch n.
+  bool prefetch = false;
+};
+
 /// One static-size minibatch. Rows at index >= valid are padding (zero
 /// samples, label 0) and must be ignored by the consumer.
 struct Batch {
@@ -41,10 +77,11 @@ struct Batch {
   std::vector<int32_t> y; ///< batch_size labels.
   int64_t valid = 0;      ///< Number of real rows (== batch_size unless last).
   int64_t index = 0;      ///< Position of this batch within the epoch.
+  std::vector<int64_t> indices; ///< Dataset index of each row; -1 for padding.
+  std::vector<float> targets;   ///< batch_size * k targets, if the pipeline has any.
+  SequenceBatch<int32_t> int_sequences; ///< Padded sequences, if attached.
+  SequenceBatch<float> float_sequences; ///< Padded sequences, if attached.
 };
-
-/// Advances a splitmix64 generator and returns its next output.
-uint64_t splitMix64(uint64_t &state);
 
 /// Iterates over a Dataset in static-size batches. Holds a reference to the
 /// dataset, which must outlive the loader and not change while it is in use.
@@ -54,28 +91,55 @@ public:
   /// dataset.x and dataset.y do not match dataset.size.
   DataLoader(const Dataset &dataset, DataLoaderOptions options);
 
+  /// As above, with the features of \p pipeline. Also throws
+  /// std::invalid_argument if the transform rejects the sample shape, or the
+  /// targets or sequences do not have one entry per sample.
+  DataLoader(const Dataset &dataset, DataLoaderOptions options, BatchPipeline pipeline);
+
+  /// Stops and joins the prefetch thread, if any.
+  ~DataLoader();
+  DataLoader(const DataLoader &) = delete;
+  DataLoader &operator=(const DataLoader &) = delete;
+
   /// Batches per epoch: floor(size / batch) with drop_last, else ceil.
   int64_t numBatches() const;
   int64_t batchSize() const { return options.batch_size; }
 
   /// Rewinds to the first batch and, if shuffling, draws the permutation for
-  /// \p epoch. Must be called before the first next().
+  /// \p epoch (the sampler's order, with a pipeline sampler). Must be called
+  /// before the first next(). With prefetch, abandons any batch prepared for
+  /// the previous epoch and starts preparing this epoch's first one. Throws
+  /// std::out_of_range if the sampler yields an index outside the dataset.
   void startEpoch(int epoch);
 
   /// Fills \p b with the next batch and returns true, or returns false at the
   /// end of the epoch. \p b's buffers are sized on first use only, so reusing
-  /// one Batch keeps the loop free of allocations.
+  /// one Batch keeps the loop free of allocations. With prefetch, \p b is
+  /// swapped with the worker's finished buffer (no copy), so b.x.data() may
+  /// change between calls; errors on the worker (e.g. a too-long sequence
+  /// with truncate = false) are rethrown here.
   bool next(Batch &b);
 
-  /// The sample order of the current epoch (a permutation of 0..size-1).
+  /// The sample order of the current epoch (a permutation of 0..size-1, or
+  /// the sampler's order).
   const std::vector<int64_t> &order() const { return indices; }
 
 private:
+  /// Assembles batch \p k of the current epoch into \p b. Reads only state
+  /// that startEpoch changes while no batch is being assembled, so the
+  /// prefetch worker may run it.
+  void assemble(int64_t k, Batch &b, std::vector<float> &scratch) const;
+
   const Dataset &dataset;
   DataLoaderOptions options;
+  BatchPipeline pipeline;
+  int64_t targetSize = 0;
   std::vector<int64_t> indices;
+  std::vector<float> scratch;
+  int epoch = 0;
   int64_t nextBatch = 0;
   bool started = false;
+  std::unique_ptr<Prefetcher> prefetcher;
 };
 
 } // namespace kiln::runtime

@@ -10,6 +10,8 @@
  *
  * The trainer loads Fashion-MNIST, allocates the model's arena, trains with
  * shuffled static-size batches and reports test accuracy after every epoch.
+ * With --save, --resume and --init-from it writes and reads safetensors
+ * checkpoints of the model's state (checkpoint.h, docs/checkpoints.md).
  * Run the binary with --help for the flags.
  *
  * Thread safety: kiln_train_main may run concurrently with itself only for

@@ -286,8 +286,9 @@ KILN_REDUCE_INFER(ReduceMaxOp, "reduce_max")
 
 LogicalResult LogSoftmaxOp::verify() {
   int64_t rank = tensorOf(getInput()).getRank();
-  if (getAxis() >= static_cast<uint64_t>(rank))
-    return emitOpError("axis ") << getAxis() << " is out of range for a rank-"
+  int64_t axis = static_cast<int64_t>(getAxis());
+  if (axis < 0 || axis >= rank)
+    return emitOpError("axis ") << axis << " is out of range for a rank-"
                                 << rank << " tensor";
   return success();
 }

@@ -107,15 +107,22 @@ def KilnPrepareBufferization : Pass<"kiln-prepare-bufferization", "mlir::func::F
 def KilnStaticMemoryPlan : Pass<"kiln-static-memory-plan", "mlir::ModuleOp"> {
   let summary = "Places every buffer of a bufferized function in one static arena";
   let description = [{
-    Runs after bufferization. Every `memref.alloc` with a static shape is
-    replaced by a `memref.view` into one `memref<Nxi8>` arena argument at an
-    offset chosen at compile time from the buffers' live ranges, so the
-    compiled function never touches the heap. Functions carrying
-    `kiln.state = [...]` keep their model state (parameters, optimizer
-    buffers) at fixed offsets at the front of the arena; those arguments and
-    the results tied to them (`kiln.updates`) disappear from the signature.
-    The arena size is recorded as `kiln.arena_bytes` on the function, and the
-    state layout as `kiln.state_bytes` on the module.
+    Runs after bufferization and buffer-results-to-out-params, on functions
+    carrying `kiln.state_args` / `kiln.state_results` (one string per
+    argument and per former result; "" for plain inputs and outputs, which
+    kiln-prepare-bufferization adds when missing). The arena becomes the
+    first argument, a `memref<Nxi8>`:
+
+      [ model state at fixed offsets, shared by all functions | scratch ]
+
+    State arguments and state out-parameters disappear from the signature
+    and become `memref.view`s of their slot; writes of new state move to the
+    end of the function (through a scratch copy when the new value is itself
+    an argument) so that every read of the old state comes first. Every
+    other `memref.alloc` becomes a view into scratch, at an offset chosen
+    from live ranges (first fit, largest first). The module gets
+    `kiln.arena_bytes`, `kiln.state_bytes` and `kiln.state_layout`; each
+    function gets `kiln.num_outputs` (its trailing output pointers).
 
     Before:
     ```mlir
@@ -126,7 +133,7 @@ def KilnStaticMemoryPlan : Pass<"kiln-static-memory-plan", "mlir::ModuleOp"> {
     ```
     After:
     ```mlir
-    func.func @f(%x: memref<4xf32>, %out: memref<4xf32>, %arena: memref<64xi8>) {
+    func.func @f(%arena: memref<64xi8>, %x: memref<4xf32>, %out: memref<4xf32>) {
       %t = memref.view %arena[%c0][] : memref<64xi8> to memref<4xf32>
       ...
     }
@@ -136,7 +143,7 @@ def KilnStaticMemoryPlan : Pass<"kiln-static-memory-plan", "mlir::ModuleOp"> {
 }
 
 def KilnApproximateMath : Pass<"kiln-approximate-math", "mlir::ModuleOp"> {
-  let summary = "Replaces math.exp/log/tanh with polynomial approximations";
+  let summary = "Replaces f32 math.exp/log/tanh/powf with polynomial approximations";
   let description = [{
     Removes libm calls so the generated code runs on targets without a math
     library (microcontrollers) and vectorizes on CPUs. Maximum error is

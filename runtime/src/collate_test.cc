@@ -1,0 +1,126 @@
+//===- collate_test.cc - Tests for sequence padding -----------------------===//
+//
+// Exact padded output (values, lengths, pad value) for longest-in-batch and
+// fixed lengths, truncation and its refusal, padding rows, buffer reuse, and
+// the DataLoader collating attached sequences and float targets.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/runtime/collate.h"
+#include "kiln/runtime/dataloader.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+using namespace kiln::runtime;
+
+namespace {
+
+TEST(CollateTest, PadsToLongestInBatch) {
+  std::vector<std::vector<int32_t>> seqs = {{5, 6, 7}, {8}, {}, {1, 2}};
+  SequenceCollateOptions o;
+  o.pad_value = -1;
+  SequenceBatch<int32_t> b;
+  padSequences(seqs, o, b);
+  EXPECT_EQ(b.rows, 4);
+  EXPECT_EQ(b.max_len, 3);
+  EXPECT_EQ(b.pad_value, -1);
+  EXPECT_EQ(b.values, (std::vector<int32_t>{5, 6, 7, 8, -1, -1, -1, -1, -1, 1, 2, -1}));
+  EXPECT_EQ(b.lengths, (std::vector<int64_t>{3, 1, 0, 2}));
+  EXPECT_EQ(b.at(3, 1), 2);
+}
+
+TEST(CollateTest, SelectsByIndexAndAddsPaddingRows) {
+  std::vector<std::vector<float>> seqs = {{0.5f}, {1, 2, 3, 4}, {9, 9}};
+  SequenceBatch<float> b;
+  std::vector<int64_t> idx = {2, 0};
+  collateSequences(seqs, std::span<const int64_t>(idx), /*rows=*/3, SequenceCollateOptions{}, b);
+  EXPECT_EQ(b.max_len, 2) << "longest of the selected sequences, not of all";
+  EXPECT_EQ(b.values, (std::vector<float>{9, 9, 0.5f, 0, 0, 0}));
+  EXPECT_EQ(b.lengths, (std::vector<int64_t>{2, 1, 0}));
+}
+
+TEST(CollateTest, FixedLengthPadsAndTruncates) {
+  std::vector<std::vector<int32_t>> seqs = {{1, 2, 3, 4, 5}, {6}};
+  SequenceCollateOptions o;
+  o.max_length = 3;
+  o.pad_value = 0;
+  SequenceBatch<int32_t> b;
+  padSequences(seqs, o, b);
+  EXPECT_EQ(b.max_len, 3);
+  EXPECT_EQ(b.values, (std::vector<int32_t>{1, 2, 3, 6, 0, 0}));
+  EXPECT_EQ(b.lengths, (std::vector<int64_t>{3, 1}));
+
+  o.truncate = false;
+  try {
+    padSequences(seqs, o, b);
+    FAIL() << "expected std::length_error";
+  } catch (const std::length_error &e) {
+    EXPECT_STREQ(e.what(), "collateSequences: sequence 0 has length 5, more than max_length 3");
+  }
+  std::vector<int64_t> bad = {2};
+  EXPECT_THROW(collateSequences(seqs, std::span<const int64_t>(bad), 1, o, b), std::out_of_range);
+  EXPECT_THROW(collateSequences(seqs, std::span<const int64_t>(bad), 0, o, b),
+               std::invalid_argument);
+}
+
+TEST(CollateTest, ReusesBuffers) {
+  std::vector<std::vector<int32_t>> seqs = {{1, 2, 3}, {4}, {5, 6}};
+  SequenceCollateOptions o;
+  o.max_length = 4;
+  SequenceBatch<int32_t> b;
+  std::vector<int64_t> idx = {0, 1};
+  collateSequences(seqs, std::span<const int64_t>(idx), 2, o, b);
+  const int32_t *values = b.values.data();
+  const int64_t *lengths = b.lengths.data();
+  idx = {2, 0};
+  collateSequences(seqs, std::span<const int64_t>(idx), 2, o, b);
+  EXPECT_EQ(b.values.data(), values);
+  EXPECT_EQ(b.lengths.data(), lengths);
+  EXPECT_EQ(b.values, (std::vector<int32_t>{5, 6, 0, 0, 1, 2, 3, 0}));
+}
+
+TEST(CollateTest, DataLoaderCollatesSequencesAndTargets) {
+  // Five samples with no fixed-size features (sample_shape {0}), a token
+  // sequence each, two float targets each.
+  Dataset d;
+  d.size = 5;
+  d.sample_shape = {0};
+  d.y = {0, 1, 0, 1, 1};
+  std::vector<std::vector<int32_t>> tokens = {{1}, {2, 2}, {3, 3, 3}, {4, 4, 4, 4}, {5}};
+  std::vector<std::vector<float>> series = {{0.5f}, {}, {1, 2}, {3}, {4, 5, 6}};
+  std::vector<float> targets = {0, 0.5f, 1, 1.5f, 2, 2.5f, 3, 3.5f, 4, 4.5f};
+  BatchPipeline p;
+  p.int_sequences = &tokens;
+  p.float_sequences = &series;
+  p.targets = &targets;
+  p.sequence_collate.max_length = 3;
+  p.sequence_collate.pad_value = 9;
+  DataLoader loader(d, {2, /*shuffle=*/false, 0, /*drop_last=*/false}, p);
+  loader.startEpoch(0);
+  Batch b;
+  ASSERT_TRUE(loader.next(b));
+  ASSERT_TRUE(loader.next(b));
+  EXPECT_EQ(b.int_sequences.values, (std::vector<int32_t>{3, 3, 3, 4, 4, 4}));
+  EXPECT_EQ(b.int_sequences.lengths, (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(b.float_sequences.values, (std::vector<float>{1, 2, 9, 3, 9, 9}));
+  EXPECT_EQ(b.targets, (std::vector<float>{2, 2.5f, 3, 3.5f}));
+  ASSERT_TRUE(loader.next(b));
+  EXPECT_EQ(b.valid, 1);
+  EXPECT_EQ(b.int_sequences.rows, 2);
+  EXPECT_EQ(b.int_sequences.values, (std::vector<int32_t>{5, 9, 9, 9, 9, 9}));
+  EXPECT_EQ(b.int_sequences.lengths, (std::vector<int64_t>{1, 0}));
+  EXPECT_EQ(b.targets, (std::vector<float>{4, 4.5f, 0, 0}));
+  EXPECT_EQ(b.indices, (std::vector<int64_t>{4, -1}));
+  EXPECT_FALSE(loader.next(b));
+
+  std::vector<float> badTargets = {1, 2, 3};
+  p.targets = &badTargets;
+  EXPECT_THROW(DataLoader(d, {2, false, 0, false}, p), std::invalid_argument);
+  p.targets = nullptr;
+  tokens.pop_back();
+  EXPECT_THROW(DataLoader(d, {2, false, 0, false}, p), std::invalid_argument);
+}
+
+} // namespace
