@@ -14,6 +14,7 @@
 #include "KilnToLinalgCommon.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "llvm/ADT/StringSwitch.h"
 
@@ -235,7 +236,7 @@ struct ConvertKilnToLinalgPass
     target.addIllegalDialect<KilnDialect>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
-                           func::FuncDialect>();
+                           func::FuncDialect, scf::SCFDialect>();
 
     RewritePatternSet patterns(&getContext());
     lowering::populateElementwisePatterns(patterns);

@@ -180,9 +180,10 @@ def Kiln_BroadcastToOp : Kiln_Op<"broadcast_to", [Kiln_Differentiable]> {
     ```mlir
     %b = kiln.broadcast_to %x : tensor<3xf32> -> tensor<4x3xf32>
     ```
+    Integer tensors broadcast too (index tensors for gather/scatter_add).
   }];
-  let arguments = (ins Kiln_FloatTensor:$input);
-  let results = (outs Kiln_FloatTensor:$result);
+  let arguments = (ins Kiln_AnyTensor:$input);
+  let results = (outs Kiln_AnyTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
   let hasFolder = 1;

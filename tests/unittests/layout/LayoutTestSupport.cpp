@@ -1,0 +1,348 @@
+//===- LayoutTestSupport.cpp - helpers of the layout-op tests -------------===//
+
+#include "LayoutTestSupport.h"
+
+#include "kiln/Dialect/Kiln/Transforms/Passes.h"
+#include "kiln/Pipelines/Pipelines.h"
+#include "kiln/Target/ABI.h"
+#include "kiln/Target/JIT.h"
+#include "kiln/dsl/ProgramMLIR.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+using namespace mlir;
+
+namespace kiln::layout_test {
+
+namespace {
+func::FuncOp funcNamed(ModuleOp module, const std::string &name) {
+  return module.lookupSymbol<func::FuncOp>(name);
+}
+
+LogicalResult runAutodiff(ModuleOp module) {
+  PassManager pm(module.getContext());
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnAutodiff());
+  return pm.run(module);
+}
+
+/// Collects diagnostics while alive.
+struct Diagnostics {
+  explicit Diagnostics(MLIRContext *ctx)
+      : handler(ctx, [this](Diagnostic &d) {
+          text += d.str() + "\n";
+          return success();
+        }) {}
+  std::string text;
+  ScopedDiagnosticHandler handler;
+};
+} // namespace
+
+void differentiate(Program &p) {
+  ASSERT_TRUE(succeeded(runAutodiff(dsl::moduleOf(p)))) << p.str();
+}
+
+std::vector<Buffer> interpret(const Program &p, const std::string &name,
+                              const std::vector<Buffer> &args) {
+  func::FuncOp fn = funcNamed(dsl::moduleOf(p), name);
+  if (!fn) {
+    ADD_FAILURE() << "no function @" << name;
+    return {};
+  }
+  Diagnostics diagnostics(fn.getContext());
+  auto results = interp::run(fn, args);
+  if (failed(results)) {
+    ADD_FAILURE() << "interpreter failed: " << diagnostics.text << p.str();
+    return {};
+  }
+  return *results;
+}
+
+std::string interpreterError(const Program &p, const std::string &name,
+                             const std::vector<Buffer> &args) {
+  func::FuncOp fn = funcNamed(dsl::moduleOf(p), name);
+  Diagnostics diagnostics(fn.getContext());
+  if (succeeded(interp::run(fn, args)))
+    ADD_FAILURE() << "expected the interpreter to fail";
+  return diagnostics.text;
+}
+
+void expectValues(const Buffer &actual, const Shape &shape,
+                  const std::vector<double> &expected, double tolerance) {
+  EXPECT_EQ(actual.shape, shape);
+  ASSERT_EQ(actual.data.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    if (std::isnan(expected[i]))
+      EXPECT_TRUE(std::isnan(actual.data[i])) << "element " << i;
+    else
+      EXPECT_NEAR(actual.data[i], expected[i], tolerance) << "element " << i;
+  }
+}
+
+Buffer iota(const Shape &shape, double start) {
+  Buffer b{shape, {}};
+  for (int64_t i = 0; i < b.numElements(); ++i)
+    b.data.push_back(start + static_cast<double>(i));
+  return b;
+}
+
+Buffer randomBuffer(const Shape &shape, unsigned seed, double low,
+                    double high) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> dist(low, high);
+  Buffer b{shape, {}};
+  for (int64_t i = 0; i < b.numElements(); ++i)
+    b.data.push_back(dist(rng));
+  return b;
+}
+
+//===----------------------------------------------------------------------===//
+// Gradient checks
+//===----------------------------------------------------------------------===//
+
+void gradCheck(const std::vector<Shape> &shapes,
+               const std::function<Tensor(const std::vector<Tensor> &)> &op,
+               unsigned seed) {
+  Program p;
+  dsl::Function f = p.function("f");
+  std::vector<Tensor> xs;
+  for (const Shape &shape : shapes)
+    xs.push_back(f.input(shape, dsl::DType::f64));
+  Tensor y = op(xs);
+  Buffer w = randomBuffer(y.shape(), seed + 1000);
+  Tensor weights = dsl::tensor(w.data, y.shape(), dsl::DType::f64);
+  Tensor loss = (y * weights).sum();
+  std::vector<Tensor> grads = dsl::grad(loss, xs);
+  f.output(loss);
+  for (const Tensor &g : grads)
+    f.output(g);
+  f.finish();
+  differentiate(p);
+
+  std::vector<Buffer> args;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    args.push_back(randomBuffer(shapes[i], seed + 17 * unsigned(i)));
+  std::vector<Buffer> analytic = interpret(p, "f", args);
+  ASSERT_EQ(analytic.size(), shapes.size() + 1);
+  auto lossAt = [&](const std::vector<Buffer> &at) {
+    std::vector<Buffer> r = interpret(p, "f", at);
+    return r.empty() ? std::nan("") : r[0].data[0];
+  };
+  const double h = 1e-6;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    ASSERT_EQ(analytic[i + 1].shape, shapes[i]) << "gradient #" << i;
+    for (size_t e = 0; e < args[i].data.size(); ++e) {
+      std::vector<Buffer> plus = args, minus = args;
+      plus[i].data[e] += h;
+      minus[i].data[e] -= h;
+      double numeric = (lossAt(plus) - lossAt(minus)) / (2 * h);
+      double exact = analytic[i + 1].data[e];
+      EXPECT_NEAR(exact, numeric, 1e-6 + 1e-6 * std::abs(numeric))
+          << "d loss / d input #" << i << " element " << e;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Compiled against the interpreter
+//===----------------------------------------------------------------------===//
+
+namespace {
+size_t elementBytes(const std::string &cType) {
+  if (cType == "double" || cType == "int64_t")
+    return 8;
+  return 4; // float, int32_t
+}
+
+/// A C ABI buffer holding `values` (or nothing yet), 8-byte aligned.
+struct HostBuffer {
+  HostBuffer(const AbiBuffer &abi) : abi(abi), bytes(abi.elements *
+                                                     elementBytes(abi.cType)) {
+    storage.assign(bytes / 8 + 1, ~uint64_t(0));
+  }
+  void write(const std::vector<double> &values) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (abi.cType == "float")
+        static_cast<float *>(data())[i] = float(values[i]);
+      else if (abi.cType == "double")
+        static_cast<double *>(data())[i] = values[i];
+      else if (abi.cType == "int32_t")
+        static_cast<int32_t *>(data())[i] = int32_t(values[i]);
+      else
+        static_cast<int64_t *>(data())[i] = int64_t(values[i]);
+    }
+  }
+  Buffer read() const {
+    Buffer b{abi.shape, {}};
+    for (int64_t i = 0; i < abi.elements; ++i) {
+      if (abi.cType == "float")
+        b.data.push_back(static_cast<const float *>(data())[i]);
+      else if (abi.cType == "double")
+        b.data.push_back(static_cast<const double *>(data())[i]);
+      else if (abi.cType == "int32_t")
+        b.data.push_back(static_cast<const int32_t *>(data())[i]);
+      else
+        b.data.push_back(double(static_cast<const int64_t *>(data())[i]));
+    }
+    return b;
+  }
+  void *data() { return storage.data(); }
+  const void *data() const { return storage.data(); }
+  AbiBuffer abi;
+  size_t bytes;
+  std::vector<uint64_t> storage;
+};
+
+void callBare(void *fn, const std::vector<void *> &a) {
+  using P = void *;
+  switch (a.size()) {
+  case 2:
+    return reinterpret_cast<void (*)(P, P)>(fn)(a[0], a[1]);
+  case 3:
+    return reinterpret_cast<void (*)(P, P, P)>(fn)(a[0], a[1], a[2]);
+  case 4:
+    return reinterpret_cast<void (*)(P, P, P, P)>(fn)(a[0], a[1], a[2], a[3]);
+  case 5:
+    return reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(a[0], a[1], a[2],
+                                                          a[3], a[4]);
+  case 6:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5]);
+  case 7:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  case 8:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  case 9:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+  case 10:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  default:
+    FAIL() << "callBare supports 2 to 10 pointer arguments, got " << a.size();
+  }
+}
+} // namespace
+
+void expectCompiledMatchesInterpreter(Program &p, const std::string &name,
+                                      const std::vector<Buffer> &inputs,
+                                      double rtol) {
+  ModuleOp source = dsl::moduleOf(p);
+  MLIRContext *ctx = source.getContext();
+  Diagnostics diagnostics(ctx);
+
+  OwningOpRef<ModuleOp> oracle(source.clone());
+  ASSERT_TRUE(succeeded(runAutodiff(*oracle))) << diagnostics.text;
+  func::FuncOp oracleFn = funcNamed(*oracle, name);
+  ASSERT_TRUE(oracleFn) << "no function @" << name;
+  auto expected = interp::run(oracleFn, inputs);
+  ASSERT_TRUE(succeeded(expected)) << diagnostics.text;
+
+  OwningOpRef<ModuleOp> compiled(source.clone());
+  PassManager front(ctx);
+  buildKilnDifferentiatePipeline(front);
+  buildKilnBufferizePipeline(front);
+  ASSERT_TRUE(succeeded(front.run(*compiled))) << diagnostics.text;
+  auto abi = extractAbi(*compiled);
+  ASSERT_TRUE(succeeded(abi)) << diagnostics.text;
+  PassManager back(ctx);
+  buildKilnLowerToLLVMPipeline(back, CPUPipelineOptions());
+  ASSERT_TRUE(succeeded(back.run(*compiled))) << diagnostics.text;
+  std::string error;
+  std::unique_ptr<JitModule> jit = JitModule::create(*compiled, error);
+  ASSERT_TRUE(jit) << error;
+
+  const AbiFunction *fn = abi->lookup(name);
+  ASSERT_TRUE(fn);
+  void *address = jit->lookup(name);
+  ASSERT_TRUE(address);
+  ASSERT_EQ(fn->inputs.size(), inputs.size());
+  ASSERT_EQ(fn->outputs.size(), expected->size());
+
+  // A NaN-filled arena followed by guard bytes.
+  constexpr size_t kGuard = 256;
+  size_t arenaBytes = static_cast<size_t>(abi->arenaBytes);
+  size_t allocBytes = (arenaBytes + kGuard + 63) / 64 * 64;
+  auto *arena = static_cast<uint8_t *>(std::aligned_alloc(64, allocBytes));
+  std::memset(arena, 0xFF, arenaBytes);
+  std::memset(arena + arenaBytes, 0xA5, allocBytes - arenaBytes);
+
+  std::vector<HostBuffer> in, out;
+  std::vector<void *> args{arena};
+  for (auto [abiIn, value] : llvm::zip(fn->inputs, inputs)) {
+    in.emplace_back(abiIn);
+    in.back().write(value.data);
+  }
+  for (const AbiBuffer &abiOut : fn->outputs)
+    out.emplace_back(abiOut);
+  for (HostBuffer &b : in)
+    args.push_back(b.data());
+  for (HostBuffer &b : out)
+    args.push_back(b.data());
+  std::vector<std::vector<uint64_t>> before;
+  for (HostBuffer &b : in)
+    before.push_back(b.storage);
+
+  callBare(address, args);
+
+  for (size_t i = 0; i < in.size(); ++i)
+    EXPECT_EQ(in[i].storage, before[i]) << "input #" << i << " was modified";
+  for (size_t b = arenaBytes; b < allocBytes; ++b)
+    if (arena[b] != 0xA5) {
+      ADD_FAILURE() << "wrote byte " << b << " past the arena";
+      break;
+    }
+  std::free(arena);
+
+  for (size_t i = 0; i < out.size(); ++i) {
+    Buffer actual = out[i].read();
+    Buffer oracleValue = (*expected)[i];
+    ASSERT_EQ(actual.shape, oracleValue.shape) << "output #" << i;
+    for (size_t e = 0; e < actual.data.size(); ++e) {
+      double o = oracleValue.data[e];
+      if (out[i].abi.cType == "float")
+        o = static_cast<float>(o);
+      double c = actual.data[e];
+      if (std::isnan(o))
+        EXPECT_TRUE(std::isnan(c)) << "output #" << i << " element " << e;
+      else
+        EXPECT_NEAR(c, o, rtol * std::abs(o) + 1e-6)
+            << "output #" << i << " element " << e;
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Errors
+//===----------------------------------------------------------------------===//
+
+std::string errorOf(const std::function<void()> &fn) {
+  try {
+    fn();
+  } catch (const dsl::Error &e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a kiln::dsl::Error";
+  return "";
+}
+
+::testing::AssertionResult isErrorAt(const std::string &message,
+                                     const char *file, int line) {
+  std::string prefix = std::string(file) + ":" + std::to_string(line) + ":";
+  if (message.rfind(prefix, 0) != 0)
+    return ::testing::AssertionFailure()
+           << "error not reported at " << prefix << "\n  got: " << message;
+  if (message.find(": error: ") == std::string::npos)
+    return ::testing::AssertionFailure() << "no ': error: ' in " << message;
+  return ::testing::AssertionSuccess();
+}
+
+} // namespace kiln::layout_test
