@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/trainer.h"
+#include "kiln/runtime/lr_schedule.h"
 
 #include "kiln/runtime/checkpoint.h"
 #include "kiln/runtime/dataloader.h"
@@ -30,6 +31,7 @@
 #include <cstring>
 #include <exception>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -258,6 +260,15 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
   if (!std::isfinite(lr) || lr <= 0)
     return fail("learning rate must be a finite number > 0 (got " + std::to_string(lr) +
                 "); pass --lr");
+  std::optional<LrSchedule> schedule = LrSchedule::constant(lr);
+  if (!flags.lrSchedule.empty()) {
+    std::string scheduleError;
+    schedule = parse_lr_schedule(flags.lrSchedule, lr, scheduleError);
+    if (!schedule) {
+      std::fprintf(stderr, "%s: error: --lr-schedule: %s\n", prog, scheduleError.c_str());
+      return KILN_TRAIN_USAGE_ERROR;
+    }
+  }
 
   std::string shape;
   for (int32_t i = 0; i < m->input_rank; ++i) {
@@ -342,7 +353,10 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
     trainLoader.startEpoch(epoch);
     for (int64_t step = 1; step <= steps && trainLoader.next(batch); ++step) {
       float loss = 0;
-      if (int status = m->train_step(arena.get(), batch.x.data(), batch.y.data(), lr, &loss))
+      // The schedule is a function of the global step, so a resumed run
+      // continues it exactly.
+      const float stepLr = static_cast<float>(schedule->at(globalStep));
+      if (int status = m->train_step(arena.get(), batch.x.data(), batch.y.data(), stepLr, &loss))
         return fail("train_step failed with status " + std::to_string(status) + " at epoch " +
                     std::to_string(epoch) + " step " + std::to_string(step));
       if (!std::isfinite(loss))

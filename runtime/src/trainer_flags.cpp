@@ -102,6 +102,10 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
       if (!parsePositiveFloat(value, flags.lr))
         return bad("a finite number > 0");
       flags.lrSet = true;
+    } else if (name == "--lr-schedule") {
+      if (!takeValue())
+        return false;
+      flags.lrSchedule = value;
     } else if (name == "--seed") {
       if (!takeValue())
         return false;
@@ -169,6 +173,8 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                "options:\n"
                "  --epochs N       training epochs (default 5; 0 = evaluate only)\n"
                "  --lr X           learning rate (default %g, the model's default)\n"
+               "  --lr-schedule S  per-step schedule of the rate, e.g. cosine:10000:1e-5,\n"
+               "                   step:2000:0.1, warmup:500:0.01,cosine:9500 (lr_schedule.h)\n"
                "  --seed S         seed for initialization and shuffling (default 0)\n"
                "  --data-dir DIR   directory with the Fashion-MNIST IDX files\n"
                "                   (default %s)\n"

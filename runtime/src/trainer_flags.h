@@ -25,6 +25,7 @@ struct TrainerFlags {
   int64_t maxSteps = 0;  ///< Steps per epoch; 0 = the whole epoch.
   int64_t logEvery = 50; ///< 0 disables progress lines.
   std::string lossCsv;   ///< Empty = no CSV.
+  std::string lrSchedule; ///< Empty = constant lr (see lr_schedule.h).
   std::string save;      ///< Checkpoint after every epoch and at the end.
   std::string resume;    ///< Checkpoint to continue from (state + epoch).
   std::string initFrom;  ///< Checkpoint to take the parameters from.
