@@ -1,10 +1,248 @@
-//===- InterpreterElementwise.cpp - reference semantics of the Elementwise ops ---------===//
+//===- InterpreterElementwise.cpp - reference semantics of elementwise ops ===//
+//
+// float64 evaluation of the ops in KilnElementwiseOps.td. Broadcasting
+// follows NumPy (as the core evaluators do); random_normal implements the
+// counter-based Box-Muller transform of the op's description with fixed
+// float64 series for ln and cos, which the lowering in
+// KilnToLinalgElementwise.cpp repeats operation for operation: the two agree
+// bit for bit.
+//
+//===----------------------------------------------------------------------===//
 
 #include "InterpreterGroups.h"
 
-using namespace mlir;
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/TypeSwitch.h"
 
-std::optional<FailureOr<std::vector<kiln::interp::Buffer>>>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+using namespace mlir;
+using kiln::interp::Buffer;
+
+namespace {
+
+std::vector<int64_t> shapeOf(Value v) {
+  ArrayRef<int64_t> shape = v.getType().cast<RankedTensorType>().getShape();
+  return std::vector<int64_t>(shape.begin(), shape.end());
+}
+
+/// Row-major offset into `in` of each element of `outShape`, reading `in`
+/// broadcast (NumPy rules; shapes were verified).
+std::vector<int64_t> broadcastOffsets(const std::vector<int64_t> &inShape,
+                                      const std::vector<int64_t> &outShape) {
+  size_t rank = outShape.size(), lead = rank - inShape.size();
+  std::vector<int64_t> strides(rank, 0);
+  int64_t stride = 1;
+  for (size_t d = inShape.size(); d-- > 0;) {
+    if (inShape[d] != 1)
+      strides[d + lead] = stride;
+    stride *= inShape[d];
+  }
+  int64_t count = 1;
+  for (int64_t d : outShape)
+    count *= d;
+  std::vector<int64_t> offsets(count);
+  std::vector<int64_t> coord(rank, 0);
+  int64_t offset = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    offsets[i] = offset;
+    for (size_t d = rank; d-- > 0;) {
+      offset += strides[d];
+      if (++coord[d] < outShape[d])
+        break;
+      offset -= strides[d] * outShape[d];
+      coord[d] = 0;
+    }
+  }
+  return offsets;
+}
+
+/// Applies `fn` to the operands' elements, broadcast to the result shape.
+template <typename Fn>
+Buffer mapBroadcast(Operation &op, kiln::interp::detail::Inputs inputs, Fn fn) {
+  Buffer out{shapeOf(op.getResult(0)), {}};
+  std::vector<std::vector<int64_t>> offsets;
+  for (const Buffer *in : inputs)
+    offsets.push_back(broadcastOffsets(in->shape, out.shape));
+  int64_t n = out.numElements();
+  out.data.resize(n);
+  double args[3];
+  for (int64_t i = 0; i < n; ++i) {
+    for (size_t k = 0; k < inputs.size(); ++k)
+      args[k] = inputs[k]->data[offsets[k][i]];
+    out.data[i] = fn(args);
+  }
+  return out;
+}
+
+/// torch.maximum / torch.minimum: NaN-propagating; -0 < +0.
+double maximum(double a, double b) {
+  if (std::isnan(a) || std::isnan(b))
+    return std::numeric_limits<double>::quiet_NaN();
+  if (a == b)
+    return std::signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+double minimum(double a, double b) {
+  if (std::isnan(a) || std::isnan(b))
+    return std::numeric_limits<double>::quiet_NaN();
+  if (a == b)
+    return std::signbit(a) ? a : b;
+  return a < b ? a : b;
+}
+
+//===----------------------------------------------------------------------===//
+// random_normal
+//===----------------------------------------------------------------------===//
+
+/// splitmix64 of (seed, stream, index), the hash of kiln.random_uniform.
+uint64_t hash(uint64_t seed, uint64_t stream, uint64_t index) {
+  uint64_t z =
+      seed + stream * 0x9E3779B97F4A7C15ull + index * 0xBF58476D1CE4E5B9ull;
+  z ^= z >> 30;
+  z *= 0xBF58476D1CE4E5B9ull;
+  z ^= z >> 27;
+  z *= 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return z;
+}
+
+/// ln(u) for u in (0, 1]: u = m 2^e with m in [sqrt(1/2), sqrt(2)), then
+/// ln(m) = 2 atanh(s), s = (m - 1) / (m + 1), by its series to s^21.
+double seriesLog(double u) {
+  uint64_t bits;
+  std::memcpy(&bits, &u, sizeof bits);
+  int64_t e = static_cast<int64_t>(bits >> 52) - 1023;
+  bits = (bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
+  double m;
+  std::memcpy(&m, &bits, sizeof m);
+  if (m > 1.4142135623730951) {
+    m = m * 0.5;
+    e = e + 1;
+  }
+  double s = (m - 1.0) / (m + 1.0);
+  double s2 = s * s;
+  double p = 1.0 / 21.0;
+  for (int k = 9; k >= 0; --k)
+    p = p * s2 + 1.0 / static_cast<double>(2 * k + 1);
+  double lnM = 2.0 * (s * p);
+  return static_cast<double>(e) * 0.6931471805599453 + lnM;
+}
+
+/// cos(2 pi t) for t in [0, 1): reduced by symmetry to x = 2 pi t in
+/// [0, pi/2], then the Taylor series to x^22.
+double seriesCos2Pi(double t) {
+  if (t >= 0.5)
+    t = 1.0 - t;
+  double sign = 1.0;
+  if (t > 0.25) {
+    t = 0.5 - t;
+    sign = -1.0;
+  }
+  double x = 6.283185307179586 * t;
+  double x2 = x * x;
+  // Coefficients (-1)^k / (2k)!, k = 11 down to 0.
+  double factorial = 1.0;
+  double coefficients[12];
+  for (int k = 0; k < 12; ++k) {
+    if (k > 0)
+      factorial = factorial * static_cast<double>((2 * k - 1) * (2 * k));
+    coefficients[k] = (k % 2 ? -1.0 : 1.0) / factorial;
+  }
+  double p = coefficients[11];
+  for (int k = 10; k >= 0; --k)
+    p = p * x2 + coefficients[k];
+  return sign * p;
+}
+
+/// Exact seed: from the defining constant when there is one, so seeds
+/// beyond 2^53 are not rounded through double (as for random_uniform).
+uint64_t seedOf(kiln::RandomNormalOp op, const Buffer &seed) {
+  if (auto cst = op.getSeed().getDefiningOp<kiln::ConstantOp>())
+    if (auto values = cst.getValue().tryGetValues<APInt>())
+      return (*values->begin()).getZExtValue();
+  return static_cast<uint64_t>(static_cast<int64_t>(seed.data[0]));
+}
+
+/// Rounds to the op's element type, as the compiled code's final truncf.
+double roundTo(Type elementType, double value) {
+  if (elementType.isF64())
+    return value;
+  if (elementType.isF32())
+    return static_cast<double>(static_cast<float>(value));
+  APFloat narrow(value);
+  bool lost;
+  narrow.convert(elementType.cast<FloatType>().getFloatSemantics(),
+                 APFloat::rmNearestTiesToEven, &lost);
+  narrow.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+  return narrow.convertToDouble();
+}
+
+Buffer evalRandomNormal(kiln::RandomNormalOp op, const Buffer &seedBuf) {
+  Buffer out{shapeOf(op.getResult()), {}};
+  uint64_t seed = seedOf(op, seedBuf);
+  uint64_t stream = op.getStream();
+  double mean = op.getMean().convertToDouble();
+  double stddev = op.getStd().convertToDouble();
+  Type elementType = op.getType().cast<RankedTensorType>().getElementType();
+  int64_t n = out.numElements();
+  out.data.reserve(n);
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t index = static_cast<uint64_t>(i) * 2;
+    double u1 = (static_cast<double>(hash(seed, stream, index) >> 11) + 1.0) *
+                0x1.0p-53;
+    double u2 =
+        static_cast<double>(hash(seed, stream, index + 1) >> 11) * 0x1.0p-53;
+    double radius = std::sqrt(-2.0 * seriesLog(u1));
+    double z = radius * seriesCos2Pi(u2);
+    out.data.push_back(roundTo(elementType, mean + stddev * z));
+  }
+  return out;
+}
+
+} // namespace
+
+kiln::interp::detail::GroupResult
 kiln::interp::detail::evalElementwiseGroup(Operation &op, Inputs inputs) {
-  return std::nullopt;
+  using Result = FailureOr<std::vector<Buffer>>;
+  auto one = [](Buffer b) -> GroupResult {
+    return Result(std::vector<Buffer>{std::move(b)});
+  };
+  auto unary = [&](double (*fn)(double)) {
+    return one(
+        mapBroadcast(op, inputs, [&](const double *x) { return fn(x[0]); }));
+  };
+  return llvm::TypeSwitch<Operation *, GroupResult>(&op)
+      .Case([&](kiln::SqrtOp) {
+        return unary([](double x) { return std::sqrt(x); });
+      })
+      .Case([&](kiln::TanhOp) {
+        return unary([](double x) { return std::tanh(x); });
+      })
+      .Case([&](kiln::AbsOp) {
+        return unary([](double x) { return std::fabs(x); });
+      })
+      .Case([&](kiln::MaximumOp) {
+        return one(mapBroadcast(
+            op, inputs, [](const double *x) { return maximum(x[0], x[1]); }));
+      })
+      .Case([&](kiln::MinimumOp) {
+        return one(mapBroadcast(
+            op, inputs, [](const double *x) { return minimum(x[0], x[1]); }));
+      })
+      .Case([&](kiln::PowOp) {
+        return one(mapBroadcast(
+            op, inputs, [](const double *x) { return std::pow(x[0], x[1]); }));
+      })
+      .Case([&](kiln::SelectOp) {
+        return one(mapBroadcast(op, inputs, [](const double *x) {
+          return x[0] != 0.0 ? x[1] : x[2];
+        }));
+      })
+      .Case([&](kiln::RandomNormalOp r) {
+        return one(evalRandomNormal(r, *inputs[0]));
+      })
+      .Default([](Operation *) -> GroupResult { return std::nullopt; });
 }

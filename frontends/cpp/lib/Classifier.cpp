@@ -3,13 +3,17 @@
 // State naming follows PyTorch: parameters by their state_dict names
 // (`fc1.weight`), optimizer buffers as `<param>.<buffer>`
 // (`fc1.weight.momentum_buffer`). Frozen parameters are state inputs of the
-// step but never differentiated nor updated.
+// step but never differentiated nor updated. Module buffers (`bn1.running_mean`)
+// are state too: never differentiated, stored by the step when the module's
+// forward in training mode set a new value. The step is traced in training
+// mode, predict in evaluation mode (torch's model.train() / model.eval()).
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/dsl/Classifier.h"
 
 #include "kiln/dsl/Autodiff.h"
+#include "kiln/dsl/functional.h"
 
 #include <set>
 
@@ -27,7 +31,8 @@ public:
   ParameterBinding(Function &fn, const std::vector<NamedParameter> &params)
       : params(params) {
     for (const NamedParameter &p : params)
-      p.parameter->bind(fn.state_input(p.name, p.parameter->shape()));
+      p.parameter->bind(
+          fn.state_input(p.name, p.parameter->shape(), p.parameter->dtype()));
   }
   ~ParameterBinding() {
     for (const NamedParameter &p : params)
@@ -38,18 +43,39 @@ private:
   const std::vector<NamedParameter> &params;
 };
 
+/// The model's mode while one function is traced; restored afterwards.
+class ModeScope {
+public:
+  ModeScope(nn::Module &model, bool training)
+      : model(model), wasTraining(model.is_training()) {
+    model.train(training);
+  }
+  ~ModeScope() { model.train(wasTraining); }
+
+private:
+  nn::Module &model;
+  bool wasTraining;
+};
+
 Tensor initialValue(const Tensor &seed, const nn::Parameter &p,
                     int64_t stream) {
   const nn::Init &init = p.init();
   switch (init.kind) {
   case nn::Init::Uniform:
     return random_uniform(seed, p.shape(), init.a, init.b, stream);
+  case nn::Init::Normal:
+    return random_normal(seed, p.shape(), init.a, init.b, stream);
+  case nn::Init::Seed:
+    if (!p.shape().empty() || p.dtype() != DType::i64)
+      throw Error("Init::seed() needs a 0-d i64 buffer, got shape " +
+                  to_string(p.shape()));
+    return seed;
   case nn::Init::Constant:
-    return full(p.shape(), init.a);
+    return full(p.shape(), init.a, p.dtype());
   case nn::Init::Zeros:
     break;
   }
-  return full(p.shape(), 0.0);
+  return full(p.shape(), 0.0, p.dtype());
 }
 
 /// Checked before the loss sees the logits, so that a wrong forward is
@@ -75,6 +101,13 @@ Program build_classifier(const std::string &name, nn::Module &model,
                   "' is registered twice");
     params.push_back({paramName, parameter});
   }
+  std::vector<NamedParameter> moduleBuffers;
+  for (auto &[bufferName, buffer] : model.named_buffers()) {
+    if (!seen.insert(bufferName).second)
+      throw Error("model '" + name + "': state name '" + bufferName +
+                  "' is registered twice");
+    moduleBuffers.push_back({bufferName, buffer});
+  }
   std::vector<std::string> bufferNames = options.optimizer.state_names();
   Shape batchShape{options.batch_size};
   batchShape.insert(batchShape.end(), options.input_shape.begin(),
@@ -87,16 +120,24 @@ Program build_classifier(const std::string &name, nn::Module &model,
     for (size_t k = 0; k < params.size(); ++k)
       fn.state_output(params[k].name,
                       initialValue(seed, *params[k].parameter, k));
+    for (size_t k = 0; k < moduleBuffers.size(); ++k)
+      fn.state_output(moduleBuffers[k].name,
+                      initialValue(seed, *moduleBuffers[k].parameter,
+                                   params.size() + k));
     for (const NamedParameter &p : params)
       if (p.parameter->requires_grad())
         for (const std::string &buffer : bufferNames)
           fn.state_output(p.name + "." + buffer,
-                          full(p.parameter->shape(), 0.0));
+                          full(options.optimizer.state_shape(
+                                   buffer, p.parameter->shape()),
+                               0.0));
     fn.finish();
   }
   {
     Function fn = program.function(name + "_train_step");
     ParameterBinding binding(fn, params);
+    ParameterBinding bufferBinding(fn, moduleBuffers);
+    ModeScope mode(model, /*training=*/true);
     std::vector<NamedParameter> trainable;
     std::vector<std::vector<Tensor>> buffers;
     for (const NamedParameter &p : params) {
@@ -105,8 +146,9 @@ Program build_classifier(const std::string &name, nn::Module &model,
       trainable.push_back(p);
       buffers.emplace_back();
       for (const std::string &buffer : bufferNames)
-        buffers.back().push_back(
-            fn.state_input(p.name + "." + buffer, p.parameter->shape()));
+        buffers.back().push_back(fn.state_input(
+            p.name + "." + buffer,
+            options.optimizer.state_shape(buffer, p.parameter->shape())));
     }
     Tensor x = fn.input(batchShape);
     Tensor y = fn.input({options.batch_size}, DType::i32);
@@ -120,27 +162,34 @@ Program build_classifier(const std::string &name, nn::Module &model,
     std::vector<Tensor> wrt;
     for (const NamedParameter &p : trainable)
       wrt.push_back(p.parameter->value());
-    std::vector<Tensor> grads = grad(l, wrt);
+    std::vector<Tensor> grads = optim::gradients(l, wrt, options.update);
     fn.output(l);
     for (size_t k = 0; k < trainable.size(); ++k) {
-      Tensor updated = options.optimizer.step(wrt[k], grads[k], lr, buffers[k]);
+      double factor = optim::lr_factor(options.update, trainable[k].name);
+      Tensor updated = options.optimizer.step(
+          wrt[k], grads[k], factor == 1.0 ? lr : lr * factor, buffers[k]);
       fn.state_output(trainable[k].name, updated);
       for (size_t b = 0; b < bufferNames.size(); ++b)
         fn.state_output(trainable[k].name + "." + bufferNames[b],
                         buffers[k][b]);
     }
+    for (const NamedParameter &b : moduleBuffers)
+      if (b.parameter->update().defined())
+        fn.state_output(b.name, b.parameter->update());
     fn.finish();
   }
   {
     Function fn = program.function(name + "_predict");
     ParameterBinding binding(fn, params);
+    ParameterBinding bufferBinding(fn, moduleBuffers);
+    ModeScope mode(model, /*training=*/false);
     Tensor logits = forward(fn.input(batchShape));
     checkLogits(name, options, logits);
     fn.output(logits);
     fn.finish();
   }
   program.set_model_info({name, options.batch_size, options.input_shape,
-                          options.num_classes, options.optimizer.lr});
+                          options.num_classes, options.optimizer.lr()});
   return program;
 }
 

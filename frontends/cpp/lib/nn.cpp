@@ -21,6 +21,11 @@ void Module::register_parameter(const std::string &name,
   parameters_.push_back({name, &parameter});
 }
 
+void Module::register_buffer(const std::string &name, Parameter &buffer) {
+  buffer.requires_grad_(false);
+  buffers_.push_back({name, &buffer});
+}
+
 void Module::register_module(const std::string &name, Module &module) {
   children_.push_back({name, &module});
 }
@@ -30,6 +35,14 @@ std::vector<std::pair<std::string, Parameter *>> Module::named_parameters() {
   for (auto &[childName, child] : children_)
     for (auto &[name, parameter] : child->named_parameters())
       all.push_back({childName + "." + name, parameter});
+  return all;
+}
+
+std::vector<std::pair<std::string, Parameter *>> Module::named_buffers() {
+  std::vector<std::pair<std::string, Parameter *>> all(buffers_);
+  for (auto &[childName, child] : children_)
+    for (auto &[name, buffer] : child->named_buffers())
+      all.push_back({childName + "." + name, buffer});
   return all;
 }
 

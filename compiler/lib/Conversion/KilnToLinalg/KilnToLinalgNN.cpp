@@ -1,8 +1,732 @@
 //===- KilnToLinalgNN.cpp - lowering of the NN ops -------------------===//
+//
+// Convolutions become im2col + one 2-D matrix product, so that the matmul
+// kernels of kiln-vectorize-matmul do the arithmetic:
+//
+//   conv2d         col[N*OH*OW, C*KH*KW] x weight^T[C*KH*KW, O]
+//   weight grad    (col^T[C*KH*KW, N*OH*OW] x grad_out[N*OH*OW, O])^T
+//   input grad     a stride-1 conv2d of grad_out, dilated by the stride and
+//                  padded by dilation*(K-1) - padding, with the weight
+//                  flipped and its channel dims swapped (a transposed conv)
+//
+// The products are linalg.generic ops of exactly the form the vectorizer
+// recognizes (maps (i,k), (k,j), (i,j); iterators parallel, reduction,
+// parallel; body out + a * b). Grouped convolutions (groups > 1) use one
+// direct loop nest instead.
+//
+// Every indexing map here is a projected permutation: the CPU pipeline
+// lowers linalg to affine loops and runs the affine super-vectorizer, which
+// cannot vectorize the affine.apply ops that a window map (i * s + p * d)
+// turns into. Windowed reads (padding, im2col, pooling windows, the
+// flipped weight) are therefore gathers: tensor.extract at indices computed
+// from linalg.index in the body, loops that stay scalar for LLVM to
+// optimize.
+//
+// max_pool2d is a max reduction over the padded input; its gradient finds
+// each window's first argmax (a two-result reduction), then gathers, for
+// each input element, the cotangents of the windows whose argmax it is.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
 
 #include "KilnToLinalgCommon.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
 using namespace mlir;
 using namespace kiln;
+using namespace kiln::lowering;
 
-void lowering::populateNNGroupPatterns(RewritePatternSet &patterns) {}
+using utils::IteratorType;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Small builders
+//===----------------------------------------------------------------------===//
+
+Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
+  return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, value));
+}
+
+Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return b.create<arith::ConstantIndexOp>(loc, value);
+}
+
+TypedAttr negativeInfinity(OpBuilder &b, Type type) {
+  return b.getFloatAttr(
+      type, APFloat::getInf(type.cast<FloatType>().getFloatSemantics(),
+                            /*Negative=*/true));
+}
+
+SmallVector<IteratorType> iterators(int64_t parallel, int64_t reduction) {
+  SmallVector<IteratorType> result(parallel, IteratorType::parallel);
+  result.append(reduction, IteratorType::reduction);
+  return result;
+}
+
+SmallVector<AffineExpr> dims(int64_t count, MLIRContext *ctx) {
+  SmallVector<AffineExpr> result;
+  for (int64_t d = 0; d < count; ++d)
+    result.push_back(getAffineDimExpr(d, ctx));
+  return result;
+}
+
+RankedTensorType withShape(Value like, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(shape, tensorType(like).getElementType());
+}
+
+/// A [rows, cols] tensor.empty: an input that gives loops over window
+/// positions their bounds (linalg derives loop ranges from operand shapes,
+/// as linalg.pooling_* ops do with their kernel operand); never read.
+Value windowShape(OpBuilder &b, Location loc, int64_t rows, int64_t cols,
+                  Type elementType) {
+  return createEmpty(b, loc, RankedTensorType::get({rows, cols}, elementType));
+}
+
+//===----------------------------------------------------------------------===//
+// Padding and dilation
+//===----------------------------------------------------------------------===//
+
+/// Where each output row/column of padDilate reads its source: output index
+/// `i` reads source index (i - before) / step when that is an integer in
+/// [0, size), and takes the pad value otherwise.
+struct Spread {
+  int64_t before; // may be negative: a crop
+  int64_t step;   // 1: plain padding; s: s - 1 zeros between elements
+  int64_t size;   // source extent
+  int64_t result; // output extent
+  bool isIdentity() const { return before == 0 && step == 1 && size == result; }
+};
+
+/// Builds (source index clamped into range, in-range flag) for one dim.
+std::pair<Value, Value> spreadIndex(OpBuilder &b, Location loc, Value i,
+                                    const Spread &s) {
+  Value zero = indexConstant(b, loc, 0);
+  Value t = s.before == 0 ? i
+                          : b.create<arith::SubIOp>(
+                                loc, i, indexConstant(b, loc, s.before));
+  Value valid = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, t, zero);
+  Value source = b.create<arith::MaxSIOp>(loc, t, zero);
+  if (s.step != 1) {
+    Value step = indexConstant(b, loc, s.step);
+    Value rem = b.create<arith::RemUIOp>(loc, source, step);
+    valid = b.create<arith::AndIOp>(
+        loc, valid,
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, rem, zero));
+    source = b.create<arith::DivUIOp>(loc, source, step);
+  }
+  Value last = indexConstant(b, loc, s.size - 1);
+  valid = b.create<arith::AndIOp>(
+      loc, valid,
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, source, last));
+  source = b.create<arith::MinSIOp>(loc, source, last);
+  return {source, valid};
+}
+
+/// [N, C, H, W] -> [N, C, rows.result, cols.result], each spatial dim
+/// spread as described by `rows` / `cols`, elsewhere `padValue`.
+Value padDilate(OpBuilder &b, Location loc, Value x, const Spread &rows,
+                const Spread &cols, TypedAttr padValue) {
+  if (rows.isIdentity() && cols.isIdentity())
+    return x;
+  ArrayRef<int64_t> shape = tensorType(x).getShape();
+  RankedTensorType type =
+      withShape(x, {shape[0], shape[1], rows.result, cols.result});
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(4, ctx)};
+  return buildGeneric(
+      b, loc, createEmpty(b, loc, type), ValueRange{}, maps, iterators(4, 0),
+      [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+        Value n = nb.create<linalg::IndexOp>(l, 0);
+        Value c = nb.create<linalg::IndexOp>(l, 1);
+        auto [h, hValid] =
+            spreadIndex(nb, l, nb.create<linalg::IndexOp>(l, 2), rows);
+        auto [w, wValid] =
+            spreadIndex(nb, l, nb.create<linalg::IndexOp>(l, 3), cols);
+        Value v = nb.create<tensor::ExtractOp>(l, x, ValueRange{n, c, h, w});
+        Value valid = nb.create<arith::AndIOp>(l, hValid, wValid);
+        Value pad = nb.create<arith::ConstantOp>(l, padValue);
+        return nb.create<arith::SelectOp>(l, valid, v, pad);
+      });
+}
+
+Value zeroPad(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> padding) {
+  ArrayRef<int64_t> shape = tensorType(x).getShape();
+  Type elementType = tensorType(x).getElementType();
+  return padDilate(b, loc, x,
+                   {padding[0], 1, shape[2], shape[2] + 2 * padding[0]},
+                   {padding[1], 1, shape[3], shape[3] + 2 * padding[1]},
+                   b.getFloatAttr(elementType, 0.0));
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution cores (on an already padded input)
+//===----------------------------------------------------------------------===//
+
+struct ConvWindow {
+  int64_t kh, kw, oh, ow;
+  ArrayRef<int64_t> stride, dilation;
+  int64_t groups;
+};
+
+/// C = A x B, in the generic form kiln-vectorize-matmul turns into
+/// register-blocked vector kernels.
+Value matmul2D(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  MLIRContext *ctx = b.getContext();
+  int64_t m = tensorType(lhs).getDimSize(0);
+  int64_t n = tensorType(rhs).getDimSize(1);
+  RankedTensorType type = withShape(lhs, {m, n});
+  Value zero = createFilled(b, loc, type,
+                            b.getFloatAttr(type.getElementType(), 0.0));
+  AffineExpr i, k, j;
+  bindDims(ctx, i, k, j);
+  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {i, k}, ctx),
+                                 AffineMap::get(3, 0, {k, j}, ctx),
+                                 AffineMap::get(3, 0, {i, j}, ctx)};
+  SmallVector<IteratorType> its = {IteratorType::parallel,
+                                   IteratorType::reduction,
+                                   IteratorType::parallel};
+  return buildGeneric(b, loc, zero, {lhs, rhs}, maps, its,
+                      [](OpBuilder &nb, Location l, ValueRange x) -> Value {
+                        Value product = nb.create<arith::MulFOp>(l, x[0], x[1]);
+                        return nb.create<arith::AddFOp>(l, x[2], product);
+                      });
+}
+
+/// [A, B] -> [B, A], the 2-D form kiln-tile-transposes tiles.
+Value transpose2D(OpBuilder &b, Location loc, Value x) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> shape = tensorType(x).getShape();
+  AffineExpr i, j;
+  bindDims(ctx, i, j);
+  SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {j, i}, ctx),
+                                 AffineMap::get(2, 0, {i, j}, ctx)};
+  return buildGeneric(b, loc,
+                      createEmpty(b, loc, withShape(x, {shape[1], shape[0]})),
+                      x, maps, iterators(2, 0),
+                      [](OpBuilder &, Location, ValueRange v) { return v[0]; });
+}
+
+/// i * scale + j * scale2 in index arithmetic (the constants fold).
+Value scaledSum(OpBuilder &b, Location loc, Value i, int64_t scale, Value j,
+                int64_t scale2) {
+  auto times = [&](Value v, int64_t k) -> Value {
+    if (k == 1)
+      return v;
+    return b.create<arith::MulIOp>(loc, v, indexConstant(b, loc, k));
+  };
+  return b.create<arith::AddIOp>(loc, times(i, scale), times(j, scale2));
+}
+
+/// The input channel of member `ci` of the group of output channel `o`:
+/// (o / (O/groups)) * (C/groups) + ci.
+Value groupChannel(OpBuilder &b, Location loc, Value o, Value ci,
+                   int64_t outPerGroup, int64_t inPerGroup) {
+  Value group =
+      b.create<arith::DivUIOp>(loc, o, indexConstant(b, loc, outPerGroup));
+  return scaledSum(b, loc, group, inPerGroup, ci, 1);
+}
+
+/// xp[n, c, i*s0 + p*d0, j*s1 + q*d1] inside a generic body.
+Value windowElement(OpBuilder &b, Location loc, Value xp, Value n, Value c,
+                    Value i, Value j, Value p, Value q, ArrayRef<int64_t> stride,
+                    ArrayRef<int64_t> dilation) {
+  Value h = scaledSum(b, loc, i, stride[0], p, dilation[0]);
+  Value w = scaledSum(b, loc, j, stride[1], q, dilation[1]);
+  return b.create<tensor::ExtractOp>(loc, xp, ValueRange{n, c, h, w});
+}
+
+Value loopIndex(OpBuilder &b, Location loc, int64_t dim) {
+  return b.create<linalg::IndexOp>(loc, dim);
+}
+
+/// im2col of a padded [N, C, Hp, Wp]: col[(n,i,j), (c,p,q)] =
+/// xp[n, c, i*s0 + p*d0, j*s1 + q*d1] as [N*OH*OW, C*KH*KW], or its
+/// transpose [C*KH*KW, N*OH*OW] with `transposed`. A gather with
+/// tensor.extract: every indexing map stays a projected permutation, which
+/// the affine lowering and super-vectorizer of the CPU pipeline need.
+Value im2col(OpBuilder &b, Location loc, Value xp, const ConvWindow &w,
+             bool transposed = false) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> shape = tensorType(xp).getShape();
+  int64_t n = shape[0], c = shape[1];
+  // Loop dims of (n, i, j, c, p, q) in the result's order.
+  SmallVector<unsigned> at = transposed ? SmallVector<unsigned>{3, 4, 5, 0, 1, 2}
+                                        : SmallVector<unsigned>{0, 1, 2, 3, 4, 5};
+  SmallVector<int64_t> sizes = {n, w.oh, w.ow, c, w.kh, w.kw}, resultShape(6);
+  for (unsigned k = 0; k < 6; ++k)
+    resultShape[at[k]] = sizes[k];
+  Value cols = buildGeneric(
+      b, loc, createEmpty(b, loc, withShape(xp, resultShape)), ValueRange{},
+      {AffineMap::getMultiDimIdentityMap(6, ctx)}, iterators(6, 0),
+      [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+        auto index = [&](unsigned k) { return loopIndex(nb, l, at[k]); };
+        return windowElement(nb, l, xp, index(0), index(3), index(1),
+                             index(2), index(4), index(5), w.stride,
+                             w.dilation);
+      });
+  int64_t rows = n * w.oh * w.ow, columns = c * w.kh * w.kw;
+  return b.create<tensor::CollapseShapeOp>(
+      loc,
+      withShape(xp, transposed ? SmallVector<int64_t>{columns, rows}
+                               : SmallVector<int64_t>{rows, columns}),
+      cols, SmallVector<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
+}
+
+/// conv2d of a padded input xp [N, C, Hp, Wp] with weight [O, C/g, KH, KW].
+Value convCore(OpBuilder &b, Location loc, Value xp, Value weight,
+               const ConvWindow &w) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> ws = tensorType(weight).getShape();
+  int64_t n = tensorType(xp).getDimSize(0), o = ws[0], cg = ws[1];
+  RankedTensorType outType = withShape(xp, {n, o, w.oh, w.ow});
+  Type elementType = outType.getElementType();
+  if (w.groups == 1) {
+    Value cols = im2col(b, loc, xp, w);
+    Value flatWeight = b.create<tensor::CollapseShapeOp>(
+        loc, withShape(weight, {o, cg * w.kh * w.kw}), weight,
+        SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+    Value product = matmul2D(b, loc, cols, transpose2D(b, loc, flatWeight));
+    // [N*OH*OW, O] -> [N, OH, OW, O] (a view) -> [N, O, OH, OW]
+    Value nhwc = b.create<tensor::ExpandShapeOp>(
+        loc, withShape(product, {n, w.oh, w.ow, o}), product,
+        SmallVector<ReassociationIndices>{{0, 1, 2}, {3}});
+    SmallVector<AffineExpr> d = dims(4, ctx); // n, o, i, j
+    return buildGeneric(
+        b, loc, createEmpty(b, loc, outType), nhwc,
+        {AffineMap::get(4, 0, {d[0], d[2], d[3], d[1]}, ctx),
+         AffineMap::getMultiDimIdentityMap(4, ctx)},
+        iterators(4, 0),
+        [](OpBuilder &, Location, ValueRange v) { return v[0]; });
+  }
+  // Grouped: one loop nest (n, o, i, j | ci, p, q).
+  SmallVector<AffineExpr> d = dims(7, ctx);
+  AffineMap filter = AffineMap::get(7, 0, {d[1], d[4], d[5], d[6]}, ctx);
+  AffineMap out = AffineMap::get(7, 0, {d[0], d[1], d[2], d[3]}, ctx);
+  Value zero = createFilled(b, loc, outType, b.getFloatAttr(elementType, 0.0));
+  int64_t og = o / w.groups;
+  return buildGeneric(
+      b, loc, zero, weight, {filter, out}, iterators(4, 3),
+      [&](OpBuilder &nb, Location l, ValueRange v) -> Value {
+        Value oc = loopIndex(nb, l, 1);
+        Value c = groupChannel(nb, l, oc, loopIndex(nb, l, 4), og, cg);
+        Value x = windowElement(nb, l, xp, loopIndex(nb, l, 0), c,
+                                loopIndex(nb, l, 2), loopIndex(nb, l, 3),
+                                loopIndex(nb, l, 5), loopIndex(nb, l, 6),
+                                w.stride, w.dilation);
+        Value p = nb.create<arith::MulFOp>(l, x, v[0]);
+        return nb.create<arith::AddFOp>(l, v[1], p);
+      });
+}
+
+/// Weight gradient of a conv2d whose padded input is xp.
+Value convWeightGradCore(OpBuilder &b, Location loc, Value xp, Value gy,
+                         RankedTensorType weightType, const ConvWindow &w) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> ws = weightType.getShape();
+  int64_t n = tensorType(gy).getDimSize(0), o = ws[0], cg = ws[1];
+  int64_t positions = w.oh * w.ow;
+  if (w.groups == 1) {
+    // gw^T [C*KH*KW, O] = col^T [C*KH*KW, N*OH*OW] x gy [N*OH*OW, O]: the
+    // long reduction walks rows of only O floats of the right operand, which
+    // the matmul kernel streams better than rows of C*KH*KW.
+    Value colsT = im2col(b, loc, xp, w, /*transposed=*/true);
+    SmallVector<AffineExpr> d = dims(4, ctx); // n, i, j, o
+    Value gyNHWC = buildGeneric(
+        b, loc, createEmpty(b, loc, withShape(gy, {n, w.oh, w.ow, o})), gy,
+        {AffineMap::get(4, 0, {d[0], d[3], d[1], d[2]}, ctx),
+         AffineMap::getMultiDimIdentityMap(4, ctx)},
+        iterators(4, 0),
+        [](OpBuilder &, Location, ValueRange v) { return v[0]; });
+    Value gy2 = b.create<tensor::CollapseShapeOp>(
+        loc, withShape(gy, {n * positions, o}), gyNHWC,
+        SmallVector<ReassociationIndices>{{0, 1, 2}, {3}});
+    Value product = matmul2D(b, loc, colsT, gy2); // [C*KH*KW, O]
+    return b.create<tensor::ExpandShapeOp>(
+        loc, weightType, transpose2D(b, loc, product),
+        SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  }
+  // Grouped: one loop nest (o, ci, p, q | n, i, j).
+  SmallVector<AffineExpr> d = dims(7, ctx);
+  AffineMap grad = AffineMap::get(7, 0, {d[4], d[0], d[5], d[6]}, ctx);
+  AffineMap out = AffineMap::get(7, 0, {d[0], d[1], d[2], d[3]}, ctx);
+  Value zero = createFilled(b, loc, weightType,
+                            b.getFloatAttr(weightType.getElementType(), 0.0));
+  int64_t og = o / w.groups;
+  return buildGeneric(
+      b, loc, zero, gy, {grad, out}, iterators(4, 3),
+      [&](OpBuilder &nb, Location l, ValueRange v) -> Value {
+        Value c = groupChannel(nb, l, loopIndex(nb, l, 0), loopIndex(nb, l, 1),
+                               og, cg);
+        Value x = windowElement(nb, l, xp, loopIndex(nb, l, 4), c,
+                                loopIndex(nb, l, 5), loopIndex(nb, l, 6),
+                                loopIndex(nb, l, 2), loopIndex(nb, l, 3),
+                                w.stride, w.dilation);
+        Value p = nb.create<arith::MulFOp>(l, x, v[0]);
+        return nb.create<arith::AddFOp>(l, v[1], p);
+      });
+}
+
+template <typename OpTy>
+ConvWindow convWindow(OpTy op, ArrayRef<int64_t> weightShape,
+                      ArrayRef<int64_t> outputShape) {
+  return {weightShape[2], weightShape[3], outputShape[2], outputShape[3],
+          op.getStride(), op.getDilation(),
+          static_cast<int64_t>(op.getGroups())};
+}
+
+//===----------------------------------------------------------------------===//
+// Conversion patterns
+//===----------------------------------------------------------------------===//
+
+struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(Conv2DOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value weight = adaptor.getWeight();
+    ConvWindow w = convWindow(op, tensorType(weight).getShape(),
+                              tensorType(op.getResult()).getShape());
+    Value xp = zeroPad(rewriter, loc, adaptor.getInput(), op.getPadding());
+    rewriter.replaceOp(op, convCore(rewriter, loc, xp, weight, w));
+    return success();
+  }
+};
+
+struct Conv2DWeightGradLowering : OpConversionPattern<Conv2DWeightGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(Conv2DWeightGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType weightType = tensorType(op.getResult());
+    Value gy = adaptor.getGradOutput();
+    ConvWindow w =
+        convWindow(op, weightType.getShape(), tensorType(gy).getShape());
+    Value xp = zeroPad(rewriter, loc, adaptor.getInput(), op.getPadding());
+    rewriter.replaceOp(
+        op, convWeightGradCore(rewriter, loc, xp, gy, weightType, w));
+    return success();
+  }
+};
+
+/// gx = conv2d(spread(gy), flip(w)^T) with stride 1: gy dilated by the
+/// stride and padded by dilation * (K - 1) - padding (a crop where that is
+/// negative), to exactly H + dilation * (K - 1) rows, so the stride-1
+/// convolution has H rows; the weight [O, C/g, KH, KW] becomes
+/// [C, O/g, KH, KW], spatially flipped, with the channel roles swapped
+/// within each group.
+struct Conv2DInputGradLowering : OpConversionPattern<Conv2DInputGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(Conv2DInputGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = getContext();
+    RankedTensorType inputType = tensorType(op.getResult());
+    Value gy = adaptor.getGradOutput(), weight = adaptor.getWeight();
+    ArrayRef<int64_t> x = inputType.getShape(), ws =
+                                                   tensorType(weight).getShape(),
+                      ys = tensorType(gy).getShape();
+    ArrayRef<int64_t> s = op.getStride(), p = op.getPadding(),
+                      d = op.getDilation();
+    int64_t groups = op.getGroups();
+    int64_t o = ws[0], cg = ws[1], kh = ws[2], kw = ws[3];
+    int64_t c = x[1], og = o / groups;
+
+    int64_t spanH = d[0] * (kh - 1), spanW = d[1] * (kw - 1);
+    Value spread = padDilate(
+        rewriter, loc, gy, {spanH - p[0], s[0], ys[2], x[2] + spanH},
+        {spanW - p[1], s[1], ys[3], x[3] + spanW},
+        rewriter.getFloatAttr(inputType.getElementType(), 0.0));
+
+    // flipped[c, oi, p, q] = w[(c / cg) * og + oi, c % cg, KH-1-p, KW-1-q]
+    Value flipped = buildGeneric(
+        rewriter, loc,
+        createEmpty(rewriter, loc, withShape(weight, {c, og, kh, kw})),
+        ValueRange{}, {AffineMap::getMultiDimIdentityMap(4, ctx)},
+        iterators(4, 0), [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          Value ci = loopIndex(b, l, 0), oi = loopIndex(b, l, 1);
+          Value outChannel = oi, inChannel = ci;
+          if (groups != 1) {
+            Value cgValue = indexConstant(b, l, cg);
+            Value group = b.create<arith::DivUIOp>(l, ci, cgValue);
+            outChannel = scaledSum(b, l, group, og, oi, 1);
+            inChannel = b.create<arith::RemUIOp>(l, ci, cgValue);
+          }
+          auto flip = [&](unsigned dim, int64_t size) -> Value {
+            return b.create<arith::SubIOp>(l, indexConstant(b, l, size - 1),
+                                           loopIndex(b, l, dim));
+          };
+          return b.create<tensor::ExtractOp>(
+              l, weight, ValueRange{outChannel, inChannel, flip(2, kh),
+                                    flip(3, kw)});
+        });
+
+    static const int64_t unit[] = {1, 1};
+    ConvWindow w{kh, kw, x[2], x[3], unit, d, groups};
+    rewriter.replaceOp(op, convCore(rewriter, loc, spread, flipped, w));
+    return success();
+  }
+};
+
+/// The maps of a pooling reduction over loops (n, c, i, j | p, q): the
+/// window-shape operand's (p, q) and the output's (n, c, i, j). The input is
+/// read in the body (poolElement).
+SmallVector<AffineMap> poolMaps(MLIRContext *ctx) {
+  SmallVector<AffineExpr> d = dims(6, ctx);
+  return {AffineMap::get(6, 0, {d[4], d[5]}, ctx),
+          AffineMap::get(6, 0, {d[0], d[1], d[2], d[3]}, ctx)};
+}
+
+/// xp[n, c, i*s + p*d, j*s + q*d] for the current loop indices.
+Value poolElement(OpBuilder &b, Location loc, Value xp,
+                  ArrayRef<int64_t> stride, ArrayRef<int64_t> dilation) {
+  return windowElement(b, loc, xp, loopIndex(b, loc, 0), loopIndex(b, loc, 1),
+                       loopIndex(b, loc, 2), loopIndex(b, loc, 3),
+                       loopIndex(b, loc, 4), loopIndex(b, loc, 5), stride,
+                       dilation);
+}
+
+/// v > acc || isnan(v): the first maximum wins and a NaN propagates, as in
+/// PyTorch's max pooling (and the interpreter).
+Value beatsMax(OpBuilder &b, Location loc, Value v, Value acc) {
+  Value greater = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, v, acc);
+  Value isNaN = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, v, v);
+  return b.create<arith::OrIOp>(loc, greater, isNaN);
+}
+
+Value negInfPad(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> padding) {
+  ArrayRef<int64_t> shape = tensorType(x).getShape();
+  Type elementType = tensorType(x).getElementType();
+  return padDilate(b, loc, x,
+                   {padding[0], 1, shape[2], shape[2] + 2 * padding[0]},
+                   {padding[1], 1, shape[3], shape[3] + 2 * padding[1]},
+                   negativeInfinity(b, elementType));
+}
+
+struct MaxPool2DLowering : OpConversionPattern<MaxPool2DOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(MaxPool2DOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = tensorType(op.getResult());
+    Type elementType = type.getElementType();
+    ArrayRef<int64_t> k = op.getKernel();
+    Value xp = negInfPad(rewriter, loc, adaptor.getInput(), op.getPadding());
+    Value init =
+        createFilled(rewriter, loc, type, negativeInfinity(rewriter, elementType));
+    ArrayRef<int64_t> stride = op.getStride(), dilation = op.getDilation();
+    Value result = buildGeneric(
+        rewriter, loc, init,
+        windowShape(rewriter, loc, k[0], k[1], elementType),
+        poolMaps(getContext()), iterators(4, 2),
+        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+          Value x = poolElement(b, l, xp, stride, dilation);
+          return b.create<arith::SelectOp>(l, beatsMax(b, l, x, v[1]), x,
+                                           v[1]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// 1. argmax[n, c, i, j] = p * KW + q of the window's first maximum (-1 if
+///    nothing beats -inf), with the maximum as a second result;
+/// 2. gx[n, c, h, w] = sum over window offsets (p, q) such that
+///    (h + pad - p*d) / s = i and (w + pad - q*d) / s = j are whole, in-range
+///    window indices and argmax[n, c, i, j] = p * KW + q, of gy[n, c, i, j].
+///    Windows that do not overlap (the usual stride == kernel) need no sum:
+///    each input element has at most one window, found by division.
+struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(MaxPool2DGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = getContext();
+    Value x = adaptor.getInput(), gy = adaptor.getGradOutput();
+    RankedTensorType inputType = tensorType(x);
+    RankedTensorType gyType = tensorType(gy);
+    Type elementType = inputType.getElementType();
+    Type i32 = rewriter.getI32Type();
+    ArrayRef<int64_t> k = op.getKernel(), s = op.getStride(),
+                      p = op.getPadding(), d = op.getDilation();
+
+    // 1. First argmax of each window.
+    Value xp = negInfPad(rewriter, loc, x, p);
+    Value maxInit = createFilled(rewriter, loc, gyType,
+                                 negativeInfinity(rewriter, elementType));
+    auto indexType = RankedTensorType::get(gyType.getShape(), i32);
+    Value indexInit =
+        createFilled(rewriter, loc, indexType, rewriter.getI32IntegerAttr(-1));
+    SmallVector<AffineMap> maps = poolMaps(ctx);
+    maps.push_back(maps.back());
+    auto argmax = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{gyType, indexType},
+        ValueRange{windowShape(rewriter, loc, k[0], k[1], elementType)},
+        ValueRange{maxInit, indexInit}, maps, iterators(4, 2),
+        [&](OpBuilder &b, Location l, ValueRange v) {
+          Value x = poolElement(b, l, xp, s, d);
+          Value take = beatsMax(b, l, x, v[1]);
+          Value pIndex = b.create<linalg::IndexOp>(l, 4);
+          Value qIndex = b.create<linalg::IndexOp>(l, 5);
+          Value offset = b.create<arith::AddIOp>(
+              l, b.create<arith::MulIOp>(l, pIndex, indexConstant(b, l, k[1])),
+              qIndex);
+          Value offset32 = b.create<arith::IndexCastOp>(l, i32, offset);
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::SelectOp>(l, take, x, v[1]),
+                            b.create<arith::SelectOp>(l, take, offset32,
+                                                      v[2])});
+        });
+    Value winner = argmax.getResult(1);
+
+    // 2. Gather into the input's shape.
+    int64_t oh = gyType.getDimSize(2), ow = gyType.getDimSize(3);
+    auto isWinnerAt = [&](OpBuilder &b, Location l, Value n, Value c, Value i,
+                          Value j, Value pIndex, Value qIndex) {
+      Value at = b.create<tensor::ExtractOp>(l, winner, ValueRange{n, c, i, j});
+      Value offset = b.create<arith::AddIOp>(
+          l, b.create<arith::MulIOp>(l, pIndex, indexConstant(b, l, k[1])),
+          qIndex);
+      return b.create<arith::CmpIOp>(
+          l, arith::CmpIPredicate::eq, at,
+          b.create<arith::IndexCastOp>(l, i32, offset));
+    };
+    bool disjoint = d[0] * (k[0] - 1) + 1 <= s[0] && d[1] * (k[1] - 1) + 1 <= s[1];
+    if (disjoint) {
+      // Windows do not overlap: input row h is in at most one window, row
+      // i = (h + pad) / s at offset (h + pad) % s = p * d. No reduction.
+      Value result = buildGeneric(
+          rewriter, loc, createEmpty(rewriter, loc, inputType), ValueRange{},
+          {AffineMap::getMultiDimIdentityMap(4, ctx)}, iterators(4, 0),
+          [&](OpBuilder &b, Location l, ValueRange) -> Value {
+            auto window = [&](unsigned dim, int64_t stride, int64_t pad,
+                              int64_t dilation, int64_t kernel,
+                              int64_t windows) {
+              Value pos = b.create<arith::AddIOp>(
+                  l, loopIndex(b, l, dim), indexConstant(b, l, pad));
+              Value strideValue = indexConstant(b, l, stride);
+              Value row = b.create<arith::DivUIOp>(l, pos, strideValue);
+              Value offset = b.create<arith::RemUIOp>(l, pos, strideValue);
+              auto [tap, tapValid] =
+                  spreadIndex(b, l, offset, {0, dilation, kernel, 0});
+              Value last = indexConstant(b, l, windows - 1);
+              Value valid = b.create<arith::AndIOp>(
+                  l, tapValid,
+                  b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ule, row,
+                                          last));
+              row = b.create<arith::MinUIOp>(l, row, last);
+              return std::make_tuple(row, tap, valid);
+            };
+            auto [i, pIndex, iValid] = window(2, s[0], p[0], d[0], k[0], oh);
+            auto [j, qIndex, jValid] = window(3, s[1], p[1], d[1], k[1], ow);
+            Value n = loopIndex(b, l, 0), c = loopIndex(b, l, 1);
+            Value hit = b.create<arith::AndIOp>(
+                l, isWinnerAt(b, l, n, c, i, j, pIndex, qIndex),
+                b.create<arith::AndIOp>(l, iValid, jValid));
+            Value g = b.create<tensor::ExtractOp>(l, gy, ValueRange{n, c, i, j});
+            return b.create<arith::SelectOp>(
+                l, hit, g, floatConstant(b, l, elementType, 0.0));
+          });
+      rewriter.replaceOp(op, result);
+      return success();
+    }
+    SmallVector<AffineExpr> e = dims(6, ctx); // n, c, h, w, p, q
+    SmallVector<AffineMap> gatherMaps = {
+        AffineMap::get(6, 0, {e[4], e[5]}, ctx),
+        AffineMap::get(6, 0, {e[0], e[1], e[2], e[3]}, ctx)};
+    Value zero = createFilled(rewriter, loc, inputType,
+                              rewriter.getFloatAttr(elementType, 0.0));
+    Value result = buildGeneric(
+        rewriter, loc, zero,
+        windowShape(rewriter, loc, k[0], k[1], elementType), gatherMaps,
+        iterators(4, 2), [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+          Value n = b.create<linalg::IndexOp>(l, 0);
+          Value c = b.create<linalg::IndexOp>(l, 1);
+          Value pIndex = b.create<linalg::IndexOp>(l, 4);
+          Value qIndex = b.create<linalg::IndexOp>(l, 5);
+          // Window row i with h = i * s - pad + p * d: i * s = h + pad - p * d.
+          auto windowIndex = [&](unsigned dim, Value offset, int64_t stride,
+                                 int64_t pad, int64_t dilation,
+                                 int64_t windows) {
+            Value pos = b.create<arith::AddIOp>(
+                l, b.create<linalg::IndexOp>(l, dim),
+                indexConstant(b, l, pad));
+            Value shifted = b.create<arith::SubIOp>(
+                l, pos,
+                b.create<arith::MulIOp>(l, offset,
+                                        indexConstant(b, l, dilation)));
+            return spreadIndex(b, l, shifted, {0, stride, windows, 0});
+          };
+          auto [i, iValid] = windowIndex(2, pIndex, s[0], p[0], d[0], oh);
+          auto [j, jValid] = windowIndex(3, qIndex, s[1], p[1], d[1], ow);
+          Value hit = b.create<arith::AndIOp>(
+              l, isWinnerAt(b, l, n, c, i, j, pIndex, qIndex),
+              b.create<arith::AndIOp>(l, iValid, jValid));
+          Value g = b.create<tensor::ExtractOp>(l, gy, ValueRange{n, c, i, j});
+          Value contribution = b.create<arith::SelectOp>(
+              l, hit, g, floatConstant(b, l, elementType, 0.0));
+          return b.create<arith::AddFOp>(l, v[1], contribution);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct RsqrtLowering : OpConversionPattern<RsqrtOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(RsqrtOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(
+        op, buildElementwise(rewriter, op.getLoc(), tensorType(op.getResult()),
+                             adaptor.getInput(),
+                             [](OpBuilder &b, Location l, ValueRange x) -> Value {
+                               return b.create<math::RsqrtOp>(l, x[0]);
+                             }));
+    return success();
+  }
+};
+
+struct IncrementLowering : OpConversionPattern<IncrementOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(IncrementOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(
+        op, buildElementwise(
+                rewriter, op.getLoc(), tensorType(op.getResult()),
+                adaptor.getInput(),
+                [](OpBuilder &b, Location l, ValueRange x) -> Value {
+                  Value one = b.create<arith::ConstantOp>(
+                      l, b.getIntegerAttr(x[0].getType(), 1));
+                  return b.create<arith::AddIOp>(l, x[0], one);
+                }));
+    return success();
+  }
+};
+
+} // namespace
+
+void lowering::populateNNGroupPatterns(RewritePatternSet &patterns) {
+  patterns.add<Conv2DLowering, Conv2DInputGradLowering,
+               Conv2DWeightGradLowering, MaxPool2DLowering,
+               MaxPool2DGradLowering, RsqrtLowering, IncrementLowering>(
+      patterns.getContext());
+}

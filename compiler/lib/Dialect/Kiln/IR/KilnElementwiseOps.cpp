@@ -1,6 +1,201 @@
-//===- KilnElementwiseOps.cpp - shape rules and VJPs of the Elementwise ops ------------===//
+//===- KilnElementwiseOps.cpp - shape rules and VJPs of elementwise ops ---===//
+//
+// The ops of KilnElementwiseOps.td: result shapes (NumPy broadcasting, as in
+// KilnOps.cpp), the random_normal verifier, and one VJP rule per op with the
+// math as a comment. Masked gradients use kiln.select rather than a multiply
+// by a 0/1 mask, so that an infinite cotangent in the branch not taken does
+// not turn into NaN (0 * inf).
+//
+//===----------------------------------------------------------------------===//
 
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+
 using namespace mlir;
 using namespace kiln;
+
+namespace {
+using Grads = SmallVector<Value>;
+
+RankedTensorType tensorOf(Value v) {
+  return v.getType().cast<RankedTensorType>();
+}
+
+/// Broadcast shape of all `operands`, which must share one element type.
+LogicalResult inferBroadcast(StringRef opName, std::optional<Location> loc,
+                             ValueRange operands,
+                             SmallVectorImpl<Type> &types) {
+  Type element = tensorOf(operands[0]).getElementType();
+  SmallVector<int64_t> shape(tensorOf(operands[0]).getShape());
+  for (Value operand : operands.drop_front()) {
+    auto type = tensorOf(operand);
+    if (type.getElementType() != element)
+      return emitOptionalError(loc, opName, ": element types differ (", element,
+                               " vs ", type.getElementType(), ")");
+    auto next = broadcastShapes(shape, type.getShape());
+    if (failed(next))
+      return emitOptionalError(loc, opName, ": shapes ", formatShape(shape),
+                               " and ", formatShape(type.getShape()),
+                               " cannot be broadcast together");
+    shape = *next;
+  }
+  types.push_back(RankedTensorType::get(shape, element));
+  return success();
+}
+
+/// A rank-0 constant of `value`, broadcastable against any shape.
+Value scalar(OpBuilder &b, Location loc, double value, Type elementType) {
+  auto type = RankedTensorType::get({}, elementType);
+  return b.create<ConstantOp>(
+      loc, type,
+      DenseElementsAttr::get(type, b.getFloatAttr(elementType, value)));
+}
+
+Value compare(OpBuilder &b, Location loc, StringRef predicate, Value lhs,
+              Value rhs) {
+  return b.create<CompareOp>(loc, predicate, lhs, rhs);
+}
+
+/// Sums `grad` over the dimensions broadcasting added or stretched, so that
+/// it has `target`'s shape (the same rule as KilnVJP.cpp).
+Value unbroadcast(OpBuilder &b, Location loc, Value grad, Type target) {
+  auto gradType = tensorOf(grad);
+  auto targetType = target.cast<RankedTensorType>();
+  if (gradType == targetType)
+    return grad;
+  int64_t lead = gradType.getRank() - targetType.getRank();
+  SmallVector<int64_t> axes;
+  for (int64_t d = 0; d < gradType.getRank(); ++d)
+    if (d < lead ||
+        (targetType.getDimSize(d - lead) == 1 && gradType.getDimSize(d) != 1))
+      axes.push_back(d);
+  Value summed = grad;
+  if (!axes.empty())
+    summed = b.create<ReduceSumOp>(loc, grad, axes, /*keepdims=*/true);
+  if (summed.getType() == targetType)
+    return summed;
+  return b.create<ReshapeOp>(loc, targetType, summed);
+}
+
+/// `g` where `mask` holds, 0 elsewhere, at the broadcast shape.
+Value gradWhere(OpBuilder &b, Location loc, Value mask, Value g) {
+  Value zero = scalar(b, loc, 0.0, tensorOf(g).getElementType());
+  return b.create<SelectOp>(loc, mask, g, zero);
+}
+
+/// Gradients of maximum/minimum: the chosen operand gets g, ties g/2 each.
+/// `wins` is "gt" for maximum, "lt" for minimum.
+Grads extremumVJP(OpBuilder &b, Location loc, Value g, Value lhs, Value rhs,
+                  StringRef wins) {
+  Type element = tensorOf(g).getElementType();
+  Value half = b.create<MulOp>(loc, g, scalar(b, loc, 0.5, element));
+  Value tie = compare(b, loc, "eq", lhs, rhs);
+  Value lhsWins = compare(b, loc, wins, lhs, rhs);
+  Value rhsWins = compare(b, loc, wins, rhs, lhs);
+  Value ga = b.create<SelectOp>(loc, lhsWins, g, gradWhere(b, loc, tie, half));
+  Value gb = b.create<SelectOp>(loc, rhsWins, g, gradWhere(b, loc, tie, half));
+  return {unbroadcast(b, loc, ga, lhs.getType()),
+          unbroadcast(b, loc, gb, rhs.getType())};
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Shape inference and verifiers
+//===----------------------------------------------------------------------===//
+
+#define KILN_BROADCAST_INFER(OP, NAME)                                         \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, ValueRange operands,         \
+      DictionaryAttr, RegionRange, SmallVectorImpl<Type> &types) {             \
+    return inferBroadcast(NAME, loc, operands, types);                         \
+  }
+KILN_BROADCAST_INFER(MaximumOp, "maximum")
+KILN_BROADCAST_INFER(MinimumOp, "minimum")
+KILN_BROADCAST_INFER(PowOp, "pow")
+KILN_BROADCAST_INFER(SelectOp, "select")
+#undef KILN_BROADCAST_INFER
+
+LogicalResult RandomNormalOp::verify() {
+  if (tensorOf(getSeed()).getRank() != 0)
+    return emitOpError("seed must be a 0-d tensor<i64>");
+  double stddev = getStd().convertToDouble();
+  if (!(stddev >= 0.0))
+    return emitOpError("std must be non-negative, got ") << stddev;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// VJP rules
+//===----------------------------------------------------------------------===//
+
+// d/dx sqrt(x) = 1 / (2 sqrt(x))
+Grads SqrtOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
+  Location loc = getLoc();
+  Value twice = b.create<MulOp>(
+      loc, getResult(), scalar(b, loc, 2.0, getType().getElementType()));
+  return {b.create<DivOp>(loc, cts[0], twice)};
+}
+
+// d/dx tanh(x) = 1 - tanh(x)^2
+Grads TanhOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
+  Location loc = getLoc();
+  Value y = getResult();
+  Value one = scalar(b, loc, 1.0, getType().getElementType());
+  Value slope = b.create<SubOp>(loc, one, b.create<MulOp>(loc, y, y));
+  return {b.create<MulOp>(loc, cts[0], slope)};
+}
+
+// d/dx |x| = sign(x) = [x > 0] - [x < 0]
+Grads AbsOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
+  Location loc = getLoc();
+  Value x = getInput();
+  Value zero = scalar(b, loc, 0.0, getType().getElementType());
+  Value sign = b.create<SubOp>(loc, compare(b, loc, "gt", x, zero),
+                               compare(b, loc, "lt", x, zero));
+  return {b.create<MulOp>(loc, cts[0], sign)};
+}
+
+// d/da max(a, b) = [a > b] + [a == b] / 2, d/db = [b > a] + [a == b] / 2
+Grads MaximumOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
+  return extremumVJP(b, getLoc(), cts[0], getLhs(), getRhs(), "gt");
+}
+
+// d/da min(a, b) = [a < b] + [a == b] / 2, d/db = [b < a] + [a == b] / 2
+Grads MinimumOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
+  return extremumVJP(b, getLoc(), cts[0], getLhs(), getRhs(), "lt");
+}
+
+// d/dx x^y = y x^(y-1) (0 where y == 0),
+// d/dy x^y = x^y log(x) (0 where x == 0 and y >= 0), as PyTorch.
+Grads PowOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
+  Location loc = getLoc();
+  Value g = cts[0], x = getLhs(), y = getRhs();
+  Type element = getType().getElementType();
+  Value zero = scalar(b, loc, 0.0, element);
+  Value one = scalar(b, loc, 1.0, element);
+  Value yMinusOne = b.create<SubOp>(loc, y, one);
+  Value dx = b.create<MulOp>(loc, y, b.create<PowOp>(loc, x, yMinusOne));
+  Value ga = b.create<SelectOp>(loc, compare(b, loc, "eq", y, zero), zero,
+                                b.create<MulOp>(loc, g, dx));
+  Value dy = b.create<MulOp>(loc, getResult(), b.create<LogOp>(loc, x));
+  Value xZero = compare(b, loc, "eq", x, zero);
+  Value yNonNeg = compare(b, loc, "ge", y, zero);
+  Value noDy = b.create<MulOp>(loc, xZero, yNonNeg);
+  Value gb = b.create<SelectOp>(loc, noDy, zero, b.create<MulOp>(loc, g, dy));
+  return {unbroadcast(b, loc, ga, x.getType()),
+          unbroadcast(b, loc, gb, y.getType())};
+}
+
+// select(c, a, b): da = c ? g : 0, db = c ? 0 : g; the mask is not
+// differentiable.
+Grads SelectOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
+  Location loc = getLoc();
+  Value g = cts[0], cond = getCond();
+  Value zero = scalar(b, loc, 0.0, getType().getElementType());
+  Value ga = b.create<SelectOp>(loc, cond, g, zero);
+  Value gb = b.create<SelectOp>(loc, cond, zero, g);
+  return {Value(), unbroadcast(b, loc, ga, getLhs().getType()),
+          unbroadcast(b, loc, gb, getRhs().getType())};
+}

@@ -23,7 +23,9 @@ struct ClassifierOptions {
   int64_t batch_size = 128;
   Shape input_shape;       ///< one sample, e.g. {28, 28}
   int64_t num_classes = 10;
-  optim::SGD optimizer;
+  optim::Optimizer optimizer; ///< SGD, Adam, AdamW or RMSprop
+  /// Loss scaling, gradient clipping, per-group learning-rate factors.
+  optim::UpdateOptions update;
 };
 
 using Forward = std::function<Tensor(const Tensor &x)>;

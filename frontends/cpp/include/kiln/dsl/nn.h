@@ -18,19 +18,27 @@ namespace kiln::dsl::nn {
 
 /// How a parameter is initialized by the compiled init function.
 struct Init {
-  enum Kind { Zeros, Constant, Uniform } kind = Zeros;
-  double a = 0, b = 0; ///< Constant: a; Uniform: [a, b)
+  enum Kind { Zeros, Constant, Uniform, Normal, Seed } kind = Zeros;
+  double a = 0, b = 0; ///< Constant: a; Uniform: [a, b); Normal: mean a, std b
   static Init zeros() { return {Zeros}; }
   static Init constant(double v) { return {Constant, v}; }
   static Init uniform(double low, double high) { return {Uniform, low, high}; }
+  static Init normal(double mean, double std) { return {Normal, mean, std}; }
+  /// The init function's seed itself: a 0-d i64 buffer such as dropout's
+  /// RNG counter, so that each seed gives its own random stream.
+  static Init seed() { return {Seed}; }
 };
 
 class Parameter {
 public:
-  Parameter(Shape shape, Init init) : shape_(std::move(shape)), init_(init) {}
+  Parameter(Shape shape, Init init, DType dtype = DType::f32)
+      : shape_(std::move(shape)), init_(init), dtype_(dtype) {}
 
   const Shape &shape() const { return shape_; }
   const Init &init() const { return init_; }
+  DType dtype() const { return dtype_; }
+  /// Changes how init draws the parameter (see kiln/dsl/init.h).
+  void set_init(const Init &init) { init_ = init; }
   bool requires_grad() const { return trainable_; }
   /// Freezes (false) or unfreezes the parameter: a frozen parameter gets
   /// no gradient and no update, and no backward op is generated for it.
@@ -40,13 +48,24 @@ public:
   Tensor value() const;
   operator Tensor() const { return value(); }
   void bind(const Tensor &value) { bound_ = value; }
-  void unbind() { bound_ = Tensor(); }
+  void unbind() {
+    bound_ = Tensor();
+    update_ = Tensor();
+  }
+
+  /// Buffers only: the value the training step being traced stores as this
+  /// buffer's new state (batch norm's running statistics). Set by a module's
+  /// forward in training mode; cleared by unbind().
+  void set_update(const Tensor &value) const { update_ = value; }
+  const Tensor &update() const { return update_; }
 
 private:
   Shape shape_;
   Init init_;
+  DType dtype_ = DType::f32;
   bool trainable_ = true;
   Tensor bound_;
+  mutable Tensor update_;
 };
 
 class Module {
@@ -57,6 +76,11 @@ public:
   /// with dotted names as in PyTorch's state_dict (`fc1.weight`).
   std::vector<std::pair<std::string, Parameter *>> named_parameters();
   std::vector<Parameter *> parameters();
+  /// Non-trainable state of the module tree (PyTorch's named_buffers):
+  /// batch norm's running statistics, dropout's RNG counter. Every traced
+  /// function reads them; the training step stores the values a module's
+  /// forward set with Parameter::set_update; nothing differentiates them.
+  std::vector<std::pair<std::string, Parameter *>> named_buffers();
   /// Freezes or unfreezes every parameter of the module tree.
   void requires_grad_(bool value);
   /// Training or evaluation mode for the whole module tree (dropout, batch
@@ -67,10 +91,13 @@ public:
 
 protected:
   void register_parameter(const std::string &name, Parameter &parameter);
+  /// Registers `buffer` as state that is not a parameter (requires_grad off).
+  void register_buffer(const std::string &name, Parameter &buffer);
   void register_module(const std::string &name, Module &module);
 
 private:
   std::vector<std::pair<std::string, Parameter *>> parameters_;
+  std::vector<std::pair<std::string, Parameter *>> buffers_;
   std::vector<std::pair<std::string, Module *>> children_;
   bool training_ = true;
 };

@@ -1,0 +1,132 @@
+// The NN ops' lowering: convolutions become im2col + a matmul generic of the
+// form kiln-vectorize-matmul turns into vector kernels; grouped convolutions
+// one loop nest; max pooling a max reduction, its gradient an argmax and a
+// gather.
+// RUN: kiln-opt %s -split-input-file -convert-kiln-to-linalg | FileCheck %s
+// RUN: kiln-opt %s -split-input-file -kiln-differentiate -kiln-bufferize -kiln-vectorize-matmul | FileCheck %s --check-prefix=VEC
+
+// conv2d: zero padding (tensor.extract where in bounds), im2col (a gather:
+// every map is a projected permutation, as the affine super-vectorizer
+// needs), the weight flattened and transposed, one [N*OH*OW, C*KH*KW] x
+// [C*KH*KW, O] product, viewed as NHWC and transposed to NCHW.
+// CHECK-DAG: #[[$ID4:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[$ID6:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
+// CHECK-DAG: #[[$A:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[$B:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[$C:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[$NHWC:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, d1)>
+// CHECK-LABEL: func.func @conv
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x8x8xf32>
+// CHECK: %[[PADDED:.*]] = linalg.generic {indexing_maps = [#[[$ID4]]]{{.*}} outs(%{{.*}} : tensor<2x3x10x10xf32>)
+// CHECK: tensor.extract %[[X]]
+// CHECK: arith.select
+// CHECK: %[[COLS:.*]] = linalg.generic {indexing_maps = [#[[$ID6]]]{{.*}} outs(%{{.*}} : tensor<2x8x8x3x3x3xf32>)
+// CHECK: tensor.extract %[[PADDED]]
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[COLS]] {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<2x8x8x3x3x3xf32> into tensor<128x27xf32>
+// CHECK: %[[WT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<4x27xf32>) outs(%{{.*}} : tensor<27x4xf32>)
+// CHECK: %[[PRODUCT:.*]] = linalg.generic {indexing_maps = [#[[$A]], #[[$B]], #[[$C]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[FLAT]], %[[WT]] : tensor<128x27xf32>, tensor<27x4xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: %[[VIEW:.*]] = tensor.expand_shape %[[PRODUCT]] {{\[}}[0, 1, 2], [3]] : tensor<128x4xf32> into tensor<2x8x8x4xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[$NHWC]], #[[$ID4]]]{{.*}} ins(%[[VIEW]] : tensor<2x8x8x4xf32>) outs(%{{.*}} : tensor<2x4x8x8xf32>)
+// CHECK-NOT: kiln.
+func.func @conv(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32> {
+  %y = kiln.conv2d %x, %w stride = [1, 1] padding = [1, 1] dilation = [1, 1] groups = 1 : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<2x4x8x8xf32>
+  return %y : tensor<2x4x8x8xf32>
+}
+
+// VEC-LABEL: func.func @conv
+// VEC: vector.fma
+// VEC-NOT: iterator_types = ["parallel", "reduction", "parallel"]
+// VEC: return
+
+// -----
+
+// Groups: one loop nest over (n, o, i, j | c, p, q); the input channel
+// (o / (O/g)) * C/g + c is computed in the body.
+// CHECK-DAG: #[[$W:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d4, d5, d6)>
+// CHECK-DAG: #[[$OUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @grouped
+// CHECK-SAME: (%[[X:.*]]: tensor<1x4x5x5xf32>, %[[WEIGHT:.*]]: tensor<6x2x3x3xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[$W]], #[[$OUT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+// CHECK-SAME: ins(%[[WEIGHT]] : tensor<6x2x3x3xf32>)
+// CHECK: arith.divui
+// CHECK: tensor.extract %[[X]]
+func.func @grouped(%x: tensor<1x4x5x5xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1x6x3x3xf32> {
+  %y = kiln.conv2d %x, %w stride = [1, 1] padding = [0, 0] dilation = [1, 1] groups = 2 : tensor<1x4x5x5xf32>, tensor<6x2x3x3xf32> -> tensor<1x6x3x3xf32>
+  return %y : tensor<1x6x3x3xf32>
+}
+
+// -----
+
+// Weight gradient: (im2col^T [C*KH*KW, N*OH*OW] x grad_output as
+// [N*OH*OW, O])^T; the long reduction streams rows of O floats.
+// CHECK-LABEL: func.func @weight_grad
+// CHECK: %[[COLS:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<3x3x3x2x6x6xf32> into tensor<27x72xf32>
+// CHECK: %[[G:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3]] : tensor<2x6x6x4xf32> into tensor<72x4xf32>
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[COLS]], %[[G]] : tensor<27x72xf32>, tensor<72x4xf32>)
+// CHECK: %[[T:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<27x4xf32>) outs(%{{.*}} : tensor<4x27xf32>)
+// CHECK: tensor.expand_shape %[[T]] {{\[}}[0], [1, 2, 3]] : tensor<4x27xf32> into tensor<4x3x3x3xf32>
+func.func @weight_grad(%x: tensor<2x3x8x8xf32>, %gy: tensor<2x4x6x6xf32>) -> tensor<4x3x3x3xf32> {
+  %gw = kiln.conv2d_weight_grad %x, %gy stride = [1, 1] padding = [0, 0] dilation = [1, 1] groups = 1 : tensor<2x3x8x8xf32>, tensor<2x4x6x6xf32> -> tensor<4x3x3x3xf32>
+  return %gw : tensor<4x3x3x3xf32>
+}
+
+// -----
+
+// Input gradient: grad_output dilated by the stride and padded by
+// dilation * (K - 1) - padding to H + dilation * (K - 1), then a stride-1
+// conv with the flipped weight, channels swapped.
+// CHECK-LABEL: func.func @input_grad
+// CHECK-SAME: (%[[GY:.*]]: tensor<2x4x4x4xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>)
+// CHECK: %[[SPREAD:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x4x11x11xf32>)
+// CHECK: arith.remui
+// CHECK: arith.divui
+// CHECK: tensor.extract %[[GY]]
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<3x4x3x3xf32>)
+// CHECK: arith.subi
+// CHECK: tensor.extract %[[W]]
+// CHECK: outs(%{{.*}} : tensor<2x9x9x4x3x3xf32>)
+// CHECK: tensor.extract %[[SPREAD]]
+// CHECK: ins(%{{.*}}, %{{.*}} : tensor<162x36xf32>, tensor<36x3xf32>)
+// CHECK: outs(%{{.*}} : tensor<2x3x9x9xf32>)
+func.func @input_grad(%gy: tensor<2x4x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x3x9x9xf32> {
+  %gx = kiln.conv2d_input_grad %gy, %w stride = [2, 2] padding = [0, 0] dilation = [1, 1] groups = 1 : tensor<2x4x4x4xf32>, tensor<4x3x3x3xf32> -> tensor<2x3x9x9xf32>
+  return %gx : tensor<2x3x9x9xf32>
+}
+
+// -----
+
+// max_pool2d: a max reduction (first maximum, NaN wins) over the window,
+// whose bounds come from a [KH, KW] shape operand. The gradient: argmax per
+// window (a second, i32 result starting at -1), then a gather.
+// CHECK-DAG: #[[$K:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>
+// CHECK-DAG: #[[$OUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @pool
+// CHECK-SAME: (%[[X:.*]]: tensor<1x2x4x4xf32>
+// CHECK: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: %[[INIT:.*]] = linalg.fill ins(%[[NEGINF]] : f32)
+// CHECK: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[$K]], #[[$OUT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+// CHECK-SAME: ins(%{{.*}} : tensor<2x2xf32>) outs(%[[INIT]] : tensor<1x2x2x2xf32>)
+// CHECK: tensor.extract %[[X]]
+// CHECK: arith.cmpf ogt
+// CHECK: arith.cmpf uno
+// CHECK: %[[ARG:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<1x2x2x2xf32>, tensor<1x2x2x2xi32>)
+// CHECK: tensor.extract %[[ARG]]#1
+// CHECK: return %[[Y]]
+func.func @pool(%x: tensor<1x2x4x4xf32>, %g: tensor<1x2x2x2xf32>) -> (tensor<1x2x2x2xf32>, tensor<1x2x4x4xf32>) {
+  %y = kiln.max_pool2d %x kernel = [2, 2] stride = [2, 2] padding = [0, 0] dilation = [1, 1] : tensor<1x2x4x4xf32> -> tensor<1x2x2x2xf32>
+  %gx = kiln.max_pool2d_grad %x, %g kernel = [2, 2] stride = [2, 2] padding = [0, 0] dilation = [1, 1] : tensor<1x2x4x4xf32>, tensor<1x2x2x2xf32> -> tensor<1x2x4x4xf32>
+  return %y, %gx : tensor<1x2x2x2xf32>, tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @helpers
+// CHECK: math.rsqrt
+// CHECK: arith.addi
+func.func @helpers(%v: tensor<4xf32>, %step: tensor<i64>) -> (tensor<4xf32>, tensor<i64>) {
+  %r = kiln.rsqrt %v : tensor<4xf32>
+  %n = kiln.increment %step : tensor<i64>
+  return %r, %n : tensor<4xf32>, tensor<i64>
+}

@@ -1,0 +1,386 @@
+//===- ElementwiseTestUtil.cpp - helpers of the elementwise tests ---------===//
+
+#include "ElementwiseTestUtil.h"
+
+#include "kiln/Dialect/Kiln/Transforms/Passes.h"
+#include "kiln/InitAll.h"
+#include "kiln/Pipelines/Pipelines.h"
+#include "kiln/dsl/ProgramMLIR.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+using namespace mlir;
+
+namespace kiln::test {
+
+namespace {
+std::vector<std::string> stringsOf(func::FuncOp fn, StringRef attr) {
+  std::vector<std::string> names;
+  if (auto array = fn->getAttrOfType<ArrayAttr>(attr))
+    for (Attribute a : array)
+      names.push_back(a.cast<StringAttr>().getValue().str());
+  return names;
+}
+
+bool isState(const std::vector<std::string> &names, size_t i) {
+  return i < names.size() && !names[i].empty();
+}
+
+size_t elementBytes(const std::string &cType) {
+  if (cType == "float" || cType == "int32_t")
+    return 4;
+  if (cType == "double" || cType == "int64_t")
+    return 8;
+  ADD_FAILURE() << "unexpected C type " << cType;
+  return 8;
+}
+
+void writeElements(void *dst, const std::string &cType,
+                   const std::vector<double> &values) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (cType == "float")
+      static_cast<float *>(dst)[i] = static_cast<float>(values[i]);
+    else if (cType == "double")
+      static_cast<double *>(dst)[i] = values[i];
+    else if (cType == "int32_t")
+      static_cast<int32_t *>(dst)[i] = static_cast<int32_t>(values[i]);
+    else if (cType == "int64_t")
+      static_cast<int64_t *>(dst)[i] = static_cast<int64_t>(values[i]);
+  }
+}
+
+std::vector<double> readElements(const void *src, const std::string &cType,
+                                 int64_t count) {
+  std::vector<double> values(count);
+  for (int64_t i = 0; i < count; ++i) {
+    if (cType == "float")
+      values[i] = static_cast<const float *>(src)[i];
+    else if (cType == "double")
+      values[i] = static_cast<const double *>(src)[i];
+    else if (cType == "int32_t")
+      values[i] = static_cast<const int32_t *>(src)[i];
+    else if (cType == "int64_t")
+      values[i] = static_cast<double>(static_cast<const int64_t *>(src)[i]);
+  }
+  return values;
+}
+
+/// Calls `void f(void *, ...)` with up to 10 pointers.
+void callBare(void *fn, const std::vector<void *> &a) {
+  using P = void *;
+  switch (a.size()) {
+  case 1:
+    return reinterpret_cast<void (*)(P)>(fn)(a[0]);
+  case 2:
+    return reinterpret_cast<void (*)(P, P)>(fn)(a[0], a[1]);
+  case 3:
+    return reinterpret_cast<void (*)(P, P, P)>(fn)(a[0], a[1], a[2]);
+  case 4:
+    return reinterpret_cast<void (*)(P, P, P, P)>(fn)(a[0], a[1], a[2], a[3]);
+  case 5:
+    return reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
+                                                         a[4]);
+  case 6:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(a[0], a[1], a[2],
+                                                            a[3], a[4], a[5]);
+  case 7:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  case 8:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+  case 9:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+  case 10:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P)>(fn)(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+  default:
+    FAIL() << "callBare supports 1 to 10 pointers, got " << a.size();
+  }
+}
+
+DialectRegistry makeRegistry() {
+  static std::once_flag once;
+  std::call_once(once, kiln::registerAllPasses);
+  DialectRegistry registry;
+  kiln::registerAllDialects(registry);
+  return registry;
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// DSL programs in the interpreter
+//===----------------------------------------------------------------------===//
+
+bool differentiate(dsl::Program &p) {
+  PassManager pm(dsl::moduleOf(p).getContext());
+  kiln::buildKilnDifferentiatePipeline(pm);
+  bool ok = succeeded(pm.run(dsl::moduleOf(p)));
+  EXPECT_TRUE(ok) << p.str();
+  return ok;
+}
+
+State interpret(const dsl::Program &p, const std::string &name,
+                const State &state, const std::vector<Buffer> &plain) {
+  auto fn = dsl::moduleOf(p).lookupSymbol<func::FuncOp>(name);
+  if (!fn) {
+    ADD_FAILURE() << "no function @" << name;
+    return {};
+  }
+  std::vector<Buffer> args;
+  size_t next = 0;
+  std::vector<std::string> argNames = stringsOf(fn, "kiln.state_args");
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    if (isState(argNames, i)) {
+      auto it = state.find(argNames[i]);
+      if (it == state.end()) {
+        ADD_FAILURE() << "no state '" << argNames[i] << "'";
+        return {};
+      }
+      args.push_back(it->second);
+    } else if (next < plain.size()) {
+      args.push_back(plain[next++]);
+    } else {
+      ADD_FAILURE() << "too few inputs for @" << name;
+      return {};
+    }
+  }
+  EXPECT_EQ(next, plain.size()) << "@" << name;
+  auto results = interp::run(fn, args);
+  if (failed(results)) {
+    ADD_FAILURE() << "interpreter failed on @" << name << "\n" << p.str();
+    return {};
+  }
+  State named;
+  std::vector<std::string> names = stringsOf(fn, "kiln.state_results");
+  int plainIndex = 0;
+  for (size_t i = 0; i < results->size(); ++i) {
+    std::string key =
+        isState(names, i) ? names[i] : "#" + std::to_string(plainIndex++);
+    named[key] = (*results)[i];
+  }
+  return named;
+}
+
+void expectNear(const Buffer &actual, const std::vector<double> &expected,
+                double atol, double rtol, const std::string &what) {
+  ASSERT_EQ(actual.data.size(), expected.size()) << what;
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(actual.data[i], expected[i],
+                atol + rtol * std::abs(expected[i]))
+        << what << " element " << i;
+}
+
+//===----------------------------------------------------------------------===//
+// CompiledModule
+//===----------------------------------------------------------------------===//
+
+CompiledModule::CompiledModule()
+    : context(std::make_unique<MLIRContext>(makeRegistry())) {
+  context->loadAllAvailableDialects();
+  context->getDiagEngine().registerHandler(
+      [this](Diagnostic &diag) { diagnostics += diag.str() + "\n"; });
+}
+
+CompiledModule::~CompiledModule() {
+  jit.reset();
+  std::free(arena);
+}
+
+bool CompiledModule::build(const std::string &ir) {
+  OwningOpRef<ModuleOp> source = parseSourceString<ModuleOp>(ir, context.get());
+  if (!source) {
+    ADD_FAILURE() << "parse failed:\n" << diagnostics << ir;
+    return false;
+  }
+  oracle = source->clone();
+  PassManager oraclePm(context.get());
+  oraclePm.addNestedPass<func::FuncOp>(kiln::createKilnAutodiff());
+  if (failed(oraclePm.run(*oracle))) {
+    ADD_FAILURE() << "kiln-autodiff failed:\n" << diagnostics;
+    return false;
+  }
+  compiled = source->clone();
+  PassManager front(context.get());
+  kiln::buildKilnDifferentiatePipeline(front);
+  kiln::buildKilnBufferizePipeline(front);
+  if (failed(front.run(*compiled))) {
+    ADD_FAILURE() << "differentiate/bufferize failed:\n" << diagnostics;
+    return false;
+  }
+  auto extracted = kiln::extractAbi(*compiled);
+  if (failed(extracted)) {
+    ADD_FAILURE() << "extractAbi failed:\n" << diagnostics;
+    return false;
+  }
+  abi = *extracted;
+  PassManager back(context.get());
+  kiln::buildKilnLowerToLLVMPipeline(back, kiln::CPUPipelineOptions());
+  if (failed(back.run(*compiled))) {
+    ADD_FAILURE() << "lower-to-llvm failed:\n" << diagnostics;
+    return false;
+  }
+  std::string error;
+  jit = kiln::JitModule::create(*compiled, error);
+  if (!jit) {
+    ADD_FAILURE() << "JIT failed: " << error;
+    return false;
+  }
+  size_t bytes = (abi.arenaBytes + 64 + 63) / 64 * 64;
+  arena = static_cast<unsigned char *>(std::aligned_alloc(64, bytes));
+  std::memset(arena, 0xFF, bytes); // NaN everywhere
+  return true;
+}
+
+std::vector<Buffer>
+CompiledModule::runOracle(const std::string &name,
+                          const std::vector<Buffer> &plain) {
+  auto fn = oracle->lookupSymbol<func::FuncOp>(name);
+  if (!fn) {
+    ADD_FAILURE() << "no function @" << name;
+    return {};
+  }
+  std::vector<std::string> argNames = stringsOf(fn, "kiln.state_args");
+  std::vector<std::string> resultNames = stringsOf(fn, "kiln.state_results");
+  std::vector<Buffer> args;
+  size_t next = 0;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    if (isState(argNames, i))
+      args.push_back(oracleState[argNames[i]]);
+    else
+      args.push_back(next < plain.size() ? plain[next++] : Buffer());
+  }
+  auto results = interp::run(fn, args);
+  if (failed(results)) {
+    ADD_FAILURE() << "interpreter failed on @" << name << ":\n" << diagnostics;
+    return {};
+  }
+  std::vector<Buffer> outputs;
+  for (size_t i = 0; i < results->size(); ++i) {
+    if (isState(resultNames, i))
+      oracleState[resultNames[i]] = (*results)[i];
+    else
+      outputs.push_back((*results)[i]);
+  }
+  return outputs;
+}
+
+std::vector<Buffer>
+CompiledModule::runCompiled(const std::string &name,
+                            const std::vector<Buffer> &plain) {
+  const kiln::AbiFunction *fn = abi.lookup(name);
+  void *address = jit ? jit->lookup(name) : nullptr;
+  if (!fn || !address) {
+    ADD_FAILURE() << "no compiled @" << name;
+    return {};
+  }
+  if (fn->inputs.size() != plain.size()) {
+    ADD_FAILURE() << "@" << name << " takes " << fn->inputs.size()
+                  << " inputs, got " << plain.size();
+    return {};
+  }
+  std::vector<std::vector<uint64_t>> storage;
+  std::vector<void *> args{arena};
+  for (size_t i = 0; i < plain.size(); ++i) {
+    const kiln::AbiBuffer &b = fn->inputs[i];
+    storage.emplace_back((b.elements * elementBytes(b.cType) + 7) / 8 + 1);
+    writeElements(storage.back().data(), b.cType, plain[i].data);
+  }
+  for (const kiln::AbiBuffer &b : fn->outputs)
+    storage.emplace_back((b.elements * elementBytes(b.cType) + 7) / 8 + 1,
+                         ~uint64_t(0));
+  for (auto &s : storage)
+    args.push_back(s.data());
+  callBare(address, args);
+  std::vector<Buffer> results;
+  for (size_t i = 0; i < fn->outputs.size(); ++i) {
+    const kiln::AbiBuffer &b = fn->outputs[i];
+    results.push_back(
+        Buffer{b.shape, readElements(storage[plain.size() + i].data(), b.cType,
+                                     b.elements)});
+  }
+  return results;
+}
+
+std::vector<Buffer> CompiledModule::check(const std::string &name,
+                                          const std::vector<Buffer> &plain,
+                                          double rtol) {
+  std::vector<Buffer> expected = runOracle(name, plain);
+  std::vector<Buffer> actual = runCompiled(name, plain);
+  EXPECT_EQ(actual.size(), expected.size()) << "@" << name;
+  for (size_t i = 0; i < expected.size() && i < actual.size(); ++i)
+    expectCloseF32(actual[i], expected[i],
+                   "@" + name + " output #" + std::to_string(i), rtol);
+  for (auto &[stateName, value] : oracleState)
+    expectCloseF32(readState(stateName), value,
+                   "@" + name + " state '" + stateName + "'", rtol);
+  return actual;
+}
+
+Buffer CompiledModule::readState(const std::string &name) const {
+  for (const kiln::AbiStateEntry &e : abi.state)
+    if (e.name == name)
+      return Buffer{
+          e.buffer.shape,
+          readElements(arena + e.offset, e.buffer.cType, e.buffer.elements)};
+  ADD_FAILURE() << "no state '" << name << "'";
+  return {};
+}
+
+void CompiledModule::writeState(const std::string &name, const Buffer &value) {
+  for (const kiln::AbiStateEntry &e : abi.state)
+    if (e.name == name) {
+      writeElements(arena + e.offset, e.buffer.cType, value.data);
+      oracleState[name] = value;
+      return;
+    }
+  ADD_FAILURE() << "no state '" << name << "'";
+}
+
+void expectCloseF32(const Buffer &compiled, const Buffer &oracle,
+                    const std::string &what, double rtol) {
+  ASSERT_EQ(compiled.shape, oracle.shape) << what;
+  ASSERT_EQ(compiled.data.size(), oracle.data.size()) << what;
+  double scale = 0.0;
+  for (double v : oracle.data)
+    if (std::isfinite(v))
+      scale = std::max(scale, std::abs(v));
+  int reported = 0;
+  for (size_t i = 0; i < oracle.data.size(); ++i) {
+    double c = compiled.data[i], o = static_cast<float>(oracle.data[i]);
+    bool ok;
+    if (std::isnan(o))
+      ok = std::isnan(c);
+    else if (std::isinf(o))
+      ok = c == o;
+    else
+      ok = std::abs(c - o) <= rtol * std::abs(o) + 0.1 * rtol * scale + 1e-7;
+    if (!ok && reported++ < 8)
+      ADD_FAILURE() << what << ": element " << i << " is " << c << " compiled, "
+                    << oracle.data[i] << " interpreted";
+  }
+}
+
+void expectBitEqual(const Buffer &compiled, const Buffer &oracle,
+                    const std::string &what) {
+  ASSERT_EQ(compiled.shape, oracle.shape) << what;
+  int reported = 0;
+  for (size_t i = 0; i < oracle.data.size(); ++i)
+    if (compiled.data[i] != oracle.data[i] && reported++ < 8)
+      ADD_FAILURE() << what << ": element " << i << " is " << compiled.data[i]
+                    << " compiled, " << oracle.data[i]
+                    << " interpreted (must be bit-equal)";
+}
+
+} // namespace kiln::test
