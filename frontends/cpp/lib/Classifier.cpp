@@ -32,7 +32,8 @@ public:
       : params(params) {
     for (const NamedParameter &p : params)
       p.parameter->bind(
-          fn.state_input(p.name, p.parameter->shape(), p.parameter->dtype()));
+          fn.state_input(p.name, p.parameter->shape(), p.parameter->dtype()),
+          p.name);
   }
   ~ParameterBinding() {
     for (const NamedParameter &p : params)

@@ -257,16 +257,19 @@ Tensor ReLU::operator()(const Tensor &x, Loc loc) const { return relu(x, loc); }
 // Dropout
 //===----------------------------------------------------------------------===//
 
-/// Streams of dropout masks: one per instance, away from the small streams
-/// init uses for parameters.
-static int64_t nextDropoutStream() {
-  static std::atomic<int64_t> next{0};
-  return (int64_t{1} << 40) + next++;
+/// The random stream of a dropout module's masks: a hash (FNV-1a) of its
+/// buffer's state name (`drop1.rng_state`), so each instance has its own
+/// stream and the same model gives the same masks however many modules were
+/// constructed before it; kept away from the small streams init uses.
+static int64_t dropoutStream(const std::string &stateName) {
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : stateName)
+    hash = (hash ^ c) * 1099511628211ull;
+  return static_cast<int64_t>((hash >> 24) | (uint64_t{1} << 40));
 }
 
 Dropout::Dropout(double p, Loc loc)
-    : rng_state({}, Init::seed(), DType::i64), p_(p),
-      stream_(nextDropoutStream()) {
+    : rng_state({}, Init::seed(), DType::i64), p_(p) {
   if (p < 0.0 || p > 1.0)
     raise_error(loc, "Dropout: probability must be in [0, 1], got " +
                          std::to_string(p));
@@ -280,7 +283,8 @@ Tensor Dropout::operator()(const Tensor &x, Loc loc) const {
   Tensor counter = rng_state.value();
   // A module applied twice in one step draws a second, independent mask.
   calls_ = rng_state.update().defined() ? calls_ + 1 : 0;
-  Tensor y = dropout(x, p_, counter, stream_ + (calls_ << 20), true, loc);
+  int64_t stream = dropoutStream(rng_state.state_name());
+  Tensor y = dropout(x, p_, counter, stream + (calls_ << 20), true, loc);
   rng_state.set_update(increment(counter, loc));
   return y;
 }

@@ -179,13 +179,11 @@ public:
   explicit Dropout(double p = 0.5, Loc loc = Loc::current());
   Tensor operator()(const Tensor &x, Loc loc = Loc::current()) const;
   double p() const { return p_; }
-  int64_t stream() const { return stream_; }
 
   Parameter rng_state;
 
 private:
   double p_;
-  int64_t stream_;
   mutable int64_t calls_ = 0;
 };
 

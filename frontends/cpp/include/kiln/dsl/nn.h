@@ -47,7 +47,13 @@ public:
   /// The parameter's value in the function being traced.
   Tensor value() const;
   operator Tensor() const { return value(); }
-  void bind(const Tensor &value) { bound_ = value; }
+  /// Binds the parameter to `value` in the function being traced, under its
+  /// state name (`fc1.weight`), which also keys per-buffer random streams.
+  void bind(const Tensor &value, const std::string &state_name = "") {
+    bound_ = value;
+    state_name_ = state_name;
+  }
+  const std::string &state_name() const { return state_name_; }
   void unbind() {
     bound_ = Tensor();
     update_ = Tensor();
@@ -63,6 +69,7 @@ private:
   Shape shape_;
   Init init_;
   DType dtype_ = DType::f32;
+  std::string state_name_;
   bool trainable_ = true;
   Tensor bound_;
   mutable Tensor update_;
