@@ -8,13 +8,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kiln/Dialect/Kiln/IR/KilnOps.h"
+#include "KilnVJPUtils.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 
 using namespace mlir;
 using namespace kiln;
+using kiln::vjp::scalar;
+using kiln::vjp::unbroadcast;
 
 namespace {
 using Grads = SmallVector<Value>;
@@ -45,38 +47,9 @@ LogicalResult inferBroadcast(StringRef opName, std::optional<Location> loc,
   return success();
 }
 
-/// A rank-0 constant of `value`, broadcastable against any shape.
-Value scalar(OpBuilder &b, Location loc, double value, Type elementType) {
-  auto type = RankedTensorType::get({}, elementType);
-  return b.create<ConstantOp>(
-      loc, type,
-      DenseElementsAttr::get(type, b.getFloatAttr(elementType, value)));
-}
-
 Value compare(OpBuilder &b, Location loc, StringRef predicate, Value lhs,
               Value rhs) {
   return b.create<CompareOp>(loc, predicate, lhs, rhs);
-}
-
-/// Sums `grad` over the dimensions broadcasting added or stretched, so that
-/// it has `target`'s shape (the same rule as KilnVJP.cpp).
-Value unbroadcast(OpBuilder &b, Location loc, Value grad, Type target) {
-  auto gradType = tensorOf(grad);
-  auto targetType = target.cast<RankedTensorType>();
-  if (gradType == targetType)
-    return grad;
-  int64_t lead = gradType.getRank() - targetType.getRank();
-  SmallVector<int64_t> axes;
-  for (int64_t d = 0; d < gradType.getRank(); ++d)
-    if (d < lead ||
-        (targetType.getDimSize(d - lead) == 1 && gradType.getDimSize(d) != 1))
-      axes.push_back(d);
-  Value summed = grad;
-  if (!axes.empty())
-    summed = b.create<ReduceSumOp>(loc, grad, axes, /*keepdims=*/true);
-  if (summed.getType() == targetType)
-    return summed;
-  return b.create<ReshapeOp>(loc, targetType, summed);
 }
 
 /// `g` where `mask` holds, 0 elsewhere, at the broadcast shape.

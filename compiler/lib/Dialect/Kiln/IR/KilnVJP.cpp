@@ -7,30 +7,26 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kiln/Dialect/Kiln/IR/KilnOps.h"
+#include "KilnVJPUtils.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 
 using namespace mlir;
 using namespace kiln;
+using kiln::vjp::scalar;
+using kiln::vjp::unbroadcast;
 
-namespace {
-using Grads = SmallVector<Value>;
-
-RankedTensorType tensorOf(Value v) { return v.getType().cast<RankedTensorType>(); }
-
-/// A rank-0 constant of `value`, broadcastable against any shape.
-Value scalar(OpBuilder &b, Location loc, double value, Type elementType) {
+Value kiln::vjp::scalar(OpBuilder &b, Location loc, double value,
+                        Type elementType) {
   auto type = RankedTensorType::get({}, elementType);
   return b.create<ConstantOp>(loc, type,
                               DenseElementsAttr::get(
                                   type, b.getFloatAttr(elementType, value)));
 }
 
-/// Sums `grad` over the dimensions that broadcasting added or stretched, so
-/// that it has `target`'s shape again.
-Value unbroadcast(OpBuilder &b, Location loc, Value grad, Type target) {
-  auto gradType = tensorOf(grad);
+Value kiln::vjp::unbroadcast(OpBuilder &b, Location loc, Value grad,
+                             Type target) {
+  auto gradType = grad.getType().cast<RankedTensorType>();
   auto targetType = target.cast<RankedTensorType>();
   if (gradType == targetType)
     return grad;
@@ -47,6 +43,11 @@ Value unbroadcast(OpBuilder &b, Location loc, Value grad, Type target) {
     return summed;
   return b.create<ReshapeOp>(loc, targetType, summed);
 }
+
+namespace {
+using Grads = SmallVector<Value>;
+
+RankedTensorType tensorOf(Value v) { return v.getType().cast<RankedTensorType>(); }
 
 /// Restores reduced axes as size-1 dims, then broadcasts to `inputType`.
 Value expandReduced(OpBuilder &b, Location loc, Value reduced,
