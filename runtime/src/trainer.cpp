@@ -295,7 +295,12 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
       !checkLabels(test, "test", m->num_classes, error))
     return fail(error);
 
-  DataLoader trainLoader(train, {m->batch_size, /*shuffle=*/true, flags.seed, /*drop_last=*/true});
+  // The next batch is gathered on a worker thread while the step runs; the
+  // order and contents are exactly those of the synchronous loader.
+  BatchPipeline prefetching;
+  prefetching.prefetch = true;
+  DataLoader trainLoader(train, {m->batch_size, /*shuffle=*/true, flags.seed, /*drop_last=*/true},
+                         prefetching);
   DataLoader testLoader(test, {m->batch_size, /*shuffle=*/false, 0, /*drop_last=*/false});
   const int64_t batchesPerEpoch = trainLoader.numBatches();
   if (batchesPerEpoch == 0)
