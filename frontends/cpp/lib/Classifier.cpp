@@ -13,6 +13,7 @@
 #include "kiln/dsl/Classifier.h"
 
 #include "kiln/dsl/Autodiff.h"
+#include "kiln/dsl/layout.h"
 #include "kiln/dsl/functional.h"
 
 #include <set>
@@ -82,8 +83,8 @@ Tensor initialValue(const Tensor &seed, const nn::Parameter &p,
 /// Checked before the loss sees the logits, so that a wrong forward is
 /// reported as such rather than as a shape error inside the loss.
 void checkLogits(const std::string &name, const ClassifierOptions &options,
-                 const Tensor &logits) {
-  Shape expected{options.batch_size, options.num_classes};
+                 const Tensor &logits, int64_t rows = 0) {
+  Shape expected{rows ? rows : options.batch_size, options.num_classes};
   if (logits.shape() != expected)
     throw Error("model '" + name + "': forward returns shape " +
                 to_string(logits.shape()) + ", expected logits " +
@@ -94,6 +95,12 @@ void checkLogits(const std::string &name, const ClassifierOptions &options,
 Program build_classifier(const std::string &name, nn::Module &model,
                          const ClassifierOptions &options,
                          const Forward &forward, const Loss &loss) {
+  if (options.accumulation_steps < 1 ||
+      options.batch_size % options.accumulation_steps != 0)
+    throw Error("model '" + name + "': accumulation_steps " +
+                std::to_string(options.accumulation_steps) +
+                " must be >= 1 and divide batch_size " +
+                std::to_string(options.batch_size));
   std::vector<NamedParameter> params;
   std::set<std::string> seen;
   for (auto &[paramName, parameter] : model.named_parameters()) {
@@ -154,12 +161,25 @@ Program build_classifier(const std::string &name, nn::Module &model,
     Tensor x = fn.input(batchShape);
     Tensor y = fn.input({options.batch_size}, DType::i32);
     Tensor lr = fn.input({});
-    Tensor logits = forward(x);
-    checkLogits(name, options, logits);
-    Tensor l = loss ? loss(logits, y) : nn::cross_entropy(logits, y);
-    if (l.rank() != 0)
-      throw Error("model '" + name + "': the loss must be a scalar, got shape " +
-                  to_string(l.shape()));
+    // With accumulation, the loss is the mean of the micro-batch losses, so
+    // its gradient is the mean of the micro-batch gradients.
+    const int64_t steps = options.accumulation_steps;
+    const int64_t rows = options.batch_size / steps;
+    Tensor l;
+    for (int64_t i = 0; i < steps; ++i) {
+      Tensor xi = steps == 1 ? x : slice(x, 0, i * rows, (i + 1) * rows);
+      Tensor yi = steps == 1 ? y : slice(y, 0, i * rows, (i + 1) * rows);
+      Tensor logits = forward(xi);
+      checkLogits(name, options, logits, rows);
+      Tensor li = loss ? loss(logits, yi) : nn::cross_entropy(logits, yi);
+      if (li.rank() != 0)
+        throw Error("model '" + name +
+                    "': the loss must be a scalar, got shape " +
+                    to_string(li.shape()));
+      l = i == 0 ? li : l + li;
+    }
+    if (steps > 1)
+      l = l / static_cast<double>(steps);
     std::vector<Tensor> wrt;
     for (const NamedParameter &p : trainable)
       wrt.push_back(p.parameter->value());

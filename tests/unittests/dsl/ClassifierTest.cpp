@@ -232,8 +232,10 @@ struct Tiny : nn::Module {
   Tiny() { register_module("fc", fc); }
 };
 
-Program tinyProgram(Tiny &model, const optim::SGD &sgd) {
+Program tinyProgram(Tiny &model, const optim::SGD &sgd,
+                    int64_t accumulationSteps = 1) {
   ClassifierOptions options;
+  options.accumulation_steps = accumulationSteps;
   options.batch_size = 2;
   options.input_shape = {4};
   options.num_classes = 3;
@@ -476,6 +478,41 @@ TEST(DslClassifier, TrainStepMatchesCrossEntropyAndFiniteDifferences) {
   EXPECT_EQ(logits["#0"].shape, (std::vector<int64_t>{2, 3}));
   EXPECT_NEAR(logits["#0"].data[0], 0.2 - 0.2 - 0.4 + 0.15 + 0.1, 1e-12);
   EXPECT_NEAR(logits["#0"].data[5], -0.3 - 0.6 + 0.15 + 0.05, 1e-12);
+}
+
+TEST(DslClassifier, GradientAccumulationAveragesMicroBatchGradients) {
+  // Two micro-batches of one sample: loss / 2, backward per micro-batch,
+  // one step == the full batch's mean loss (no batch norm here), and the
+  // step really runs two forward passes.
+  Tiny full, accumulating;
+  Program p1 = tinyProgram(full, optim::SGD{.lr = 0.5});
+  Program p2 = tinyProgram(accumulating, optim::SGD{.lr = 0.5}, 2);
+  std::string ir = p2.str();
+  size_t matmuls = 0;
+  for (size_t at = ir.find("kiln.matmul"); at != std::string::npos;
+       at = ir.find("kiln.matmul", at + 1))
+    ++matmuls;
+  EXPECT_EQ(matmuls, 3u); // two micro-batch forwards + predict
+  differentiate(p1);
+  differentiate(p2);
+  TinyCase c;
+  std::vector<Buffer> batch = {c.x, c.y, Buffer::scalar(0.5)};
+  auto r1 = call(p1, "tiny_train_step", c.state(), batch);
+  auto r2 = call(p2, "tiny_train_step", c.state(), batch);
+  EXPECT_NEAR(r2["#0"].data[0], r1["#0"].data[0], 1e-12);
+  for (const char *param : {"fc.weight", "fc.bias"})
+    expectNear(r2[param], r1[param].data, 1e-12);
+
+  Tiny other;
+  try {
+    tinyProgram(other, optim::SGD{}, 3);
+    FAIL() << "a batch of 2 cannot split into 3 micro-batches";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "accumulation_steps 3 must be >= 1 and divide batch_size 2"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(DslClassifier, SGDMomentumMatchesPyTorchForTwoSteps) {

@@ -26,6 +26,12 @@ struct ClassifierOptions {
   optim::Optimizer optimizer; ///< SGD, Adam, AdamW or RMSprop
   /// Loss scaling, gradient clipping, per-group learning-rate factors.
   optim::UpdateOptions update;
+  /// Gradient accumulation: the step splits its batch into this many equal
+  /// micro-batches, runs forward and backward on each, and applies the
+  /// mean of their gradients in one update (PyTorch: loss / k, backward per
+  /// micro-batch, then optimizer.step()). batch_size must be divisible by it.
+  /// Batch-norm running statistics then come from the last micro-batch.
+  int64_t accumulation_steps = 1;
 };
 
 using Forward = std::function<Tensor(const Tensor &x)>;
