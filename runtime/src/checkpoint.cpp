@@ -657,20 +657,31 @@ bool validateStateTable(const kiln_model_info &m, std::vector<uint64_t> &bytes,
 /// isOptimizerBuffer for every entry: a name extending another entry's name
 /// by ".<buffer>". Looks up each prefix ending before a '.', so it is linear in
 /// the total name length (times log n).
-std::vector<bool> optimizerBufferFlags(const kiln_model_info &m) {
-  std::set<std::string_view> names;
-  for (int32_t i = 0; i < m.num_state; ++i)
-    if (m.state[i].name)
-      names.insert(m.state[i].name);
-  std::vector<bool> flags(static_cast<size_t>(std::max(m.num_state, 0)), false);
-  for (int32_t i = 0; i < m.num_state; ++i) {
-    if (!m.state[i].name)
-      continue;
-    const std::string_view name = m.state[i].name;
+/// For each name, whether it extends another of \p names by ".<buffer>"
+/// ("fc1.weight.momentum_buffer" beside "fc1.weight").
+std::vector<bool> optimizerBufferFlags(const std::vector<std::string_view> &names) {
+  const std::set<std::string_view> known(names.begin(), names.end());
+  std::vector<bool> flags(names.size(), false);
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string_view name = names[i];
     for (size_t dot = name.find('.'); dot != std::string_view::npos && !flags[i];
          dot = name.find('.', dot + 1))
-      flags[i] = dot + 1 < name.size() && names.count(name.substr(0, dot));
+      flags[i] = dot + 1 < name.size() && known.count(name.substr(0, dot));
   }
+  return flags;
+}
+
+bool isObservation(const kiln_state_entry &e) { return e.flags & KILN_STATE_OBSERVATION; }
+
+std::vector<bool> optimizerBufferFlags(const kiln_model_info &m) {
+  // Observations are not model state: "h.grad" is no buffer of "h".
+  std::vector<std::string_view> names;
+  for (int32_t i = 0; i < m.num_state; ++i)
+    names.push_back(m.state[i].name && !isObservation(m.state[i]) ? m.state[i].name : "");
+  std::vector<bool> flags = optimizerBufferFlags(names);
+  for (int32_t i = 0; i < m.num_state; ++i)
+    if (names[i].empty())
+      flags[i] = false;
   return flags;
 }
 
@@ -802,6 +813,8 @@ bool saveCheckpoint(const kiln_model_info &model, const void *arena, const std::
   std::vector<TensorRef> tensors;
   for (int32_t i = 0; i < model.num_state; ++i) {
     const kiln_state_entry &e = model.state[i];
+    if (isObservation(e))
+      continue;
     const void *data = static_cast<const char *>(arena) + e.offset;
     tensors.push_back({e.name, e.dtype, entryShape(e), data});
   }
@@ -811,8 +824,7 @@ bool saveCheckpoint(const kiln_model_info &model, const void *arena, const std::
 }
 
 bool loadCheckpoint(const kiln_model_info &model, void *arena, const std::string &path,
-                    const LoadOptions &options, std::map<std::string, std::string> *metadata,
-                    std::string &error) {
+                    const LoadOptions &options, LoadResult *result, std::string &error) {
   std::vector<uint64_t> bytes;
   if (!validateStateTable(model, bytes, error)) {
     error = "cannot load " + path + ": " + error;
@@ -838,12 +850,17 @@ bool loadCheckpoint(const kiln_model_info &model, void *arena, const std::string
   std::vector<Copy> copies;
   uint64_t stagingBytes = 0;
   const std::vector<bool> isBuffer = optimizerBufferFlags(model);
+  std::vector<std::string> missing, unexpected;
   for (int32_t i = 0; i < model.num_state; ++i) {
     const kiln_state_entry &e = model.state[i];
+    if (isObservation(e))
+      continue;
     const bool wanted = !options.parametersOnly || !isBuffer[i];
     auto it = byName.find(e.name);
     if (it == byName.end()) {
-      if (wanted)
+      if (wanted && options.allowMissingTensors)
+        missing.push_back(e.name);
+      else if (wanted)
         return bad("missing tensor '" + std::string(e.name) + "'" +
                    (isBuffer[i] ? " (an optimizer buffer; load parameters only to start "
                                   "the optimizer afresh)"
@@ -862,14 +879,24 @@ bool loadCheckpoint(const kiln_model_info &model, void *arena, const std::string
       stagingBytes += bytes[i];
     }
   }
-  if (!options.allowUnknownTensors) {
-    std::set<std::string_view> known;
-    for (int32_t i = 0; i < model.num_state; ++i)
+  std::set<std::string_view> known;
+  for (int32_t i = 0; i < model.num_state; ++i)
+    if (!isObservation(model.state[i]))
       known.insert(model.state[i].name);
-    for (const TensorInfo &t : h.tensors)
-      if (!known.count(t.name))
-        return bad("unexpected tensor '" + t.name + "': model '" +
-                   (model.name ? model.name : "<unnamed>") + "' has no state of that name");
+  std::vector<std::string_view> fileNames;
+  for (const TensorInfo &t : h.tensors)
+    fileNames.push_back(t.name);
+  // Loading parameters only, the optimizer buffers of the file's parameters
+  // are not wanted, whichever parameters the model has.
+  const std::vector<bool> fileBuffers = optimizerBufferFlags(fileNames);
+  for (size_t i = 0; i < h.tensors.size(); ++i) {
+    const TensorInfo &t = h.tensors[i];
+    if (known.count(t.name) || (options.parametersOnly && fileBuffers[i]))
+      continue;
+    if (!options.allowUnknownTensors)
+      return bad("unexpected tensor '" + t.name + "': model '" +
+                 (model.name ? model.name : "<unnamed>") + "' has no state of that name");
+    unexpected.push_back(t.name);
   }
 
   // Stage everything first so that a read error leaves the arena unchanged.
@@ -882,8 +909,11 @@ bool loadCheckpoint(const kiln_model_info &model, void *arena, const std::string
   for (const Copy &c : copies)
     std::memcpy(static_cast<char *>(arena) + c.to->offset, staging.data() + c.staged,
                 c.from->end - c.from->begin);
-  if (metadata)
-    *metadata = std::move(h.metadata);
+  if (result) {
+    result->metadata = std::move(h.metadata);
+    result->missing = std::move(missing);
+    result->unexpected = std::move(unexpected);
+  }
   return true;
 }
 

@@ -177,8 +177,10 @@ TEST_F(CheckpointTest, RoundTripRestoresStateOnly) {
   ASSERT_TRUE(saveCheckpoint(fakeModel(), saved.data(), path, meta, error)) << error;
   Arena loaded = patternArena(100);
   const Arena untouched = loaded;
-  std::map<std::string, std::string> got;
+  LoadResult got;
   ASSERT_TRUE(loadCheckpoint(fakeModel(), loaded.data(), path, {}, &got, error)) << error;
+  EXPECT_TRUE(got.missing.empty());
+  EXPECT_TRUE(got.unexpected.empty());
   for (const kiln_state_entry &e : kState) {
     size_t bytes = std::string_view(e.name) == "steps" ? 8 : e.rank == 2 ? 24 : 12;
     EXPECT_EQ(slice(loaded, e.offset, bytes), slice(saved, e.offset, bytes)) << e.name;
@@ -187,10 +189,35 @@ TEST_F(CheckpointTest, RoundTripRestoresStateOnly) {
   EXPECT_EQ(slice(loaded, 24, 8), slice(untouched, 24, 8));
   EXPECT_EQ(slice(loaded, 108, 20), slice(untouched, 108, 20));
   meta["format"] = "pt";
-  EXPECT_EQ(got, meta);
+  EXPECT_EQ(got.metadata, meta);
   std::map<std::string, std::string> only;
   ASSERT_TRUE(readCheckpointMetadata(path, only, error)) << error;
   EXPECT_EQ(only, meta);
+}
+
+TEST_F(CheckpointTest, ObservationsAreNeitherSavedNorRequired) {
+  // An observation "h" and its gradient "h.grad" (the DSL's observe()) in
+  // the scratch bytes after the state: not model state.
+  std::vector<kiln_state_entry> state(std::begin(kState), std::end(kState));
+  state.push_back({"h", 108, KILN_F32, 1, kBiasShape, KILN_STATE_OBSERVATION});
+  state.push_back({"h.grad", 120, KILN_F32, 0, nullptr, KILN_STATE_OBSERVATION});
+  kiln_model_info m = fakeModel();
+  m.num_state = static_cast<int32_t>(state.size());
+  m.state = state.data();
+  EXPECT_FALSE(isOptimizerBuffer(m, 6)) << "h.grad extends h, but is no buffer";
+  Arena saved = patternArena(0);
+  std::string path = dir + "/observed.safetensors", error;
+  ASSERT_TRUE(saveCheckpoint(m, saved.data(), path, {}, error)) << error;
+  std::vector<uint8_t> bytes = readFile(path);
+  const std::string file(bytes.begin(), bytes.end());
+  EXPECT_EQ(file.find("\"h\""), std::string::npos);
+  EXPECT_EQ(file.find("h.grad"), std::string::npos);
+  // The file loads into the model and leaves the observations' bytes alone.
+  Arena loaded = patternArena(100);
+  const Arena before = loaded;
+  ASSERT_TRUE(loadCheckpoint(m, loaded.data(), path, {}, nullptr, error)) << error;
+  EXPECT_EQ(slice(loaded, 0, 24), slice(saved, 0, 24));
+  EXPECT_EQ(slice(loaded, 108, 16), slice(before, 108, 16));
 }
 
 TEST_F(CheckpointTest, LoadsAnyKeyOrderWhitespaceAndEscapes) {
@@ -209,14 +236,15 @@ TEST_F(CheckpointTest, LoadsAnyKeyOrderWhitespaceAndEscapes) {
   std::string path = dir + "/any.safetensors", error;
   writeFile(path, stFile(json, concat(concat(concat(concat(mb, mw), steps), b), w)));
   Arena arena = patternArena(0);
-  std::map<std::string, std::string> meta;
-  ASSERT_TRUE(loadCheckpoint(fakeModel(), arena.data(), path, {}, &meta, error)) << error;
+  LoadResult loaded;
+  ASSERT_TRUE(loadCheckpoint(fakeModel(), arena.data(), path, {}, &loaded, error)) << error;
   EXPECT_EQ(slice(arena, 0, 24), w);
   EXPECT_EQ(slice(arena, 32, 12), b);
   EXPECT_EQ(slice(arena, 48, 8), steps);
   EXPECT_EQ(slice(arena, 64, 24), mw);
   EXPECT_EQ(slice(arena, 96, 12), mb);
-  EXPECT_EQ(meta, (std::map<std::string, std::string>{{"k\xc3\xa9y", "v\xf0\x9f\x98\x80\n"}}));
+  EXPECT_EQ(loaded.metadata,
+            (std::map<std::string, std::string>{{"k\xc3\xa9y", "v\xf0\x9f\x98\x80\n"}}));
 }
 
 TEST_F(CheckpointTest, ParametersOnlyLeavesBuffers) {
@@ -358,8 +386,44 @@ TEST_F(CheckpointTest, TensorsMustMatchTheModel) {
   allow.allowUnknownTensors = true;
   Arena arena = patternArena(0);
   std::string error;
-  ASSERT_TRUE(loadCheckpoint(fakeModel(), arena.data(), p, allow, nullptr, error)) << error;
+  LoadResult result;
+  ASSERT_TRUE(loadCheckpoint(fakeModel(), arena.data(), p, allow, &result, error)) << error;
   EXPECT_EQ(slice(arena, 96, 12), slice(kData, 68, 12));
+  EXPECT_EQ(result.unexpected, std::vector<std::string>{"fc.extra"});
+}
+
+TEST_F(CheckpointTest, NonStrictLoadKeepsMissingAndReportsBoth) {
+  // PyTorch's load_state_dict(strict=False): a backbone checkpoint loaded into
+  // a model with a new head. fc.bias is absent (kept as initialized), "old.w"
+  // belongs to the head the new model replaced.
+  std::string json = "{" + entry("fc.weight", "F32", "[2,3]", 0, 24) + "," +
+                     entry("old.w", "F32", "[1]", 24, 28) + "," +
+                     entry("steps", "I64", "[]", 28, 36) + "}";
+  std::string path = dir + "/backbone.safetensors", error;
+  auto steps = int64Bytes(42);
+  writeFile(path, stFile(json, concat(concat(slice(kData, 0, 24), floatBytes({9})), steps)));
+  LoadOptions partial;
+  partial.parametersOnly = true;
+  EXPECT_EQ(loadErrorFrom(path, partial), path + ": missing tensor 'fc.bias'");
+  partial.allowMissingTensors = true;
+  partial.allowUnknownTensors = true;
+  Arena arena = patternArena(0), before = arena;
+  LoadResult result;
+  ASSERT_TRUE(loadCheckpoint(fakeModel(), arena.data(), path, partial, &result, error)) << error;
+  EXPECT_EQ(slice(arena, 0, 24), slice(kData, 0, 24));
+  EXPECT_EQ(slice(arena, 32, 12), slice(before, 32, 12)); // fc.bias as initialized
+  EXPECT_EQ(slice(arena, 48, 8), steps);
+  EXPECT_EQ(result.missing, std::vector<std::string>{"fc.bias"});
+  EXPECT_EQ(result.unexpected, std::vector<std::string>{"old.w"});
+
+  // Non-strict loading still refuses a tensor of the wrong shape, and then
+  // writes nothing.
+  std::string wrong = "{" + entry("fc.weight", "F32", "[6]", 0, 24) + "}";
+  writeFile(path, stFile(wrong, slice(kData, 0, 24)));
+  Arena untouched = patternArena(0);
+  EXPECT_FALSE(loadCheckpoint(fakeModel(), untouched.data(), path, partial, nullptr, error));
+  EXPECT_EQ(error, path + ": tensor 'fc.weight' has shape [6], the model expects [2, 3]");
+  EXPECT_EQ(untouched, patternArena(0));
 }
 
 TEST_F(CheckpointTest, InvalidStateTablesAreRejected) {
@@ -501,7 +565,8 @@ int toyPredict(void *arena, const float *x, float *logits) {
 
 /// Mean softmax cross-entropy, then PyTorch's SGD with momentum:
 /// buf = momentum * buf + grad; param -= lr * buf.
-int toyTrain(void *arena, const float *x, const int32_t *y, float lr, float *loss) {
+int toyTrain(void *arena, const float *x, const void *labels, float lr, float *loss) {
+  const int32_t *y = static_cast<const int32_t *>(labels);
   float gw[kClasses * kElems] = {}, gb[kClasses] = {};
   double total = 0;
   for (int r = 0; r < kBatch; ++r) {

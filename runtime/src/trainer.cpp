@@ -18,6 +18,7 @@
 #include "kiln/runtime/lr_schedule.h"
 
 #include "kiln/runtime/checkpoint.h"
+#include "kiln/runtime/csv.h"
 #include "kiln/runtime/dataloader.h"
 #include "kiln/runtime/dataset.h"
 #include "trainer_flags.h"
@@ -69,6 +70,9 @@ bool validateModel(const kiln_model_info *m, std::string &error) {
     error = "model " + name + ": batch_size, num_classes and input_elements must be >= 1";
   else if (m->input_rank < 0 || (m->input_rank > 0 && !m->input_shape))
     error = "model " + name + ": invalid input_rank/input_shape";
+  else if (m->task != KILN_TASK_CLASSIFICATION && m->task != KILN_TASK_REGRESSION &&
+           m->task != KILN_TASK_BINARY)
+    error = "model " + name + ": unknown task " + std::to_string(m->task);
   if (!error.empty())
     return false;
   int64_t product = 1;
@@ -96,6 +100,58 @@ bool checkLabels(const Dataset &d, const char *split, int32_t numClasses, std::s
   return true;
 }
 
+/// Fashion-MNIST from --data-dir: class labels only.
+bool loadImageData(const kiln_model_info *m, const TrainerFlags &flags, Dataset &train,
+                   Dataset &test, std::string &error) {
+  if (m->task != KILN_TASK_CLASSIFICATION) {
+    error = std::string("model ") + m->name + " has " +
+            (m->task == KILN_TASK_REGRESSION ? "regression" : "binary") +
+            " targets, which Fashion-MNIST does not provide; pass --train-csv, --test-csv "
+            "and --label-column";
+    return false;
+  }
+  return loadFashionMnist(flags.dataDir, true, train, error) &&
+         loadFashionMnist(flags.dataDir, false, test, error);
+}
+
+/// The --train-csv/--test-csv tables: the label column is the class index or,
+/// for regression and binary models, the (single) float target.
+bool loadCsvData(const kiln_model_info *m, const TrainerFlags &flags, Dataset &train,
+                 std::vector<float> &trainTargets, Dataset &test,
+                 std::vector<float> &testTargets, std::string &error) {
+  if (m->task != KILN_TASK_CLASSIFICATION && m->num_classes != 1) {
+    error = std::string("model ") + m->name + " has " + std::to_string(m->num_classes) +
+            " outputs per sample, but a CSV table gives one target (--label-column)";
+    return false;
+  }
+  CsvOptions options;
+  options.label_column = flags.labelColumn;
+  options.label_kind =
+      m->task == KILN_TASK_CLASSIFICATION ? CsvLabelKind::ClassIndex : CsvLabelKind::Regression;
+  CsvData trainTable, testTable;
+  if (!readCsv(flags.trainCsv, options, trainTable, error) ||
+      !readCsv(flags.testCsv, options, testTable, error))
+    return false;
+  if (trainTable.feature_names != testTable.feature_names) {
+    error = flags.testCsv + ": its feature columns differ from those of " + flags.trainCsv;
+    return false;
+  }
+  if (m->task == KILN_TASK_BINARY)
+    for (const CsvData *t : {&trainTable, &testTable})
+      for (size_t i = 0; i < t->targets.size(); ++i)
+        if (t->targets[i] != 0.0f && t->targets[i] != 1.0f) {
+          error = (t == &trainTable ? flags.trainCsv : flags.testCsv) + ": column '" +
+                  flags.labelColumn + "' of sample " + std::to_string(i) + " is " +
+                  std::to_string(t->targets[i]) + "; a binary model needs 0 or 1";
+          return false;
+        }
+  train = std::move(trainTable.dataset);
+  test = std::move(testTable.dataset);
+  trainTargets = std::move(trainTable.targets);
+  testTargets = std::move(testTable.targets);
+  return true;
+}
+
 struct FreeDeleter {
   void operator()(void *p) const { std::free(p); }
 };
@@ -103,12 +159,36 @@ struct FileCloser {
   void operator()(std::FILE *f) const { std::fclose(f); }
 };
 
-/// Fraction of valid test rows whose argmax logit equals the label. If
-/// \p allLogits is given, it receives the logits of every valid row.
+/// The test metric of a model's task: accuracy (classification: argmax
+/// equals the label; binary: output > 0 equals target > 0.5, per output) or,
+/// for regression, the mean squared error over all outputs.
+struct Metric {
+  const char *name = "accuracy";
+  const char *metadataKey = "kiln.test_accuracy";
+  double value = 0;
+};
+
+Metric metricOf(const kiln_model_info *m) {
+  if (m->task == KILN_TASK_REGRESSION)
+    return {"mse", "kiln.test_mse"};
+  return {};
+}
+
+/// The targets a batch feeds to train_step: labels or float targets.
+const void *targetsOf(const kiln_model_info *m, const Batch &batch) {
+  if (m->task == KILN_TASK_CLASSIFICATION)
+    return batch.y.data();
+  return batch.targets.data();
+}
+
+/// Computes the test metric over the valid rows of every batch. If
+/// \p allLogits is given, it receives the outputs of every valid row.
 bool evaluate(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &batch,
-              std::vector<float> &logits, double &accuracy, std::string &error,
+              std::vector<float> &logits, Metric &metric, std::string &error,
               std::vector<float> *allLogits = nullptr) {
-  int64_t correct = 0, total = 0;
+  const int32_t k = m->num_classes;
+  double sum = 0;
+  int64_t count = 0;
   loader.startEpoch(0);
   while (loader.next(batch)) {
     if (int status = m->predict(arena, batch.x.data(), logits.data())) {
@@ -116,19 +196,27 @@ bool evaluate(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &
       return false;
     }
     if (allLogits)
-      allLogits->insert(allLogits->end(), logits.begin(),
-                        logits.begin() + batch.valid * m->num_classes);
+      allLogits->insert(allLogits->end(), logits.begin(), logits.begin() + batch.valid * k);
     for (int64_t r = 0; r < batch.valid; ++r) {
-      const float *row = logits.data() + r * m->num_classes;
-      int32_t best = 0;
-      for (int32_t c = 1; c < m->num_classes; ++c)
-        if (row[c] > row[best])
-          best = c;
-      correct += best == batch.y[r];
-      ++total;
+      const float *row = logits.data() + r * k;
+      if (m->task == KILN_TASK_CLASSIFICATION) {
+        int32_t best = 0;
+        for (int32_t c = 1; c < k; ++c)
+          if (row[c] > row[best])
+            best = c;
+        sum += best == batch.y[r];
+        ++count;
+        continue;
+      }
+      const float *target = batch.targets.data() + r * k;
+      for (int32_t c = 0; c < k; ++c) {
+        const double d = static_cast<double>(row[c]) - target[c];
+        sum += m->task == KILN_TASK_REGRESSION ? d * d : (row[c] > 0) == (target[c] > 0.5f);
+      }
+      count += k;
     }
   }
-  accuracy = total ? static_cast<double>(correct) / total : 0.0;
+  metric.value = count ? sum / static_cast<double>(count) : 0.0;
   return true;
 }
 
@@ -179,11 +267,25 @@ bool readResumePoint(TrainerFlags &flags, int &epoch, std::string &error) {
 /// loadCheckpoint, adding which model wrote the file if it is another one
 /// (the usual cause of a missing tensor or a shape mismatch).
 bool loadState(const kiln_model_info *m, void *arena, const std::string &path,
-               bool parametersOnly, std::string &error) {
+               bool parametersOnly, bool partial, std::string &error) {
   LoadOptions options;
   options.parametersOnly = parametersOnly;
-  if (loadCheckpoint(*m, arena, path, options, nullptr, error))
+  options.allowMissingTensors = options.allowUnknownTensors = partial;
+  LoadResult result;
+  if (loadCheckpoint(*m, arena, path, options, &result, error)) {
+    // What strict=False skipped is worth seeing: a typo in a module name
+    // would otherwise silently leave a layer at its initialization.
+    auto list = [](const std::vector<std::string> &names) {
+      std::string text;
+      for (const std::string &n : names)
+        text += (text.empty() ? "" : ", ") + n;
+      return text.empty() ? std::string("none") : text;
+    };
+    if (partial)
+      std::printf("partial load: kept initialization of %s; ignored %s\n",
+                  list(result.missing).c_str(), list(result.unexpected).c_str());
     return true;
+  }
   std::map<std::string, std::string> meta;
   std::string ignored;
   if (readCheckpointMetadata(path, meta, ignored) && meta.count("kiln.model") &&
@@ -201,7 +303,7 @@ std::string formatDouble(const char *format, double v) {
 /// Saves the arena with what --resume needs (epoch, seed, lr) and what a
 /// reader may want to see (model, last train loss, test accuracy).
 bool saveTrainerCheckpoint(const kiln_model_info *m, const void *arena, const TrainerFlags &flags,
-                           float lr, int epoch, const double *trainLoss, double accuracy,
+                           float lr, int epoch, const double *trainLoss, const Metric &metric,
                            std::string &error) {
   std::map<std::string, std::string> meta = {
       {"format", "pt"},
@@ -209,7 +311,7 @@ bool saveTrainerCheckpoint(const kiln_model_info *m, const void *arena, const Tr
       {"kiln.epoch", std::to_string(epoch)},
       {"kiln.seed", std::to_string(flags.seed)},
       {"kiln.lr", formatDouble("%.9g", lr)},
-      {"kiln.test_accuracy", formatDouble("%.17g", accuracy)},
+      {metric.metadataKey, formatDouble("%.17g", metric.value)},
   };
   if (trainLoss)
     meta["kiln.train_loss"] = formatDouble("%.17g", *trainLoss);
@@ -222,17 +324,48 @@ bool saveTrainerCheckpoint(const kiln_model_info *m, const void *arena, const Tr
 
 /// Writes the test-set logits (valid rows only) and labels for --dump-logits.
 bool dumpLogits(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &batch,
-                std::vector<float> &logits, const Dataset &test, const std::string &path,
+                std::vector<float> &logits, const Dataset &test,
+                const std::vector<float> &testTargets, const std::string &path,
                 std::string &error) {
   std::vector<float> all;
   all.reserve(static_cast<size_t>(test.size) * m->num_classes);
-  double accuracy = 0;
-  if (!evaluate(m, arena, loader, batch, logits, accuracy, error, &all))
+  Metric metric;
+  if (!evaluate(m, arena, loader, batch, logits, metric, error, &all))
     return false;
-  std::vector<TensorRef> tensors = {
-      {"logits", KILN_F32, {test.size, m->num_classes}, all.data()},
-      {"labels", KILN_I32, {test.size}, test.y.data()},
-  };
+  std::vector<TensorRef> tensors = {{"logits", KILN_F32, {test.size, m->num_classes}, all.data()}};
+  if (m->task == KILN_TASK_CLASSIFICATION)
+    tensors.push_back({"labels", KILN_I32, {test.size}, test.y.data()});
+  else
+    tensors.push_back({"targets", KILN_F32, {test.size, m->num_classes}, testTargets.data()});
+  return writeSafetensors(path, tensors, {{"kiln.model", m->name ? m->name : ""}}, error);
+}
+
+/// Writes the observation entries of the state table (the model's observe()
+/// calls, as the last training step left them) for --dump-observations.
+bool dumpObservations(const kiln_model_info *m, const void *arena, const std::string &path,
+                      std::string &error) {
+  std::vector<TensorRef> tensors;
+  for (int32_t i = 0; i < m->num_state; ++i) {
+    const kiln_state_entry &e = m->state[i];
+    if (!(e.flags & KILN_STATE_OBSERVATION))
+      continue;
+    uint64_t bytes = static_cast<uint64_t>(dtypeSize(e.dtype));
+    for (int32_t d = 0; d < e.rank && e.shape; ++d)
+      bytes *= static_cast<uint64_t>(e.shape[d]);
+    if (!e.name || bytes == 0 || e.rank < 0 || (e.rank > 0 && !e.shape) ||
+        e.offset > m->arena_bytes || bytes > m->arena_bytes - e.offset) {
+      error = "--dump-observations: state entry " + std::to_string(i) +
+              " is malformed or lies outside the arena";
+      return false;
+    }
+    tensors.push_back({e.name, e.dtype, std::vector<int64_t>(e.shape, e.shape + e.rank),
+                       static_cast<const char *>(arena) + e.offset});
+  }
+  if (tensors.empty()) {
+    error = "--dump-observations: model " + std::string(m->name ? m->name : "<unnamed>") +
+            " observes nothing (see observe() in kiln/dsl/hooks.h)";
+    return false;
+  }
   return writeSafetensors(path, tensors, {{"kiln.model", m->name ? m->name : ""}}, error);
 }
 
@@ -276,39 +409,50 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
       shape += 'x';
     shape += std::to_string(m->input_shape[i]);
   }
-  std::printf("model %s: batch %d, input [%s] (%lld elements), %d classes\n", name,
-              m->batch_size, shape.c_str(), static_cast<long long>(m->input_elements),
-              m->num_classes);
+  const char *outputs = m->task == KILN_TASK_CLASSIFICATION ? "classes"
+                        : m->task == KILN_TASK_REGRESSION   ? "outputs (regression)"
+                                                            : "outputs (binary)";
+  std::printf("model %s: batch %d, input [%s] (%lld elements), %d %s\n", name, m->batch_size,
+              shape.c_str(), static_cast<long long>(m->input_elements), m->num_classes, outputs);
   std::printf("arena: %llu bytes\n", static_cast<unsigned long long>(m->arena_bytes));
 
   Dataset train, test;
-  if (!loadFashionMnist(flags.dataDir, true, train, error) ||
-      !loadFashionMnist(flags.dataDir, false, test, error))
+  std::vector<float> trainTargets, testTargets;
+  const bool fromCsv = !flags.trainCsv.empty();
+  if (!(fromCsv ? loadCsvData(m, flags, train, trainTargets, test, testTargets, error)
+                : loadImageData(m, flags, train, test, error)))
     return fail(error);
+  const std::string source = fromCsv ? flags.trainCsv + ", " + flags.testCsv : flags.dataDir;
   for (const Dataset *d : {&train, &test})
     if (d->sampleElements() != m->input_elements)
       return fail("model " + std::string(name) + " expects " +
                   std::to_string(m->input_elements) + " input elements per sample, " +
-                  (d == &train ? "training" : "test") + " data in " + flags.dataDir +
-                  " has " + std::to_string(d->sampleElements()));
-  if (!checkLabels(train, "training", m->num_classes, error) ||
-      !checkLabels(test, "test", m->num_classes, error))
+                  (d == &train ? "training" : "test") + " data in " + source + " has " +
+                  std::to_string(d->sampleElements()));
+  if (m->task == KILN_TASK_CLASSIFICATION &&
+      (!checkLabels(train, "training", m->num_classes, error) ||
+       !checkLabels(test, "test", m->num_classes, error)))
     return fail(error);
 
   // The next batch is gathered on a worker thread while the step runs; the
   // order and contents are exactly those of the synchronous loader.
-  BatchPipeline prefetching;
+  BatchPipeline prefetching, testPipeline;
   prefetching.prefetch = true;
+  if (m->task != KILN_TASK_CLASSIFICATION) {
+    prefetching.targets = &trainTargets;
+    testPipeline.targets = &testTargets;
+  }
   DataLoader trainLoader(train, {m->batch_size, /*shuffle=*/true, flags.seed, /*drop_last=*/true},
                          prefetching);
-  DataLoader testLoader(test, {m->batch_size, /*shuffle=*/false, 0, /*drop_last=*/false});
+  DataLoader testLoader(test, {m->batch_size, /*shuffle=*/false, 0, /*drop_last=*/false},
+                        testPipeline);
   const int64_t batchesPerEpoch = trainLoader.numBatches();
   if (batchesPerEpoch == 0)
     return fail("training set has " + std::to_string(train.size) +
                 " samples, fewer than one batch of " + std::to_string(m->batch_size));
   const int64_t steps = flags.maxSteps > 0 && flags.maxSteps < batchesPerEpoch
                             ? flags.maxSteps : batchesPerEpoch;
-  std::printf("data: %s (%lld train, %lld test samples)\n", flags.dataDir.c_str(),
+  std::printf("data: %s (%lld train, %lld test samples)\n", source.c_str(),
               static_cast<long long>(train.size), static_cast<long long>(test.size));
   std::printf("training: %lld epochs x %lld steps, lr %g, seed %llu\n",
               static_cast<long long>(flags.epochs), static_cast<long long>(steps), lr,
@@ -339,15 +483,17 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
   std::memset(arena.get(), 0, static_cast<size_t>(arenaBytes));
   if (int status = m->init(arena.get(), flags.seed))
     return fail("model init failed with status " + std::to_string(status));
-  if (!flags.resume.empty() && !loadState(m, arena.get(), flags.resume, false, error))
+  if (!flags.resume.empty() &&
+      !loadState(m, arena.get(), flags.resume, /*parametersOnly=*/false, /*partial=*/false, error))
     return fail(error);
-  if (!flags.initFrom.empty() && !loadState(m, arena.get(), flags.initFrom, true, error))
+  if (!flags.initFrom.empty() &&
+      !loadState(m, arena.get(), flags.initFrom, /*parametersOnly=*/true, flags.partial, error))
     return fail(error);
   const char *metricFormat = flags.fullPrecision ? "%.17g" : "%.4f";
 
   Batch batch, testBatch;
   std::vector<float> logits(static_cast<size_t>(m->batch_size) * m->num_classes);
-  double accuracy = 0;
+  Metric metric = metricOf(m);
   int64_t globalStep = static_cast<int64_t>(startEpoch) * steps;
   bool trained = false; // Whether this process ran an epoch.
   for (int epoch = startEpoch + 1; epoch <= flags.epochs; ++epoch) {
@@ -361,7 +507,7 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
       // The schedule is a function of the global step, so a resumed run
       // continues it exactly.
       const float stepLr = static_cast<float>(schedule->at(globalStep));
-      if (int status = m->train_step(arena.get(), batch.x.data(), batch.y.data(), stepLr, &loss))
+      if (int status = m->train_step(arena.get(), batch.x.data(), targetsOf(m, batch), stepLr, &loss))
         return fail("train_step failed with status " + std::to_string(status) + " at epoch " +
                     std::to_string(epoch) + " step " + std::to_string(step));
       if (!std::isfinite(loss))
@@ -389,35 +535,39 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
         windowStart = Clock::now();
       }
     }
-    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, accuracy, error))
+    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, metric, error))
       return fail(error);
     const double trainLoss = epochLoss / steps;
-    std::printf("epoch %d/%lld done: train loss %s test accuracy %s (%.1f s)\n", epoch,
+    std::printf("epoch %d/%lld done: train loss %s test %s %s (%.1f s)\n", epoch,
                 static_cast<long long>(flags.epochs),
-                formatDouble(metricFormat, trainLoss).c_str(),
-                formatDouble(metricFormat, accuracy).c_str(), secondsSince(epochStart));
+                formatDouble(metricFormat, trainLoss).c_str(), metric.name,
+                formatDouble(metricFormat, metric.value).c_str(), secondsSince(epochStart));
     std::fflush(stdout);
     trained = true;
     if (!flags.save.empty() && !saveTrainerCheckpoint(m, arena.get(), flags, lr, epoch,
-                                                      &trainLoss, accuracy, error))
+                                                      &trainLoss, metric, error))
       return fail(error);
   }
   if (!trained) {
-    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, accuracy, error))
+    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, metric, error))
       return fail(error);
     // Nothing trained (--epochs 0, or resumed at or past --epochs): the
     // checkpoint still records the state, e.g. one converted by --init-from.
     if (!flags.save.empty() &&
         !saveTrainerCheckpoint(m, arena.get(), flags, lr, startEpoch, nullptr,
-                               accuracy, error))
+                               metric, error))
       return fail(error);
   }
   if (!flags.dumpLogits.empty() && !dumpLogits(m, arena.get(), testLoader, testBatch, logits,
-                                               test, flags.dumpLogits, error))
+                                               test, testTargets, flags.dumpLogits, error))
+    return fail(error);
+  if (!flags.dumpObservations.empty() &&
+      !dumpObservations(m, arena.get(), flags.dumpObservations, error))
     return fail(error);
   if (csv && std::fflush(csv.get()) != 0)
     return fail("cannot write loss CSV " + flags.lossCsv + ": " + std::strerror(errno));
-  std::printf("final test accuracy: %s\n", formatDouble(metricFormat, accuracy).c_str());
+  std::printf("final test %s: %s\n", metric.name,
+              formatDouble(metricFormat, metric.value).c_str());
   std::fflush(stdout);
   return KILN_TRAIN_OK;
 }

@@ -135,7 +135,8 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
         return bad("a file name");
       flags.lossCsv = value;
     } else if (name == "--save" || name == "--resume" || name == "--init-from" ||
-               name == "--dump-logits") {
+               name == "--dump-logits" || name == "--train-csv" || name == "--test-csv" ||
+               name == "--dump-observations") {
       if (!takeValue())
         return false;
       if (value.empty())
@@ -143,14 +144,23 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
       std::string *file = name == "--save"        ? &flags.save
                           : name == "--resume"    ? &flags.resume
                           : name == "--init-from" ? &flags.initFrom
-                                                  : &flags.dumpLogits;
+                          : name == "--train-csv" ? &flags.trainCsv
+                          : name == "--test-csv"  ? &flags.testCsv
+                          : name == "--dump-logits" ? &flags.dumpLogits
+                                                    : &flags.dumpObservations;
       *file = value;
-    } else if (name == "--full-precision") {
+    } else if (name == "--label-column") {
+      if (!takeValue())
+        return false;
+      if (value.empty())
+        return bad("a column name");
+      flags.labelColumn = value;
+    } else if (name == "--full-precision" || name == "--partial") {
       if (hasValue) {
         error = name + " takes no value";
         return false;
       }
-      flags.fullPrecision = true;
+      (name == "--partial" ? flags.partial : flags.fullPrecision) = true;
     } else {
       error = "unknown option '" + name + "' (see --help)";
       return false;
@@ -161,6 +171,16 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
             "state, --init-from only the parameters)";
     return false;
   }
+  if (flags.trainCsv.empty() != flags.testCsv.empty() ||
+      (!flags.trainCsv.empty() && flags.labelColumn.empty()) ||
+      (flags.trainCsv.empty() && !flags.labelColumn.empty())) {
+    error = "--train-csv, --test-csv and --label-column go together";
+    return false;
+  }
+  if (flags.partial && flags.initFrom.empty()) {
+    error = "--partial applies to --init-from, which is not given";
+    return false;
+  }
   return true;
 }
 
@@ -168,7 +188,7 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                        double defaultLr, const std::string &defaultDataDir) {
   std::fprintf(out,
                "usage: %s [options]\n"
-               "Trains the kiln-compiled model '%s' on Fashion-MNIST.\n"
+               "Trains the kiln-compiled model '%s' on Fashion-MNIST, or on CSV tables.\n"
                "\n"
                "options:\n"
                "  --epochs N       training epochs (default 5; 0 = evaluate only)\n"
@@ -178,6 +198,11 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                "  --seed S         seed for initialization and shuffling (default 0)\n"
                "  --data-dir DIR   directory with the Fashion-MNIST IDX files\n"
                "                   (default %s)\n"
+               "  --train-csv FILE, --test-csv FILE, --label-column NAME\n"
+               "                   train and test on CSV tables with a header row: NAME\n"
+               "                   is the target (a class index, or a value for\n"
+               "                   regression and binary models), the other columns\n"
+               "                   the features (docs/data.md)\n"
                "  --max-steps N    at most N steps per epoch (default 0 = all)\n"
                "  --log-every N    progress line every N steps (default 50; 0 = none)\n"
                "  --loss-csv FILE  write 'step,epoch,loss' for every logged step\n"
@@ -188,8 +213,14 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                "                   (and its seed and lr unless --seed/--lr are given)\n"
                "  --init-from FILE load only the parameters from FILE (fine-tuning; FILE\n"
                "                   may be a PyTorch state_dict saved as safetensors)\n"
+               "  --partial        with --init-from: load the parameters FILE has, keep the\n"
+               "                   initialization of those it lacks (a new head), ignore\n"
+               "                   tensors the model lacks (PyTorch's strict=False)\n"
                "  --dump-logits FILE  write the final test-set logits and labels to FILE\n"
-               "                   (safetensors: 'logits' F32 [N, classes], 'labels' I32 [N])\n"
+               "                   (safetensors: 'logits' F32 [N, classes], 'labels' I32 [N],\n"
+               "                   or 'targets' F32 [N, outputs] for regression/binary)\n"
+               "  --dump-observations FILE  write what the model's observe() calls stored\n"
+               "                   in the last training step (values and gradients)\n"
                "  --full-precision print losses and accuracies with 17 significant digits\n"
                "  --help           show this help\n",
                prog, modelName, defaultLr, defaultDataDir.c_str());

@@ -22,6 +22,8 @@ struct TrainerFlags {
   uint64_t seed = 0;
   bool seedSet = false;  ///< --seed given (else --resume takes the checkpoint's).
   std::string dataDir;
+  std::string trainCsv, testCsv; ///< CSV tables instead of Fashion-MNIST.
+  std::string labelColumn;       ///< The CSV column holding the target.
   int64_t maxSteps = 0;  ///< Steps per epoch; 0 = the whole epoch.
   int64_t logEvery = 50; ///< 0 disables progress lines.
   std::string lossCsv;   ///< Empty = no CSV.
@@ -29,7 +31,9 @@ struct TrainerFlags {
   std::string save;      ///< Checkpoint after every epoch and at the end.
   std::string resume;    ///< Checkpoint to continue from (state + epoch).
   std::string initFrom;  ///< Checkpoint to take the parameters from.
+  bool partial = false;  ///< --init-from may miss or add tensors (strict=False).
   std::string dumpLogits; ///< Write the final test-set logits here.
+  std::string dumpObservations; ///< Write the last step's observations here.
   bool fullPrecision = false; ///< Print losses/accuracies with %.17g.
   bool help = false;
 };

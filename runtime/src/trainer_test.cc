@@ -54,7 +54,8 @@ int predictModel(void *arena, const float *x, float *logits) {
 }
 
 /// One SGD step on mean softmax cross-entropy; d loss / d logit = p - onehot.
-int trainModel(void *arena, const float *x, const int32_t *y, float lr, float *loss) {
+int trainModel(void *arena, const float *x, const void *labels, float lr, float *loss) {
+  const int32_t *y = static_cast<const int32_t *>(labels);
   float grad[kBatch][kClasses];
   double total = 0;
   for (int r = 0; r < kBatch; ++r) {
@@ -78,16 +79,16 @@ int trainModel(void *arena, const float *x, const int32_t *y, float lr, float *l
 }
 
 int nanCalls = 0;
-int nanAfterTwoSteps(void *, const float *, const int32_t *, float, float *loss) {
+int nanAfterTwoSteps(void *, const float *, const void *, float, float *loss) {
   *loss = ++nanCalls >= 3 ? NAN : 1.0f;
   return 0;
 }
 
-int failingStep(void *, const float *, const int32_t *, float, float *) { return 7; }
+int failingStep(void *, const float *, const void *, float, float *) { return 7; }
 
 /// Records a fingerprint of every training row it is given.
 std::vector<uint64_t> seenRows;
-int recordingStep(void *, const float *x, const int32_t *, float, float *loss) {
+int recordingStep(void *, const float *x, const void *, float, float *loss) {
   for (int r = 0; r < kBatch; ++r) {
     uint64_t h = 1469598103934665603ULL; // FNV-1a over the row's pixels.
     for (int e = 0; e < kElems; ++e)
@@ -248,7 +249,7 @@ TEST_F(TrainerTest, HelpListsFlags) {
   RunResult r = runTrainer(makeModel(), {"--help"});
   EXPECT_EQ(r.status, 0);
   for (const char *flag : {"--epochs", "--lr", "--seed", "--data-dir", "--max-steps",
-                           "--log-every", "--loss-csv", "--help"})
+                           "--log-every", "--loss-csv", "--init-from", "--partial", "--help"})
     EXPECT_THAT(r.out, HasSubstr(flag));
   EXPECT_THAT(r.out, HasSubstr("toy_softmax"));
 }
@@ -256,7 +257,8 @@ TEST_F(TrainerTest, HelpListsFlags) {
 TEST_F(TrainerTest, BadFlagsAreUsageErrors) {
   const std::vector<std::vector<std::string>> cases = {
       {"--bogus"}, {"--epochs", "abc"}, {"--epochs", "-1"}, {"--lr", "0"},
-      {"--lr", "nan"}, {"--seed", "-1"}, {"--log-every"}, {"stray"}};
+      {"--lr", "nan"}, {"--seed", "-1"}, {"--log-every"}, {"stray"},
+      {"--partial"}, {"--partial=1", "--init-from", "x"}};
   for (const auto &args : cases) {
     RunResult r = runTrainer(makeModel(), args);
     EXPECT_EQ(r.status, KILN_TRAIN_USAGE_ERROR) << args[0];

@@ -14,9 +14,18 @@ usage:
       checks that kiln (--init-from, --epochs 0) gets the same logits and
       accuracy. Needs torch, but not the safetensors package; exits with 77
       (ctest SKIP_RETURN_CODE) after a "SKIP:" line if torch is missing.
+  checkpoint_torch_test.py finetune MLP_TRAINER FINETUNE_TRAINER
+      Trains the mlp one epoch, loads its backbone into mlp_finetune (new
+      head, frozen fc1/fc2) with --init-from --partial, trains the head one
+      epoch and checks the report of skipped tensors, that the backbone is
+      bit-identical afterwards, that only the head has optimizer state, and
+      the accuracy; and that the head's observed output gradient
+      (--dump-observations) is cross-entropy's (softmax - onehot) / batch.
+      Needs no torch.
 """
 import gzip
 import json
+import math
 import os
 import re
 import struct
@@ -78,6 +87,69 @@ def check_resume(trainer, args):
         if a[1] != b[1]:
             sys.exit(f"FAIL: the final metadata differ: {a[1]} vs {b[1]}")
         print(f"OK: resumed run matches bit for bit ({len(a[0])} tensors, {len(a[2])} bytes)")
+
+
+def tensor_bytes(checkpoint, name):
+    header, _, data = checkpoint
+    begin, end = header[name]["data_offsets"]
+    return data[begin:end]
+
+
+def check_finetune(mlp_trainer, finetune_trainer):
+    with tempfile.TemporaryDirectory(prefix="kiln_finetune_") as work:
+        base, tuned = os.path.join(work, "mlp.safetensors"), os.path.join(work, "ft.safetensors")
+        common = ["--seed", "1", "--log-every", "0"]
+        run([mlp_trainer, "--epochs", "1", "--save", base] + common)
+        strict = subprocess.run([finetune_trainer, "--epochs", "0", "--init-from", base],
+                                capture_output=True, text=True)
+        if strict.returncode == 0 or "missing tensor 'head.weight'" not in strict.stderr:
+            sys.exit(f"FAIL: a strict load of the mlp into the new head must fail naming "
+                     f"head.weight; got {strict.returncode}: {strict.stderr}")
+        observed = os.path.join(work, "observed.safetensors")
+        out = run([finetune_trainer, "--epochs", "1", "--init-from", base, "--partial",
+                   "--save", tuned, "--dump-observations", observed] + common)
+        report = "partial load: kept initialization of head.weight, head.bias; " \
+                 "ignored fc3.weight, fc3.bias"
+        if report not in out:
+            sys.exit(f"FAIL: expected '{report}' in:\n{out}")
+        a, b = read_safetensors_raw(base), read_safetensors_raw(tuned)
+        for name in ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]:
+            if tensor_bytes(a, name) != tensor_bytes(b, name):
+                sys.exit(f"FAIL: frozen {name} changed during fine-tuning")
+        buffers = sorted(n for n in b[0] if n.endswith(".momentum_buffer"))
+        if buffers != ["head.bias.momentum_buffer", "head.weight.momentum_buffer"]:
+            sys.exit(f"FAIL: only the head should have optimizer state, got {buffers}")
+        accuracy = float(re.search(r"^final test accuracy: ([0-9.]+)$", out, re.M).group(1))
+        if accuracy < 0.80:
+            sys.exit(f"FAIL: fine-tuned accuracy {accuracy} < 0.80")
+        check_observed_head(read_safetensors_raw(observed))
+        print(f"OK: backbone unchanged, head trained to accuracy {accuracy:.4f}")
+
+
+def check_observed_head(observed):
+    """The last step's observe_call("head", ...): input [128, 512] (a ReLU's
+    output), output logits [128, 10], and d loss / d logits, which for mean
+    cross-entropy is (softmax(logits) - onehot(label)) / 128: so
+    softmax(logits) - 128 * grad must be one-hot in every row."""
+    header = observed[0]
+    shapes = {name: header[name]["shape"] for name in header}
+    expected = {"head.input": [128, 512], "head.input.grad": [128, 512],
+                "head.output": [128, 10], "head.output.grad": [128, 10]}
+    if shapes != expected:
+        sys.exit(f"FAIL: observations {shapes}, expected {expected}")
+    floats = lambda name: struct.unpack(f"<{len(tensor_bytes(observed, name)) // 4}f",
+                                        tensor_bytes(observed, name))
+    if min(floats("head.input")) < 0:
+        sys.exit("FAIL: the observed head input is a ReLU output, yet negative")
+    logits, grad = floats("head.output"), floats("head.output.grad")
+    for row in range(128):
+        z = logits[10 * row:10 * row + 10]
+        top = max(z)
+        e = [math.exp(v - top) for v in z]
+        onehot = [p / sum(e) - 128 * g for p, g in zip(e, grad[10 * row:10 * row + 10])]
+        if sorted(round(v, 3) for v in onehot) != [0.0] * 9 + [1.0]:
+            sys.exit(f"FAIL: row {row}: softmax - 128 * grad = {onehot} is not one-hot")
+    print("OK: observed head gradient is (softmax - onehot) / 128")
 
 
 def check_torch(logreg_trainer, mlp_trainer, data_dir):
@@ -226,6 +298,8 @@ def check_torch(logreg_trainer, mlp_trainer, data_dir):
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "resume":
         check_resume(sys.argv[2], sys.argv[3:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "finetune":
+        check_finetune(*sys.argv[2:])
     elif len(sys.argv) == 5 and sys.argv[1] == "torch":
         check_torch(*sys.argv[2:])
     else:

@@ -62,7 +62,12 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createKilnVectorizeMatmul(matmul));
   }
   pm.addNestedPass<func::FuncOp>(createKilnTileTransposes());
+  // Single-iteration loops are promoted first: MLIR 16's super-vectorizer
+  // finds no loop-carried dependence in them and widens a reduction's store
+  // to a 0-d memref into an invalid vector.transfer_write (a [1, N] or
+  // [N, 1] mean, e.g. the MSE of a one-output regression).
   addPasses(pm, "func.func(convert-linalg-to-affine-loops,"
+                "affine-loop-normalize{promote-single-iter=true},"
                 "affine-loop-invariant-code-motion)");
   if (options.vectorWidth > 1)
     addPasses(pm, "func.func(affine-super-vectorize{virtual-vector-size=" +

@@ -111,6 +111,7 @@ FailureOr<kiln::ModuleAbi> kiln::extractAbi(ModuleOp module) {
       entry.name = dict.getAs<StringAttr>("name").getValue().str();
       entry.offset = dict.getAs<IntegerAttr>("offset").getInt();
       entry.buffer = *bufferOf(dict.getAs<TypeAttr>("type").getValue());
+      entry.observation = dict.contains("observation");
       abi.state.push_back(std::move(entry));
     }
   }
@@ -123,6 +124,17 @@ FailureOr<kiln::ModuleAbi> kiln::extractAbi(ModuleOp module) {
       info.inputShape.push_back(d);
     info.defaultLearningRate =
         model.getAs<FloatAttr>("default_lr").getValueAsDouble();
+    if (auto task = model.getAs<StringAttr>("task")) {
+      info.task = llvm::StringSwitch<int>(task.getValue())
+                      .Case("classification", 0)
+                      .Case("regression", 1)
+                      .Case("binary", 2)
+                      .Default(-1);
+      if (info.task < 0)
+        return module.emitError("unknown model task '")
+               << task.getValue()
+               << "' (expected classification, regression or binary)";
+    }
     abi.model = info;
   }
   return abi;
@@ -144,14 +156,18 @@ static void emitPrototype(const kiln::AbiFunction &fn, llvm::raw_ostream &os) {
 static void emitModelInfo(const kiln::ModuleAbi &abi, llvm::raw_ostream &os) {
   const kiln::AbiModel &m = *abi.model;
   const std::string &n = m.name;
+  const kiln::AbiFunction *step = abi.lookup(n + "_train_step");
+  const std::string targetType =
+      step && step->inputs.size() > 1 ? step->inputs[1].cType : "int32_t";
   os << kModelAbiHeader << "\n";
   os << "/* Adapters from the generated functions to kiln_model_info. */\n"
      << "static inline int " << n << "_info_init(void *arena, uint64_t seed) {\n"
      << "  int64_t s = (int64_t)seed;\n  " << n << "_init(arena, &s);\n"
      << "  return 0;\n}\n"
      << "static inline int " << n << "_info_train_step(void *arena, "
-     << "const float *x, const int32_t *y, float lr, float *loss) {\n  " << n
-     << "_train_step(arena, x, y, &lr, loss);\n  return 0;\n}\n"
+     << "const float *x, const void *y, float lr, float *loss) {\n  " << n
+     << "_train_step(arena, x, (const " << targetType << " *)y, &lr, loss);\n"
+     << "  return 0;\n}\n"
      << "static inline int " << n << "_info_predict(void *arena, "
      << "const float *x, float *logits) {\n  " << n
      << "_predict(arena, x, logits);\n  return 0;\n}\n\n";
@@ -174,16 +190,17 @@ static void emitModelInfo(const kiln::ModuleAbi &abi, llvm::raw_ostream &os) {
   for (auto [i, entry] : llvm::enumerate(abi.state))
     os << "      {\"" << entry.name << "\", " << entry.offset << "u, "
        << dtypeEnum(entry.buffer.cType) << ", " << entry.buffer.shape.size()
-       << ", state_shape" << i << "},\n";
+       << ", state_shape" << i << ", "
+       << (entry.observation ? "KILN_STATE_OBSERVATION" : "0") << "},\n";
   if (abi.state.empty())
-    os << "      {0, 0, 0, 0, 0},\n";
+    os << "      {0, 0, 0, 0, 0, 0},\n";
   os << "  };\n  static const kiln_model_info info = {\n"
      << "      \"" << n << "\", " << abi.arenaBytes << "u, " << m.batchSize
      << ", " << m.inputShape.size() << ", input_shape, " << elements << ", "
      << m.numClasses << ", " << llvm::format("%g", m.defaultLearningRate)
      << "f,\n      " << n << "_info_init, " << n << "_info_train_step, " << n
-     << "_info_predict,\n      " << abi.state.size()
-     << ", state};\n  return &info;\n}\n\n";
+     << "_info_predict,\n      " << abi.state.size() << ", state, "
+     << m.task << "};\n  return &info;\n}\n\n";
 }
 
 void kiln::emitCHeader(const ModuleAbi &abi, llvm::StringRef guardName,
@@ -204,7 +221,8 @@ void kiln::emitCHeader(const ModuleAbi &abi, llvm::StringRef guardName,
     os << "/* State layout (byte offsets into the arena):\n";
     for (const AbiStateEntry &entry : abi.state)
       os << " *   " << entry.offset << "\t" << entry.buffer.cType
-         << shapeComment(entry.buffer) << "\t" << entry.name << "\n";
+         << shapeComment(entry.buffer) << "\t" << entry.name
+         << (entry.observation ? "\t(observation)" : "") << "\n";
     os << " */\n\n";
   }
   for (const AbiFunction &fn : abi.functions)

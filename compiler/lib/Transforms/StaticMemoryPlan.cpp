@@ -18,6 +18,7 @@
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNSTATICMEMORYPLAN
@@ -340,13 +341,26 @@ void StaticMemoryPlanPass::runOnOperation() {
   for (func::FuncOp fn : functions)
     rewriteFunction(fn, arenaBytes);
 
+  // Observations (values a step stores for the caller to read, see the
+  // DSL's hooks.h) are state like any other, marked so that checkpoints
+  // leave them out.
+  llvm::StringSet<> observations;
+  for (func::FuncOp fn : functions) {
+    for (StringRef name : stateNames(fn, "kiln.observations"))
+      observations.insert(name);
+    fn->removeAttr("kiln.observations");
+  }
   Builder b(module.getContext());
   SmallVector<Attribute> layout;
-  for (auto &[name, entry] : stateLayout)
-    layout.push_back(b.getDictionaryAttr(
-        {b.getNamedAttr("name", b.getStringAttr(name)),
-         b.getNamedAttr("offset", b.getI64IntegerAttr(entry.first)),
-         b.getNamedAttr("type", TypeAttr::get(entry.second))}));
+  for (auto &[name, entry] : stateLayout) {
+    SmallVector<NamedAttribute> fields = {
+        b.getNamedAttr("name", b.getStringAttr(name)),
+        b.getNamedAttr("offset", b.getI64IntegerAttr(entry.first)),
+        b.getNamedAttr("type", TypeAttr::get(entry.second))};
+    if (observations.contains(name))
+      fields.push_back(b.getNamedAttr("observation", b.getUnitAttr()));
+    layout.push_back(b.getDictionaryAttr(fields));
+  }
   module->setAttr("kiln.state_layout", b.getArrayAttr(layout));
   module->setAttr("kiln.state_bytes", b.getI64IntegerAttr(stateBytes));
   module->setAttr("kiln.arena_bytes", b.getI64IntegerAttr(arenaBytes));

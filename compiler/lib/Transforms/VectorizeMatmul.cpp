@@ -80,17 +80,28 @@ public:
     vectorType = VectorType::get({width}, b.getF32Type());
   }
 
+  /// Loop order k-block, column tile, row block (GotoBLAS's): the
+  /// kBlock x tile panel of B stays in L1 while every row block of A streams
+  /// past it.
   void emit() {
-    int64_t fullRows = m / rowBlock * rowBlock;
-    if (fullRows > 0)
-      forLoop(0, fullRows, rowBlock,
-              [&](Value i) { emitRows(i, rowBlock); });
-    if (fullRows < m)
-      forLoop(fullRows, m, 1, [&](Value i) { emitRows(i, 1); });
+    if (k <= kBlock) {
+      kBegin = index(0);
+      kEnd = index(k);
+      emitColumns();
+      return;
+    }
+    forLoop(0, k, kBlock, [&](Value k0) {
+      kBegin = k0;
+      kEnd = b.create<arith::MinSIOp>(
+          loc, b.create<arith::AddIOp>(loc, k0, index(kBlock)), index(k));
+      emitColumns();
+    });
   }
 
 private:
   static constexpr int64_t kVectorsPerTile = 2;
+  /// Depth of a k block: a 256 x 32 f32 panel of B is 32 KiB, within L1.
+  static constexpr int64_t kBlock = 256;
 
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
 
@@ -102,17 +113,29 @@ private:
     body(loop.getInductionVar());
   }
 
-  /// Rows [i, i + rows) of C, all columns.
-  void emitRows(Value i, int64_t rows) {
+  /// Every column tile of C for the current k block.
+  void emitColumns() {
     int64_t tile = kVectorsPerTile * width;
     int64_t fullCols = n / tile * tile;
     if (fullCols > 0)
       forLoop(0, fullCols, tile, [&](Value j) {
-        emitTile(i, rows, j, kVectorsPerTile, /*tail=*/0);
+        emitRowBlocks(j, kVectorsPerTile, /*tail=*/0);
       });
     int64_t rest = n - fullCols;
     if (rest > 0)
-      emitTile(i, rows, index(fullCols), rest / width, rest % width);
+      emitRowBlocks(index(fullCols), rest / width, rest % width);
+  }
+
+  /// Every row of C for the column tile at j.
+  void emitRowBlocks(Value j, int64_t vectors, int64_t tail) {
+    int64_t fullRows = m / rowBlock * rowBlock;
+    if (fullRows > 0)
+      forLoop(0, fullRows, rowBlock, [&](Value i) {
+        emitTile(i, rowBlock, j, vectors, tail);
+      });
+    if (fullRows < m)
+      forLoop(fullRows, m, 1,
+              [&](Value i) { emitTile(i, 1, j, vectors, tail); });
   }
 
   /// A rows x (vectors * width + tail) block of C at (i, j).
@@ -128,7 +151,7 @@ private:
     for (int64_t r = 0; r < rows; ++r)
       for (auto [col, mask] : columns)
         init.push_back(load(c, offset(i, r), col, mask));
-    auto kLoop = b.create<scf::ForOp>(loc, index(0), index(k), index(1), init);
+    auto kLoop = b.create<scf::ForOp>(loc, kBegin, kEnd, index(1), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(kLoop.getBody());
@@ -189,6 +212,7 @@ private:
   Location loc;
   Value a, bm, c;
   int64_t width, m = 0, n = 0, k = 0, rowBlock = 8;
+  Value kBegin, kEnd; ///< the current k block
   VectorType vectorType;
 };
 

@@ -15,6 +15,8 @@
 #include "kiln/dsl/Autodiff.h"
 #include "kiln/dsl/layout.h"
 #include "kiln/dsl/functional.h"
+#include "kiln/dsl/hooks.h"
+#include "kiln/dsl/losses.h"
 
 #include <set>
 
@@ -78,6 +80,18 @@ Tensor initialValue(const Tensor &seed, const nn::Parameter &p,
     break;
   }
   return full(p.shape(), 0.0, p.dtype());
+}
+
+Tensor defaultLoss(Task task, const Tensor &logits, const Tensor &y) {
+  switch (task) {
+  case Task::regression:
+    return nn::mse_loss(logits, y);
+  case Task::binary:
+    return nn::binary_cross_entropy_with_logits(logits, y);
+  case Task::classification:
+    break;
+  }
+  return nn::cross_entropy(logits, y);
 }
 
 /// Checked before the loss sees the logits, so that a wrong forward is
@@ -159,19 +173,23 @@ Program build_classifier(const std::string &name, nn::Module &model,
             options.optimizer.state_shape(buffer, p.parameter->shape())));
     }
     Tensor x = fn.input(batchShape);
-    Tensor y = fn.input({options.batch_size}, DType::i32);
+    Tensor y = options.task == Task::classification
+                   ? fn.input({options.batch_size}, DType::i32)
+                   : fn.input({options.batch_size, options.num_classes});
     Tensor lr = fn.input({});
     // With accumulation, the loss is the mean of the micro-batch losses, so
     // its gradient is the mean of the micro-batch gradients.
     const int64_t steps = options.accumulation_steps;
     const int64_t rows = options.batch_size / steps;
+    detail::ObservationRecorder recorder;
     Tensor l;
     for (int64_t i = 0; i < steps; ++i) {
+      recorder.start_micro_batch(i);
       Tensor xi = steps == 1 ? x : slice(x, 0, i * rows, (i + 1) * rows);
       Tensor yi = steps == 1 ? y : slice(y, 0, i * rows, (i + 1) * rows);
       Tensor logits = forward(xi);
       checkLogits(name, options, logits, rows);
-      Tensor li = loss ? loss(logits, yi) : nn::cross_entropy(logits, yi);
+      Tensor li = loss ? loss(logits, yi) : defaultLoss(options.task, logits, yi);
       if (li.rank() != 0)
         throw Error("model '" + name +
                     "': the loss must be a scalar, got shape " +
@@ -183,8 +201,31 @@ Program build_classifier(const std::string &name, nn::Module &model,
     std::vector<Tensor> wrt;
     for (const NamedParameter &p : trainable)
       wrt.push_back(p.parameter->value());
-    std::vector<Tensor> grads = optim::gradients(l, wrt, options.update);
+    std::vector<Tensor> observed, observedGrads;
+    for (const auto &o : recorder.observations()) {
+      if (static_cast<int64_t>(o.values.size()) != steps)
+        throw Error("model '" + name + "': '" + o.name +
+                    "' is observed in some micro-batches only");
+      if (!seen.insert(o.name).second || !seen.insert(o.name + ".grad").second)
+        throw Error("model '" + name + "': the observation '" + o.name +
+                    "' has the name of another state tensor");
+      observed.insert(observed.end(), o.values.begin(), o.values.end());
+    }
+    std::vector<Tensor> grads =
+        optim::gradients(l, wrt, options.update, observed, observedGrads);
     fn.output(l);
+    // With micro-batches, each observation stacks their values.
+    size_t next = 0;
+    for (const auto &o : recorder.observations()) {
+      std::vector<Tensor> values(observed.begin() + next,
+                                 observed.begin() + next + steps);
+      std::vector<Tensor> gradsOf(observedGrads.begin() + next,
+                                  observedGrads.begin() + next + steps);
+      next += steps;
+      fn.observation_output(o.name, steps == 1 ? values[0] : stack(values, 0));
+      fn.observation_output(o.name + ".grad",
+                            steps == 1 ? gradsOf[0] : stack(gradsOf, 0));
+    }
     for (size_t k = 0; k < trainable.size(); ++k) {
       double factor = optim::lr_factor(options.update, trainable[k].name);
       Tensor updated = options.optimizer.step(
@@ -210,7 +251,8 @@ Program build_classifier(const std::string &name, nn::Module &model,
     fn.finish();
   }
   program.set_model_info({name, options.batch_size, options.input_shape,
-                          options.num_classes, options.optimizer.lr()});
+                          options.num_classes, options.optimizer.lr(),
+                          options.task});
   return program;
 }
 

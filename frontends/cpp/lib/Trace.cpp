@@ -200,7 +200,20 @@ void Program::set_model_info(const ModelInfo &info) {
                           b.getI64IntegerAttr(info.num_classes)),
            b.getNamedAttr("input_shape",
                           b.getDenseI64ArrayAttr(info.input_shape)),
-           b.getNamedAttr("default_lr", b.getF64FloatAttr(info.default_lr))}));
+           b.getNamedAttr("default_lr", b.getF64FloatAttr(info.default_lr)),
+           b.getNamedAttr("task", b.getStringAttr(to_string(info.task)))}));
+}
+
+const char *to_string(Task task) {
+  switch (task) {
+  case Task::regression:
+    return "regression";
+  case Task::binary:
+    return "binary";
+  case Task::classification:
+    break;
+  }
+  return "classification";
 }
 
 std::string Program::str() const {
@@ -247,6 +260,12 @@ void Function::state_output(const std::string &name, const Tensor &value,
   impl->resultState.push_back(name);
 }
 
+void Function::observation_output(const std::string &name,
+                                  const Tensor &value, Loc loc) {
+  state_output(name, value, loc);
+  impl->observations.push_back(name);
+}
+
 void Function::finish() {
   detail::FunctionImpl *f = impl;
   MLIRContext *ctx = f->program->context.get();
@@ -262,6 +281,11 @@ void Function::finish() {
                                  f->resultState.end());
   f->fn->setAttr("kiln.state_args", b.getStrArrayAttr(args));
   f->fn->setAttr("kiln.state_results", b.getStrArrayAttr(results));
+  if (!f->observations.empty()) {
+    std::vector<StringRef> observed(f->observations.begin(),
+                                    f->observations.end());
+    f->fn->setAttr("kiln.observations", b.getStrArrayAttr(observed));
+  }
   f->program->active = nullptr;
   delete f;
 }

@@ -25,6 +25,7 @@ struct FunctionImpl {
   std::vector<std::string> argState;
   std::vector<mlir::Value> results;
   std::vector<std::string> resultState;
+  std::vector<std::string> observations; ///< resultState names of observations
   explicit FunctionImpl(mlir::MLIRContext *ctx) : builder(ctx) {}
 };
 

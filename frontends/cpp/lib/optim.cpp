@@ -259,6 +259,15 @@ double lr_factor(const UpdateOptions &options, const std::string &name) {
 std::vector<Tensor> gradients(const Tensor &loss,
                               const std::vector<Tensor> &params,
                               const UpdateOptions &options, Loc loc) {
+  std::vector<Tensor> none;
+  return gradients(loss, params, options, {}, none, loc);
+}
+
+std::vector<Tensor> gradients(const Tensor &loss,
+                              const std::vector<Tensor> &params,
+                              const UpdateOptions &options,
+                              const std::vector<Tensor> &observed,
+                              std::vector<Tensor> &observed_grads, Loc loc) {
   if (!(options.loss_scale > 0.0))
     raise_error(loc, "loss_scale must be positive, got " +
                          std::to_string(options.loss_scale));
@@ -266,12 +275,17 @@ std::vector<Tensor> gradients(const Tensor &loss,
   std::vector<Tensor> grads;
   {
     LocationScope scope(loc);
-    grads = grad(scaled ? loss * options.loss_scale : loss, params);
+    // One kiln.vjp for both, so the backward ops are built once.
+    std::vector<Tensor> wrt = params;
+    wrt.insert(wrt.end(), observed.begin(), observed.end());
+    grads = grad(scaled ? loss * options.loss_scale : loss, wrt);
   }
   LocationScope scope(loc);
   if (scaled)
     for (Tensor &g : grads)
       g = g * (1.0 / options.loss_scale);
+  observed_grads.assign(grads.begin() + params.size(), grads.end());
+  grads.resize(params.size());
   if (options.clip_value != 0.0)
     grads = clip_grad_value(grads, options.clip_value, loc);
   if (options.max_norm != 0.0)

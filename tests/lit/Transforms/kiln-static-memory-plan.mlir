@@ -129,3 +129,21 @@ func.func @copy(%x: memref<2xf32>, %y: memref<2xf32>)
   memref.copy %x, %y : memref<2xf32> to memref<2xf32>
   return
 }
+
+// -----
+
+// Observations (the DSL's observe()) are state at fixed offsets like any
+// other, marked in the layout so that checkpoints leave them out; the
+// function attribute naming them is consumed.
+// CHECK: kiln.state_layout = [{name = "w", offset = 0 : i64, type = memref<4xf32>}, {name = "h", observation, offset = 64 : i64, type = memref<4xf32>}, {name = "h.grad", observation, offset = 128 : i64, type = memref<4xf32>}]
+// CHECK-LABEL: func.func @observed_step
+// CHECK-NOT: kiln.observations
+// CHECK: return
+func.func @observed_step(%w: memref<4xf32>, %nw: memref<4xf32>, %h: memref<4xf32>, %g: memref<4xf32>)
+    attributes {kiln.state_args = ["w"], kiln.state_results = ["w", "h", "h.grad"],
+                kiln.observations = ["h", "h.grad"]} {
+  memref.copy %w, %nw : memref<4xf32> to memref<4xf32>
+  memref.copy %w, %h : memref<4xf32> to memref<4xf32>
+  memref.copy %w, %g : memref<4xf32> to memref<4xf32>
+  return
+}

@@ -8,13 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "kiln/Interpreter/Interpreter.h"
-#include "kiln/Pipelines/Pipelines.h"
-#include "kiln/dsl/ProgramMLIR.h"
-#include "kiln/dsl/kiln.h"
+#include "InterpretProgram.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Pass/PassManager.h"
+#include "kiln/dsl/kiln.h"
 
 #include <gtest/gtest.h>
 
@@ -25,6 +21,7 @@
 
 using namespace kiln::dsl;
 using kiln::interp::Buffer;
+using namespace kiln::dsl::test_support;
 
 namespace {
 
@@ -42,66 +39,6 @@ std::string errorOf(const std::function<void()> &fn) {
   return "";
 }
 
-mlir::func::FuncOp funcNamed(const Program &p, llvm::StringRef name) {
-  return moduleOf(p).lookupSymbol<mlir::func::FuncOp>(name);
-}
-
-std::vector<std::string> stringsOf(mlir::func::FuncOp fn,
-                                   llvm::StringRef attr) {
-  std::vector<std::string> names;
-  if (auto array = fn->getAttrOfType<mlir::ArrayAttr>(attr))
-    for (mlir::Attribute a : array)
-      names.push_back(a.cast<mlir::StringAttr>().getValue().str());
-  return names;
-}
-
-/// Expands kiln.vjp: autodiff, canonicalize, CSE.
-void differentiate(Program &p) {
-  mlir::PassManager pm(moduleOf(p).getContext());
-  kiln::buildKilnDifferentiatePipeline(pm);
-  ASSERT_TRUE(mlir::succeeded(pm.run(moduleOf(p)))) << p.str();
-}
-
-/// Runs function `name`; its state arguments come from `state` by name, the
-/// plain ones from `plain` in order. Returns the results by state name, the
-/// plain results as "#0", "#1", ...
-std::map<std::string, Buffer> call(const Program &p, llvm::StringRef name,
-                                   const std::map<std::string, Buffer> &state,
-                                   std::vector<Buffer> plain) {
-  mlir::func::FuncOp fn = funcNamed(p, name);
-  if (!fn) {
-    ADD_FAILURE() << "no function @" << name.str();
-    return {};
-  }
-  std::vector<Buffer> args;
-  size_t next = 0;
-  for (const std::string &arg : stringsOf(fn, "kiln.state_args"))
-    args.push_back(arg.empty() ? plain.at(next++) : state.at(arg));
-  EXPECT_EQ(next, plain.size());
-  auto results = kiln::interp::run(fn, args);
-  if (mlir::failed(results)) {
-    ADD_FAILURE() << "interpreter failed on\n" << p.str();
-    return {};
-  }
-  std::map<std::string, Buffer> named;
-  std::vector<std::string> names = stringsOf(fn, "kiln.state_results");
-  EXPECT_EQ(names.size(), results->size());
-  int plainIndex = 0;
-  for (size_t i = 0; i < names.size() && i < results->size(); ++i) {
-    std::string key = names[i];
-    if (key.empty())
-      key.append("#").append(std::to_string(plainIndex++));
-    named[key] = (*results)[i];
-  }
-  return named;
-}
-
-void expectNear(const Buffer &actual, const std::vector<double> &expected,
-                double tolerance) {
-  ASSERT_EQ(actual.data.size(), expected.size());
-  for (size_t i = 0; i < expected.size(); ++i)
-    EXPECT_NEAR(actual.data[i], expected[i], tolerance) << "element " << i;
-}
 
 //===----------------------------------------------------------------------===//
 // Module API
@@ -280,7 +217,8 @@ TEST(DslClassifier, FunctionsSignaturesAndStateNames) {
       << ir;
   EXPECT_TRUE(has(ir, "kiln.model = {batch_size = 2 : i64, default_lr = "
                       "1.000000e-01 : f64, input_shape = array<i64: 4>, "
-                      "name = \"tiny\", num_classes = 3 : i64}"))
+                      "name = \"tiny\", num_classes = 3 : i64, "
+                      "task = \"classification\"}"))
       << ir;
   // Exactly three functions, one gradient request in the step.
   EXPECT_EQ(std::distance(moduleOf(p).getOps<mlir::func::FuncOp>().begin(),

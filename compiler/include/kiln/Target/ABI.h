@@ -32,6 +32,8 @@ struct AbiStateEntry {
   std::string name;
   int64_t offset = 0;
   AbiBuffer buffer;
+  /// A value a step stores for the caller (KILN_STATE_OBSERVATION).
+  bool observation = false;
 };
 
 /// Describes a classifier built by the DSL's trainer helpers
@@ -41,6 +43,8 @@ struct AbiModel {
   int64_t batchSize = 0, numClasses = 0;
   std::vector<int64_t> inputShape; ///< one sample
   double defaultLearningRate = 0.01;
+  /// KILN_TASK_* of model_abi.h: 0 classification, 1 regression, 2 binary.
+  int task = 0;
 };
 
 struct ModuleAbi {

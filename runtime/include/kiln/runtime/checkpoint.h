@@ -83,18 +83,31 @@ struct LoadOptions {
   bool parametersOnly = false;
   /// Ignore tensors the model does not have instead of failing.
   bool allowUnknownTensors = false;
+  /// Keep the arena's values of wanted tensors the file lacks instead of
+  /// failing (with allowUnknownTensors: PyTorch's load_state_dict(strict=False),
+  /// e.g. fine-tuning into a model with a new head). Shapes and dtypes of the
+  /// tensors both sides have must still match.
+  bool allowMissingTensors = false;
+};
+
+/// What a successful loadCheckpoint read, and what it skipped.
+struct LoadResult {
+  std::map<std::string, std::string> metadata; ///< The file's "__metadata__".
+  /// Wanted model tensors the file lacks (allowMissingTensors), in state order.
+  std::vector<std::string> missing;
+  /// File tensors the model lacks (allowUnknownTensors), in file order.
+  std::vector<std::string> unexpected;
 };
 
 /// Loads \p path into \p arena, the arena of \p model. Every tensor of the
 /// model's state (only the parameters with options.parametersOnly) must be in
-/// the file with the same dtype and shape. On success fills \p metadata (if
-/// not null) with the file's "__metadata__" and returns true. On any error
+/// the file with the same dtype and shape, unless options allow otherwise. On
+/// success fills \p result (if not null) and returns true. On any error
 /// returns false, sets \p error to a message starting with the path
 /// ("mlp.safetensors: missing tensor 'fc2.bias'") and leaves the arena
 /// unchanged.
 bool loadCheckpoint(const kiln_model_info &model, void *arena, const std::string &path,
-                    const LoadOptions &options, std::map<std::string, std::string> *metadata,
-                    std::string &error);
+                    const LoadOptions &options, LoadResult *result, std::string &error);
 
 /// Reads only the "__metadata__" of the safetensors file \p path (validating
 /// its header as loadCheckpoint does, but no tensor against any model).

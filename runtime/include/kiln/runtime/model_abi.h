@@ -20,7 +20,8 @@ extern "C" {
 /** Element types of state tensors. */
 enum { KILN_F32 = 0, KILN_F64 = 1, KILN_I32 = 2, KILN_I64 = 3 };
 
-/** One named tensor of model state (a parameter or an optimizer buffer),
+/** One named tensor of model state (a parameter or an optimizer buffer, or
+ *  an observation: see flags),
  *  stored row-major at `offset` bytes into the arena. Names follow PyTorch's
  *  state_dict (`fc1.weight`); optimizer buffers are `<param>.<buffer>`. */
 typedef struct kiln_state_entry {
@@ -29,11 +30,26 @@ typedef struct kiln_state_entry {
   int32_t dtype;               /* KILN_F32, ... */
   int32_t rank;
   const int64_t* shape;        /* rank entries */
+  int32_t flags;               /* KILN_STATE_* bits; 0 for model state */
 } kiln_state_entry;
 
-/** Describes a compiled classifier: inputs are float32 [batch, input_shape...],
- *  labels int32 [batch], logits float32 [batch, num_classes]. Every function
- *  returns 0 on success. */
+/** kiln_state_entry::flags: an observation (the DSL's observe()): a value and
+ *  its gradient that each training step stores for the caller to read; not
+ *  model state, so checkpoints leave it out. */
+enum { KILN_STATE_OBSERVATION = 1 };
+
+/** What a model's targets are (kiln_model_info::task). */
+enum {
+  KILN_TASK_CLASSIFICATION = 0, /* int32 class indices [batch]; argmax accuracy */
+  KILN_TASK_REGRESSION = 1,     /* float32 values [batch, num_classes]; MSE */
+  KILN_TASK_BINARY = 2          /* float32 0/1 labels [batch, num_classes];
+                                   accuracy of output > 0 (a logit) */
+};
+
+/** Describes a compiled supervised model: inputs are float32
+ *  [batch, input_shape...], outputs (logits or predictions) float32
+ *  [batch, num_classes], targets as `task` says. Every function returns 0 on
+ *  success. */
 typedef struct kiln_model_info {
   const char* name;
   uint64_t arena_bytes;        /* bytes the caller must provide, 64-byte aligned */
@@ -41,13 +57,15 @@ typedef struct kiln_model_info {
   int32_t input_rank;          /* rank of one sample */
   const int64_t* input_shape;  /* shape of one sample (input_rank entries) */
   int64_t input_elements;      /* product of input_shape */
-  int32_t num_classes;
+  int32_t num_classes;         /* outputs per sample (classes, for classification) */
   float default_lr;
   int (*init)(void* arena, uint64_t seed);
-  int (*train_step)(void* arena, const float* x, const int32_t* y, float lr, float* loss);
+  /* y: int32_t[batch] or float[batch * num_classes], as `task` says */
+  int (*train_step)(void* arena, const float* x, const void* y, float lr, float* loss);
   int (*predict)(void* arena, const float* x, float* logits);
   int32_t num_state;           /* entries in `state`, parameters first */
   const kiln_state_entry* state;
+  int32_t task;                /* KILN_TASK_* */
 } kiln_model_info;
 #endif
 

@@ -1,11 +1,14 @@
-//===- Classifier.h - init/train_step/predict for a classifier --*- C++ -*-===//
+//===- Classifier.h - init/train_step/predict for a model -------*- C++ -*-===//
 //
 // Traces the three functions a trainer needs from a model, its forward and
 // an optimizer:
 //   <name>_init(seed) -> state                deterministic initialization
 //   <name>_train_step(x, y, lr) -> loss       forward + backward + update,
 //                                             state updated in place
-//   <name>_predict(x) -> logits
+//   <name>_predict(x) -> logits (or predictions)
+// Despite the name, build_classifier builds any supervised model:
+// ClassifierOptions::task selects class indices, real-valued (regression) or
+// binary targets.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_DSL_CLASSIFIER_H
@@ -22,7 +25,12 @@ namespace kiln::dsl {
 struct ClassifierOptions {
   int64_t batch_size = 128;
   Shape input_shape;       ///< one sample, e.g. {28, 28}
+  /// Outputs per sample: classes, regression targets or binary labels.
   int64_t num_classes = 10;
+  /// The targets y of the step: i32 class indices [batch] (default loss
+  /// cross_entropy), or f32 [batch, num_classes] values (regression:
+  /// mse_loss) or 0/1 labels (binary: binary_cross_entropy_with_logits).
+  Task task = Task::classification;
   optim::Optimizer optimizer; ///< SGD, Adam, AdamW or RMSprop
   /// Loss scaling, gradient clipping, per-group learning-rate factors.
   optim::UpdateOptions update;

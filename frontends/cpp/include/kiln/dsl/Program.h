@@ -35,6 +35,10 @@ public:
   /// Stores `value` as the new model state `name`.
   void state_output(const std::string &name, const Tensor &value,
                     Loc loc = Loc::current());
+  /// Stores `value` in the arena as observation `name` (see hooks.h): state
+  /// the caller reads after a call, never saved in checkpoints.
+  void observation_output(const std::string &name, const Tensor &value,
+                          Loc loc = Loc::current());
   /// Ends tracing; verifies the function.
   void finish();
 
@@ -44,13 +48,25 @@ private:
   detail::FunctionImpl *impl;
 };
 
+/// What a supervised model's targets are; decides the target's type in the
+/// training step, the default loss and the trainer's test metric.
+enum class Task {
+  classification, ///< i32 class indices [batch]; test accuracy of the argmax
+  regression,     ///< f32 values [batch, outputs]; test mean squared error
+  binary,         ///< f32 0/1 labels [batch, outputs]; accuracy of logit > 0
+};
+
+/// The name in the IR and the docs: "classification", "regression", "binary".
+const char *to_string(Task task);
+
 /// Model facts the generated header and trainer need (kiln.model).
 struct ModelInfo {
   std::string name;
   int64_t batch_size = 0;
   Shape input_shape; ///< one sample
-  int64_t num_classes = 0;
+  int64_t num_classes = 0; ///< outputs per sample
   double default_lr = 0.01;
+  Task task = Task::classification;
 };
 
 class Program {

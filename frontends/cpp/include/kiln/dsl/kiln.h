@@ -7,6 +7,7 @@
 #include "kiln/dsl/Program.h"
 #include "kiln/dsl/Tensor.h"
 #include "kiln/dsl/functional.h"
+#include "kiln/dsl/hooks.h"
 #include "kiln/dsl/init.h"
 #include "kiln/dsl/layers.h"
 #include "kiln/dsl/layout.h"

@@ -160,10 +160,18 @@ std::vector<Tensor> clip_grad_norm(const std::vector<Tensor> &grads,
 /// The learning-rate factor of parameter `name` under `options`.
 double lr_factor(const UpdateOptions &options, const std::string &name);
 /// Gradients of `loss` with respect to `params` after loss scaling,
-/// unscaling and clipping as `options` says.
+/// unscaling and clipping as `options` says. With `observed` values (see
+/// hooks.h), `observed_grads` receives d loss / d observed from the same
+/// backward pass: unscaled and never clipped.
 std::vector<Tensor> gradients(const Tensor &loss,
                               const std::vector<Tensor> &params,
                               const UpdateOptions &options,
+                              Loc loc = Loc::current());
+std::vector<Tensor> gradients(const Tensor &loss,
+                              const std::vector<Tensor> &params,
+                              const UpdateOptions &options,
+                              const std::vector<Tensor> &observed,
+                              std::vector<Tensor> &observed_grads,
                               Loc loc = Loc::current());
 
 } // namespace kiln::dsl::optim
