@@ -29,16 +29,6 @@ namespace {
 // Helpers
 //===----------------------------------------------------------------------===//
 
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a kiln::dsl::Error";
-  return "";
-}
-
 
 //===----------------------------------------------------------------------===//
 // Module API

@@ -74,16 +74,6 @@ void closedForm(std::vector<double> &logits, std::vector<double> &grad) {
   }
 }
 
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a kiln::dsl::Error";
-  return "";
-}
-
 TEST(DslHooks, ObservedLogitsAndTheirGradientMatchTheClosedForm) {
   Tiny model;
   Program p = tinyProgram(model, [&](const Tensor &x) { return observe(model.fc(x), "logits"); });

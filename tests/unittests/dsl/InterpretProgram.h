@@ -2,7 +2,7 @@
 //
 // Test helpers shared by the DSL's unit tests: expand a Program's kiln.vjp
 // ops and call its functions in the reference interpreter, with state
-// arguments and results addressed by their state names.
+// arguments and results addressed by their state names; catch trace errors.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_TESTS_DSL_INTERPRETPROGRAM_H
@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +26,17 @@
 namespace kiln::dsl::test_support {
 
 using kiln::interp::Buffer;
+
+/// The message of the kiln::dsl::Error that `fn` throws.
+inline std::string errorOf(const std::function<void()> &fn) {
+  try {
+    fn();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a kiln::dsl::Error";
+  return "";
+}
 
 inline mlir::func::FuncOp funcNamed(const Program &p, llvm::StringRef name) {
   return moduleOf(p).lookupSymbol<mlir::func::FuncOp>(name);
