@@ -3,6 +3,7 @@
 #include "kiln/dsl/nn.h"
 
 #include "kiln/dsl/Program.h"
+#include "kiln/dsl/losses.h"
 
 #include <cmath>
 
@@ -112,9 +113,8 @@ Tensor cross_entropy(const Tensor &logits, const Tensor &labels, Loc loc) {
 }
 
 Tensor mse_loss(const Tensor &input, const Tensor &target, Loc loc) {
-  LocationScope scope(loc);
-  Tensor diff = input - target;
-  return (diff * diff).mean();
+  // The shape check matters: [N, 1] against [N] would broadcast to [N, N].
+  return mse_loss(input, target, Reduction::Mean, loc);
 }
 
 } // namespace kiln::dsl::nn

@@ -29,6 +29,8 @@ std::vector<std::string> SGD::state_names() const {
 
 Tensor SGD::step(const Tensor &param, const Tensor &grad, const Tensor &lr,
                  std::vector<Tensor> &state) const {
+  if (nesterov && momentum <= 0.0)
+    throw Error("SGD: nesterov momentum requires momentum > 0 (as in PyTorch)");
   Tensor g = grad;
   if (weight_decay != 0.0)
     g = g + weight_decay * param;

@@ -521,6 +521,13 @@ ClassifierOptions tinyOptions() {
   return options;
 }
 
+TEST(DslClassifier, NesterovWithoutMomentumIsAnError) {
+  Tiny model;
+  EXPECT_NE(errorOf([&] { tinyProgram(model, optim::SGD{.lr = 0.1, .nesterov = true}); })
+                .find("SGD: nesterov momentum requires momentum > 0"),
+            std::string::npos);
+}
+
 TEST(DslClassifier, WrongNumberOfClassesIsAnError) {
   struct Wide : nn::Module {
     nn::Linear fc{4, 5};

@@ -187,7 +187,12 @@ TEST_F(DslTest, ErrorsInsideLibraryCodeReportTheOutermostCall) {
   Tensor b = f.input({2});
   Trap message{__LINE__, [&] { nn::mse_loss(a, b); }};
   EXPECT_TRUE(message.atItsLine());
-  EXPECT_TRUE(message.has("[2, 3] and [2]"));
+  EXPECT_TRUE(message.has("input shape [2, 3] and target shape [2] differ"));
+  // Shapes that would broadcast are still an error: [2, 1] - [2] is [2, 2].
+  Tensor column = f.input({2, 1});
+  Trap broadcast{__LINE__, [&] { nn::mse_loss(column, b); }};
+  EXPECT_TRUE(broadcast.atItsLine());
+  EXPECT_TRUE(broadcast.has("mse_loss: input shape [2, 1] and target shape [2] differ"));
 }
 
 TEST_F(DslTest, ReshapeBadElementCount) {

@@ -35,10 +35,13 @@ struct ClassifierOptions {
   /// Loss scaling, gradient clipping, per-group learning-rate factors.
   optim::UpdateOptions update;
   /// Gradient accumulation: the step splits its batch into this many equal
-  /// micro-batches, runs forward and backward on each, and applies the
-  /// mean of their gradients in one update (PyTorch: loss / k, backward per
-  /// micro-batch, then optimizer.step()). batch_size must be divisible by it.
-  /// Batch-norm running statistics then come from the last micro-batch.
+  /// micro-batches, runs the forward on each, and applies the mean of their
+  /// gradients in one update (PyTorch: loss / k, backward per micro-batch,
+  /// then optimizer.step()). batch_size must be divisible by it. Batch-norm
+  /// running statistics then come from the last micro-batch. The result is
+  /// PyTorch's, but not its memory saving: the backward of all k
+  /// micro-batches is one pass after their forwards, so every micro-batch's
+  /// activations are live at once (the arena grows rather than shrinks).
   int64_t accumulation_steps = 1;
 };
 
