@@ -2,6 +2,8 @@
 
 #include "ElementwiseTestUtil.h"
 
+#include "AbiCall.h"
+
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/InitAll.h"
 #include "kiln/Pipelines/Pipelines.h"
@@ -36,87 +38,6 @@ bool isState(const std::vector<std::string> &names, size_t i) {
   return i < names.size() && !names[i].empty();
 }
 
-size_t elementBytes(const std::string &cType) {
-  if (cType == "float" || cType == "int32_t")
-    return 4;
-  if (cType == "double" || cType == "int64_t")
-    return 8;
-  ADD_FAILURE() << "unexpected C type " << cType;
-  return 8;
-}
-
-void writeElements(void *dst, const std::string &cType,
-                   const std::vector<double> &values) {
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (cType == "float")
-      static_cast<float *>(dst)[i] = static_cast<float>(values[i]);
-    else if (cType == "double")
-      static_cast<double *>(dst)[i] = values[i];
-    else if (cType == "int32_t")
-      static_cast<int32_t *>(dst)[i] = static_cast<int32_t>(values[i]);
-    else if (cType == "int64_t")
-      static_cast<int64_t *>(dst)[i] = static_cast<int64_t>(values[i]);
-  }
-}
-
-std::vector<double> readElements(const void *src, const std::string &cType,
-                                 int64_t count) {
-  std::vector<double> values(count);
-  for (int64_t i = 0; i < count; ++i) {
-    if (cType == "float")
-      values[i] = static_cast<const float *>(src)[i];
-    else if (cType == "double")
-      values[i] = static_cast<const double *>(src)[i];
-    else if (cType == "int32_t")
-      values[i] = static_cast<const int32_t *>(src)[i];
-    else if (cType == "int64_t")
-      values[i] = static_cast<double>(static_cast<const int64_t *>(src)[i]);
-  }
-  return values;
-}
-
-/// Calls `void f(void *, ...)` with up to 10 pointers.
-void callBare(void *fn, const std::vector<void *> &a) {
-  using P = void *;
-  switch (a.size()) {
-  case 1:
-    return reinterpret_cast<void (*)(P)>(fn)(a[0]);
-  case 2:
-    return reinterpret_cast<void (*)(P, P)>(fn)(a[0], a[1]);
-  case 3:
-    return reinterpret_cast<void (*)(P, P, P)>(fn)(a[0], a[1], a[2]);
-  case 4:
-    return reinterpret_cast<void (*)(P, P, P, P)>(fn)(a[0], a[1], a[2], a[3]);
-  case 5:
-    return reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3],
-                                                         a[4]);
-  case 6:
-    return reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(a[0], a[1], a[2],
-                                                            a[3], a[4], a[5]);
-  case 7:
-    return reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-  case 8:
-    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-  case 9:
-    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-  case 10:
-    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-  default:
-    FAIL() << "callBare supports 1 to 10 pointers, got " << a.size();
-  }
-}
-
-DialectRegistry makeRegistry() {
-  static std::once_flag once;
-  std::call_once(once, kiln::registerAllPasses);
-  DialectRegistry registry;
-  kiln::registerAllDialects(registry);
-  return registry;
-}
 } // namespace
 
 //===----------------------------------------------------------------------===//

@@ -2,6 +2,8 @@
 
 #include "LayoutTestSupport.h"
 
+#include "AbiCall.h"
+
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/ABI.h"
@@ -153,84 +155,9 @@ void gradCheck(const std::vector<Shape> &shapes,
 // Compiled against the interpreter
 //===----------------------------------------------------------------------===//
 
-namespace {
-size_t elementBytes(const std::string &cType) {
-  if (cType == "double" || cType == "int64_t")
-    return 8;
-  return 4; // float, int32_t
-}
-
-/// A C ABI buffer holding `values` (or nothing yet), 8-byte aligned.
-struct HostBuffer {
-  HostBuffer(const AbiBuffer &abi) : abi(abi), bytes(abi.elements *
-                                                     elementBytes(abi.cType)) {
-    storage.assign(bytes / 8 + 1, ~uint64_t(0));
-  }
-  void write(const std::vector<double> &values) {
-    for (size_t i = 0; i < values.size(); ++i) {
-      if (abi.cType == "float")
-        static_cast<float *>(data())[i] = float(values[i]);
-      else if (abi.cType == "double")
-        static_cast<double *>(data())[i] = values[i];
-      else if (abi.cType == "int32_t")
-        static_cast<int32_t *>(data())[i] = int32_t(values[i]);
-      else
-        static_cast<int64_t *>(data())[i] = int64_t(values[i]);
-    }
-  }
-  Buffer read() const {
-    Buffer b{abi.shape, {}};
-    for (int64_t i = 0; i < abi.elements; ++i) {
-      if (abi.cType == "float")
-        b.data.push_back(static_cast<const float *>(data())[i]);
-      else if (abi.cType == "double")
-        b.data.push_back(static_cast<const double *>(data())[i]);
-      else if (abi.cType == "int32_t")
-        b.data.push_back(static_cast<const int32_t *>(data())[i]);
-      else
-        b.data.push_back(double(static_cast<const int64_t *>(data())[i]));
-    }
-    return b;
-  }
-  void *data() { return storage.data(); }
-  const void *data() const { return storage.data(); }
-  AbiBuffer abi;
-  size_t bytes;
-  std::vector<uint64_t> storage;
-};
-
-void callBare(void *fn, const std::vector<void *> &a) {
-  using P = void *;
-  switch (a.size()) {
-  case 2:
-    return reinterpret_cast<void (*)(P, P)>(fn)(a[0], a[1]);
-  case 3:
-    return reinterpret_cast<void (*)(P, P, P)>(fn)(a[0], a[1], a[2]);
-  case 4:
-    return reinterpret_cast<void (*)(P, P, P, P)>(fn)(a[0], a[1], a[2], a[3]);
-  case 5:
-    return reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(a[0], a[1], a[2],
-                                                          a[3], a[4]);
-  case 6:
-    return reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5]);
-  case 7:
-    return reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
-  case 8:
-    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-  case 9:
-    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
-  case 10:
-    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P, P, P)>(fn)(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
-  default:
-    FAIL() << "callBare supports 2 to 10 pointer arguments, got " << a.size();
-  }
-}
-} // namespace
+using kiln::test::callBare;
+using kiln::test::HostTensor;
+using kiln::test::writeElements;
 
 void expectCompiledMatchesInterpreter(Program &p, const std::string &name,
                                       const std::vector<Buffer> &inputs,
@@ -275,20 +202,20 @@ void expectCompiledMatchesInterpreter(Program &p, const std::string &name,
   std::memset(arena, 0xFF, arenaBytes);
   std::memset(arena + arenaBytes, 0xA5, allocBytes - arenaBytes);
 
-  std::vector<HostBuffer> in, out;
+  std::vector<HostTensor> in, out;
   std::vector<void *> args{arena};
   for (auto [abiIn, value] : llvm::zip(fn->inputs, inputs)) {
     in.emplace_back(abiIn);
-    in.back().write(value.data);
+    writeElements(in.back().data(), abiIn.cType, value.data);
   }
   for (const AbiBuffer &abiOut : fn->outputs)
     out.emplace_back(abiOut);
-  for (HostBuffer &b : in)
+  for (HostTensor &b : in)
     args.push_back(b.data());
-  for (HostBuffer &b : out)
+  for (HostTensor &b : out)
     args.push_back(b.data());
   std::vector<std::vector<uint64_t>> before;
-  for (HostBuffer &b : in)
+  for (HostTensor &b : in)
     before.push_back(b.storage);
 
   callBare(address, args);
@@ -303,7 +230,7 @@ void expectCompiledMatchesInterpreter(Program &p, const std::string &name,
   std::free(arena);
 
   for (size_t i = 0; i < out.size(); ++i) {
-    Buffer actual = out[i].read();
+    Buffer actual = out[i].toBuffer();
     Buffer oracleValue = (*expected)[i];
     ASSERT_EQ(actual.shape, oracleValue.shape) << "output #" << i;
     for (size_t e = 0; e < actual.data.size(); ++e) {
