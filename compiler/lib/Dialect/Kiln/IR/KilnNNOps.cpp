@@ -170,46 +170,42 @@ LogicalResult Conv2DOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult Conv2DInputGradOp::verify() {
-  auto window = readWindow(getOperation(), /*pooling=*/false);
+/// Both conv2d gradients take grad_output, which must have the shape of the
+/// conv2d of `input` with `weight`. In the error, `inputWords` and
+/// `weightWords` name the two; the one an op computes is indefinite ("an
+/// input" for the input gradient, "a weight" for the weight gradient).
+static LogicalResult verifyConvGradOutput(Operation *op, StringRef name,
+                                          RankedTensorType input,
+                                          RankedTensorType weight,
+                                          RankedTensorType gy,
+                                          StringRef inputWords,
+                                          StringRef weightWords) {
+  auto window = readWindow(op, /*pooling=*/false);
   if (failed(window))
     return failure();
-  auto input = tensorOf(getResult()), weight = tensorOf(getWeight());
-  auto gy = tensorOf(getGradOutput());
-  auto expected =
-      convResultShape(getLoc(), "conv2d_input_grad", input, weight, *window);
+  auto expected = convResultShape(op->getLoc(), name, input, weight, *window);
   if (failed(expected))
     return failure();
   if (gy.getShape() != ArrayRef<int64_t>(*expected) ||
       gy.getElementType() != input.getElementType())
-    return emitOpError("grad_output ")
-           << formatShape(gy.getShape())
-           << " does not match the conv2d of an input "
-           << formatShape(input.getShape()) << " with weight "
-           << formatShape(weight.getShape()) << " (expected "
-           << formatShape(*expected) << ")";
+    return op->emitOpError("grad_output ")
+           << formatShape(gy.getShape()) << " does not match the conv2d of "
+           << inputWords << " " << formatShape(input.getShape()) << " with "
+           << weightWords << " " << formatShape(weight.getShape())
+           << " (expected " << formatShape(*expected) << ")";
   return success();
 }
 
+LogicalResult Conv2DInputGradOp::verify() {
+  return verifyConvGradOutput(getOperation(), "conv2d_input_grad",
+                              tensorOf(getResult()), tensorOf(getWeight()),
+                              tensorOf(getGradOutput()), "an input", "weight");
+}
+
 LogicalResult Conv2DWeightGradOp::verify() {
-  auto window = readWindow(getOperation(), /*pooling=*/false);
-  if (failed(window))
-    return failure();
-  auto input = tensorOf(getInput()), weight = tensorOf(getResult());
-  auto gy = tensorOf(getGradOutput());
-  auto expected =
-      convResultShape(getLoc(), "conv2d_weight_grad", input, weight, *window);
-  if (failed(expected))
-    return failure();
-  if (gy.getShape() != ArrayRef<int64_t>(*expected) ||
-      gy.getElementType() != input.getElementType())
-    return emitOpError("grad_output ")
-           << formatShape(gy.getShape())
-           << " does not match the conv2d of input "
-           << formatShape(input.getShape()) << " with a weight "
-           << formatShape(weight.getShape()) << " (expected "
-           << formatShape(*expected) << ")";
-  return success();
+  return verifyConvGradOutput(getOperation(), "conv2d_weight_grad",
+                              tensorOf(getInput()), tensorOf(getResult()),
+                              tensorOf(getGradOutput()), "input", "a weight");
 }
 
 //===----------------------------------------------------------------------===//
