@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "convnet.h"
+#include "lenet.h"
 #include "logreg.h"
 #include "mlp.h"
 
@@ -48,9 +50,21 @@ double medianStepMs(const kiln_model_info *model, int steps) {
 
 int main(int argc, char **argv) {
   int steps = argc > 1 ? std::atoi(argv[1]) : 200;
-  const kiln_model_info *models[] = {logreg_model_info(), mlp_model_info()};
+  // Optional second argument: comma-separated model names (default: all).
+  std::string only = argc > 2 ? std::string(",") + argv[2] + "," : "";
+  const kiln_model_info *all[] = {logreg_model_info(), mlp_model_info(),
+                                  lenet_model_info(), convnet_model_info()};
+  std::vector<const kiln_model_info *> models;
+  for (const kiln_model_info *model : all)
+    if (only.empty() || only.find(std::string(",") + model->name + ",") !=
+                            std::string::npos)
+      models.push_back(model);
+  if (models.empty()) {
+    std::fprintf(stderr, "kiln_step_bench: no model named in '%s'\n", argv[2]);
+    return 1;
+  }
   std::printf("{");
-  for (size_t m = 0; m < std::size(models); ++m) {
+  for (size_t m = 0; m < models.size(); ++m) {
     double ms = medianStepMs(models[m], steps);
     std::printf("%s\n  \"%s\": {\"median_ms\": %.4f, \"samples_per_s\": %.1f, "
                 "\"arena_bytes\": %llu}",

@@ -5,7 +5,7 @@ Runs build/bench/kiln_step_bench and bench/torch_anchor.py (Debian's
 /usr/bin/python3 with torch, torch.set_num_threads(2)) and prints a table of
 median step times and the ratio torch/kiln (> 1: kiln is faster).
 
-usage: bench/run.py [--steps N] [--build DIR]
+usage: bench/run.py [--steps N] [--models logreg,mlp,lenet,convnet] [--build DIR]
 """
 import argparse
 import json
@@ -24,9 +24,12 @@ def run_json(cmd):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--models", default="logreg,mlp,lenet,convnet",
+                        help="comma-separated subset (default: all)")
     parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     args = parser.parse_args()
-    kiln = run_json([os.path.join(args.build, "bench", "kiln_step_bench"), str(args.steps)])
+    kiln = run_json([os.path.join(args.build, "bench", "kiln_step_bench"),
+                     str(args.steps), args.models])
     torch = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_anchor.py"),
                       "--models", ",".join(kiln), "--steps", str(args.steps), "--json"])
     print(f"{'model':8} {'kiln ms':>9} {'torch ms':>9} {'torch/kiln':>10} {'kiln samples/s':>15}")

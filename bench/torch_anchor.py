@@ -22,28 +22,42 @@ import time
 import torch
 from torch import nn
 
-BATCH = 128
-
-# name -> (model factory, SGD keyword arguments)
+# name -> (model factory, batch size, SGD keyword arguments), as
+# ../shared/benchmarks.md defines them and examples/fashion_mnist compiles them.
 MODELS = {
     "logreg": (lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10)),
-               dict(lr=0.1)),
+               128, dict(lr=0.1)),
     "mlp": (lambda: nn.Sequential(nn.Flatten(),
                                   nn.Linear(784, 512), nn.ReLU(),
                                   nn.Linear(512, 512), nn.ReLU(),
                                   nn.Linear(512, 10)),
-            dict(lr=0.05, momentum=0.9)),
+            128, dict(lr=0.05, momentum=0.9)),
+    "lenet": (lambda: nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(),
+                                    nn.MaxPool2d(2),
+                                    nn.Conv2d(6, 16, 5), nn.ReLU(),
+                                    nn.MaxPool2d(2), nn.Flatten(),
+                                    nn.Linear(400, 120), nn.ReLU(),
+                                    nn.Linear(120, 84), nn.ReLU(),
+                                    nn.Linear(84, 10)),
+              128, dict(lr=0.05, momentum=0.9)),
+    "convnet": (lambda: nn.Sequential(nn.Conv2d(1, 32, 5, padding="same"),
+                                      nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(32, 64, 5, padding="same"),
+                                      nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                      nn.Linear(3136, 1024), nn.ReLU(),
+                                      nn.Dropout(0.4), nn.Linear(1024, 10)),
+                64, dict(lr=0.01, momentum=0.9)),
 }
 
 
 def bench(name, steps, warmup):
     """Returns the median wall time in ms of `steps` training steps."""
-    factory, sgd_args = MODELS[name]
+    factory, batch, sgd_args = MODELS[name]
     model = factory()
     opt = torch.optim.SGD(model.parameters(), **sgd_args)
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.rand(BATCH, 1, 28, 28, dtype=torch.float32)
-    y = torch.randint(0, 10, (BATCH,))
+    x = torch.rand(batch, 1, 28, 28, dtype=torch.float32)
+    y = torch.randint(0, 10, (batch,))
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -64,7 +78,7 @@ def bench(name, steps, warmup):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="logreg,mlp",
+    p.add_argument("--models", default="logreg,mlp,lenet,convnet",
                    help="comma-separated subset of: " + ",".join(MODELS))
     p.add_argument("--steps", type=int, default=200,
                    help="timed steps per model (at least 200)")
@@ -84,8 +98,9 @@ def main():
     results = {}
     for name in names:
         ms = bench(name, args.steps, args.warmup)
-        results[name] = {"median_ms": round(ms, 4),
-                         "samples_per_s": round(BATCH / (ms / 1e3), 1)}
+        batch = MODELS[name][1]
+        results[name] = {"median_ms": round(ms, 4), "batch": batch,
+                         "samples_per_s": round(batch / (ms / 1e3), 1)}
 
     # Debian's torch may be built against reference BLAS, which makes the
     # anchor several times slower than a pip wheel; say so where it's seen.
@@ -97,10 +112,10 @@ def main():
             print("note: torch uses generic (reference) BLAS", file=sys.stderr)
     else:
         print(f"torch {torch.__version__} (BLAS {blas}), "
-              f"{torch.get_num_threads()} threads, batch {BATCH}, "
+              f"{torch.get_num_threads()} threads, "
               f"median of {args.steps} steps")
         for name, r in results.items():
-            print(f"{name:8s} {r['median_ms']:9.3f} ms/step "
+            print(f"{name:8s} batch {r['batch']:4d} {r['median_ms']:9.3f} ms/step "
                   f"{r['samples_per_s']:12.0f} samples/s")
 
 

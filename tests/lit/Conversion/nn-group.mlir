@@ -5,30 +5,31 @@
 // RUN: kiln-opt %s -split-input-file -convert-kiln-to-linalg | FileCheck %s
 // RUN: kiln-opt %s -split-input-file -kiln-differentiate -kiln-bufferize -kiln-vectorize-matmul | FileCheck %s --check-prefix=VEC
 
-// conv2d: zero padding (tensor.extract where in bounds), im2col (a gather:
-// every map is a projected permutation, as the affine super-vectorizer
-// needs), the weight flattened and transposed, one [N*OH*OW, C*KH*KW] x
-// [C*KH*KW, O] product, viewed as NHWC and transposed to NCHW.
+// conv2d: zero padding (tensor.extract where in bounds), im2col^T (a
+// gather: every map is a projected permutation, as the affine
+// super-vectorizer needs), one weight [O, C*KH*KW] x im2col^T
+// [C*KH*KW, N*OH*OW] product (vectorized along the long N*OH*OW columns),
+// viewed as [O, N, OH, OW] and copied to NCHW.
 // CHECK-DAG: #[[$ID4:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 // CHECK-DAG: #[[$ID6:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
 // CHECK-DAG: #[[$A:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-DAG: #[[$B:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 // CHECK-DAG: #[[$C:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
-// CHECK-DAG: #[[$NHWC:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, d1)>
+// CHECK-DAG: #[[$SWAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d0, d2, d3)>
 // CHECK-LABEL: func.func @conv
-// CHECK-SAME: (%[[X:.*]]: tensor<2x3x8x8xf32>
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x8x8xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>
 // CHECK: %[[PADDED:.*]] = linalg.generic {indexing_maps = [#[[$ID4]]]{{.*}} outs(%{{.*}} : tensor<2x3x10x10xf32>)
 // CHECK: tensor.extract %[[X]]
 // CHECK: arith.select
-// CHECK: %[[COLS:.*]] = linalg.generic {indexing_maps = [#[[$ID6]]]{{.*}} outs(%{{.*}} : tensor<2x8x8x3x3x3xf32>)
+// CHECK: %[[COLS:.*]] = linalg.generic {indexing_maps = [#[[$ID6]]]{{.*}} outs(%{{.*}} : tensor<3x3x3x2x8x8xf32>)
 // CHECK: tensor.extract %[[PADDED]]
-// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[COLS]] {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<2x8x8x3x3x3xf32> into tensor<128x27xf32>
-// CHECK: %[[WT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<4x27xf32>) outs(%{{.*}} : tensor<27x4xf32>)
-// CHECK: %[[PRODUCT:.*]] = linalg.generic {indexing_maps = [#[[$A]], #[[$B]], #[[$C]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[FLAT]], %[[WT]] : tensor<128x27xf32>, tensor<27x4xf32>)
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[COLS]] {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<3x3x3x2x8x8xf32> into tensor<27x128xf32>
+// CHECK: %[[WF:.*]] = tensor.collapse_shape %[[W]] {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
+// CHECK: %[[PRODUCT:.*]] = linalg.generic {indexing_maps = [#[[$A]], #[[$B]], #[[$C]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[WF]], %[[FLAT]] : tensor<4x27xf32>, tensor<27x128xf32>)
 // CHECK: arith.mulf
 // CHECK: arith.addf
-// CHECK: %[[VIEW:.*]] = tensor.expand_shape %[[PRODUCT]] {{\[}}[0, 1, 2], [3]] : tensor<128x4xf32> into tensor<2x8x8x4xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[$NHWC]], #[[$ID4]]]{{.*}} ins(%[[VIEW]] : tensor<2x8x8x4xf32>) outs(%{{.*}} : tensor<2x4x8x8xf32>)
+// CHECK: %[[VIEW:.*]] = tensor.expand_shape %[[PRODUCT]] {{\[}}[0], [1, 2, 3]] : tensor<4x128xf32> into tensor<4x2x8x8xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[$SWAP]], #[[$ID4]]]{{.*}} ins(%[[VIEW]] : tensor<4x2x8x8xf32>) outs(%{{.*}} : tensor<2x4x8x8xf32>)
 // CHECK-NOT: kiln.
 func.func @conv(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32> {
   %y = kiln.conv2d %x, %w stride = [1, 1] padding = [1, 1] dilation = [1, 1] groups = 1 : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<2x4x8x8xf32>
@@ -59,17 +60,34 @@ func.func @grouped(%x: tensor<1x4x5x5xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1
 
 // -----
 
-// Weight gradient: (im2col^T [C*KH*KW, N*OH*OW] x grad_output as
-// [N*OH*OW, O])^T; the long reduction streams rows of O floats.
+// Weight gradient: the product's columns are the larger of O and C*KH*KW
+// (the matmul kernel vectorizes along them). Here C*KH*KW = 27 > O = 4:
+// grad_output as [O, N*OH*OW] x im2col [N*OH*OW, C*KH*KW], already in the
+// weight's layout.
 // CHECK-LABEL: func.func @weight_grad
-// CHECK: %[[COLS:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<3x3x3x2x6x6xf32> into tensor<27x72xf32>
-// CHECK: %[[G:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3]] : tensor<2x6x6x4xf32> into tensor<72x4xf32>
-// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[COLS]], %[[G]] : tensor<27x72xf32>, tensor<72x4xf32>)
-// CHECK: %[[T:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<27x4xf32>) outs(%{{.*}} : tensor<4x27xf32>)
-// CHECK: tensor.expand_shape %[[T]] {{\[}}[0], [1, 2, 3]] : tensor<4x27xf32> into tensor<4x3x3x3xf32>
+// CHECK: %[[COLS:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<2x6x6x3x3x3xf32> into tensor<72x27xf32>
+// CHECK: %[[GT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<2x4x6x6xf32>) outs(%{{.*}} : tensor<4x2x6x6xf32>)
+// CHECK: %[[G:.*]] = tensor.collapse_shape %[[GT]] {{\[}}[0], [1, 2, 3]] : tensor<4x2x6x6xf32> into tensor<4x72xf32>
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[COLS]] : tensor<4x72xf32>, tensor<72x27xf32>)
+// CHECK: tensor.expand_shape %[[P]] {{\[}}[0], [1, 2, 3]] : tensor<4x27xf32> into tensor<4x3x3x3xf32>
 func.func @weight_grad(%x: tensor<2x3x8x8xf32>, %gy: tensor<2x4x6x6xf32>) -> tensor<4x3x3x3xf32> {
   %gw = kiln.conv2d_weight_grad %x, %gy stride = [1, 1] padding = [0, 0] dilation = [1, 1] groups = 1 : tensor<2x3x8x8xf32>, tensor<2x4x6x6xf32> -> tensor<4x3x3x3xf32>
   return %gw : tensor<4x3x3x3xf32>
+}
+
+// -----
+
+// With more output channels than C*KH*KW (8 > 1*2*2): (im2col^T
+// [C*KH*KW, N*OH*OW] x grad_output as [N*OH*OW, O])^T.
+// CHECK-LABEL: func.func @weight_grad_many_channels
+// CHECK: %[[COLS:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<1x2x2x2x7x7xf32> into tensor<4x98xf32>
+// CHECK: %[[G:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3]] : tensor<2x7x7x8xf32> into tensor<98x8xf32>
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[COLS]], %[[G]] : tensor<4x98xf32>, tensor<98x8xf32>)
+// CHECK: %[[T:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<4x8xf32>) outs(%{{.*}} : tensor<8x4xf32>)
+// CHECK: tensor.expand_shape %[[T]] {{\[}}[0], [1, 2, 3]] : tensor<8x4xf32> into tensor<8x1x2x2xf32>
+func.func @weight_grad_many_channels(%x: tensor<2x1x8x8xf32>, %gy: tensor<2x8x7x7xf32>) -> tensor<8x1x2x2xf32> {
+  %gw = kiln.conv2d_weight_grad %x, %gy stride = [1, 1] padding = [0, 0] dilation = [1, 1] groups = 1 : tensor<2x1x8x8xf32>, tensor<2x8x7x7xf32> -> tensor<8x1x2x2xf32>
+  return %gw : tensor<8x1x2x2xf32>
 }
 
 // -----
@@ -86,9 +104,9 @@ func.func @weight_grad(%x: tensor<2x3x8x8xf32>, %gy: tensor<2x4x6x6xf32>) -> ten
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<3x4x3x3xf32>)
 // CHECK: arith.subi
 // CHECK: tensor.extract %[[W]]
-// CHECK: outs(%{{.*}} : tensor<2x9x9x4x3x3xf32>)
+// CHECK: outs(%{{.*}} : tensor<4x3x3x2x9x9xf32>)
 // CHECK: tensor.extract %[[SPREAD]]
-// CHECK: ins(%{{.*}}, %{{.*}} : tensor<162x36xf32>, tensor<36x3xf32>)
+// CHECK: ins(%{{.*}}, %{{.*}} : tensor<3x36xf32>, tensor<36x162xf32>)
 // CHECK: outs(%{{.*}} : tensor<2x3x9x9xf32>)
 func.func @input_grad(%gy: tensor<2x4x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x3x9x9xf32> {
   %gx = kiln.conv2d_input_grad %gy, %w stride = [2, 2] padding = [0, 0] dilation = [1, 1] groups = 1 : tensor<2x4x4x4xf32>, tensor<4x3x3x3xf32> -> tensor<2x3x9x9xf32>

@@ -599,12 +599,9 @@ void bench(const std::string &what, const std::string &ir) {
   ASSERT_TRUE(compiled.build(*module, error)) << error;
   std::printf("%-40s %8.2f ms\n", what.c_str(), medianMs(compiled, inputs));
 }
-} // namespace
 
-TEST(NNBench, DISABLED_ConvnetShapes) {
-  Conv c1{{64, 1, 28, 28}, {32, 1, 5, 5}, 1, 1, 2, 2};
-  Conv c2{{64, 32, 14, 14}, {64, 32, 5, 5}, 1, 1, 2, 2};
-  for (auto [name, c] : {std::pair{"conv1", c1}, std::pair{"conv2", c2}}) {
+void benchConvs(std::initializer_list<std::pair<const char *, Conv>> convs) {
+  for (auto [name, c] : convs) {
     std::string X = typeOf(c.x, "f32"), W = typeOf(c.w, "f32"),
                 Y = typeOf(c.y(), "f32");
     bench(std::string(name) + " forward",
@@ -622,8 +619,10 @@ TEST(NNBench, DISABLED_ConvnetShapes) {
               ": " + Y + ", " + W + " -> " + X + "\n  return %g : " + X +
               "\n}\n");
   }
-  for (auto [name, p] : {std::pair{"pool1", Pool{{64, 32, 28, 28}, 2, 2, 2, 2}},
-                         std::pair{"pool2", Pool{{64, 64, 14, 14}, 2, 2, 2, 2}}}) {
+}
+
+void benchPools(std::initializer_list<std::pair<const char *, Pool>> pools) {
+  for (auto [name, p] : pools) {
     std::string X = typeOf(p.x, "f32"), Y = typeOf(p.y(), "f32");
     bench(std::string(name) + " forward",
           "func.func @f(%x: " + X + ") -> " + Y + " {\n  %y = kiln.max_pool2d %x" +
@@ -634,6 +633,21 @@ TEST(NNBench, DISABLED_ConvnetShapes) {
               " {\n  %y = kiln.max_pool2d_grad %x, %g" + p.attrs() + ": " + X +
               ", " + Y + " -> " + X + "\n  return %y : " + X + "\n}\n");
   }
+}
+} // namespace
+
+TEST(NNBench, DISABLED_LenetShapes) {
+  benchConvs({{"conv1", Conv{{128, 1, 28, 28}, {6, 1, 5, 5}, 1, 1, 2, 2}},
+              {"conv2", Conv{{128, 6, 14, 14}, {16, 6, 5, 5}, 1, 1, 0, 0}}});
+  benchPools({{"pool1", Pool{{128, 6, 28, 28}, 2, 2, 2, 2}},
+              {"pool2", Pool{{128, 16, 10, 10}, 2, 2, 2, 2}}});
+}
+
+TEST(NNBench, DISABLED_ConvnetShapes) {
+  benchConvs({{"conv1", Conv{{64, 1, 28, 28}, {32, 1, 5, 5}, 1, 1, 2, 2}},
+              {"conv2", Conv{{64, 32, 14, 14}, {64, 32, 5, 5}, 1, 1, 2, 2}}});
+  benchPools({{"pool1", Pool{{64, 32, 28, 28}, 2, 2, 2, 2}},
+              {"pool2", Pool{{64, 64, 14, 14}, 2, 2, 2, 2}}});
   bench("fc1 matmul [64,3136]x[3136,1024]", R"mlir(
 func.func @f(%a: tensor<64x3136xf32>, %b: tensor<3136x1024xf32>) -> tensor<64x1024xf32> {
   %y = kiln.matmul %a, %b : tensor<64x3136xf32>, tensor<3136x1024xf32> -> tensor<64x1024xf32>

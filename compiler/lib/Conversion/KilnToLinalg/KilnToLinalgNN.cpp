@@ -212,6 +212,22 @@ Value transpose2D(OpBuilder &b, Location loc, Value x) {
                       [](OpBuilder &, Location, ValueRange v) { return v[0]; });
 }
 
+/// [A, B, H, W] -> [B, A, H, W]: copies whose inner H*W runs stay
+/// contiguous (NCHW <-> CNHW).
+Value swapLeadingDims(OpBuilder &b, Location loc, Value x) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> shape = tensorType(x).getShape();
+  SmallVector<AffineExpr> d = dims(4, ctx);
+  return buildGeneric(
+      b, loc,
+      createEmpty(b, loc, withShape(x, {shape[1], shape[0], shape[2], shape[3]})),
+      x,
+      {AffineMap::get(4, 0, {d[1], d[0], d[2], d[3]}, ctx),
+       AffineMap::getMultiDimIdentityMap(4, ctx)},
+      iterators(4, 0),
+      [](OpBuilder &, Location, ValueRange v) { return v[0]; });
+}
+
 /// i * scale + j * scale2 in index arithmetic (the constants fold).
 Value scaledSum(OpBuilder &b, Location loc, Value i, int64_t scale, Value j,
                 int64_t scale2) {
@@ -287,22 +303,20 @@ Value convCore(OpBuilder &b, Location loc, Value xp, Value weight,
   RankedTensorType outType = withShape(xp, {n, o, w.oh, w.ow});
   Type elementType = outType.getElementType();
   if (w.groups == 1) {
-    Value cols = im2col(b, loc, xp, w);
+    // y^T [O, N*OH*OW] = weight [O, C*KH*KW] x col^T [C*KH*KW, N*OH*OW]:
+    // the matmul kernel vectorizes along the long N*OH*OW columns, where
+    // the [N*OH*OW, O] form would fill only O of 16 lanes for few channels
+    // (6 in LeNet; C channels in an input gradient, often 1 to 6).
+    Value colsT = im2col(b, loc, xp, w, /*transposed=*/true);
     Value flatWeight = b.create<tensor::CollapseShapeOp>(
         loc, withShape(weight, {o, cg * w.kh * w.kw}), weight,
         SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-    Value product = matmul2D(b, loc, cols, transpose2D(b, loc, flatWeight));
-    // [N*OH*OW, O] -> [N, OH, OW, O] (a view) -> [N, O, OH, OW]
-    Value nhwc = b.create<tensor::ExpandShapeOp>(
-        loc, withShape(product, {n, w.oh, w.ow, o}), product,
-        SmallVector<ReassociationIndices>{{0, 1, 2}, {3}});
-    SmallVector<AffineExpr> d = dims(4, ctx); // n, o, i, j
-    return buildGeneric(
-        b, loc, createEmpty(b, loc, outType), nhwc,
-        {AffineMap::get(4, 0, {d[0], d[2], d[3], d[1]}, ctx),
-         AffineMap::getMultiDimIdentityMap(4, ctx)},
-        iterators(4, 0),
-        [](OpBuilder &, Location, ValueRange v) { return v[0]; });
+    Value product = matmul2D(b, loc, flatWeight, colsT);
+    // [O, N*OH*OW] -> [O, N, OH, OW] (a view) -> [N, O, OH, OW]
+    Value onhw = b.create<tensor::ExpandShapeOp>(
+        loc, withShape(product, {o, n, w.oh, w.ow}), product,
+        SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+    return swapLeadingDims(b, loc, onhw);
   }
   // Grouped: one loop nest (n, o, i, j | ci, p, q).
   SmallVector<AffineExpr> d = dims(7, ctx);
@@ -332,9 +346,21 @@ Value convWeightGradCore(OpBuilder &b, Location loc, Value xp, Value gy,
   int64_t n = tensorType(gy).getDimSize(0), o = ws[0], cg = ws[1];
   int64_t positions = w.oh * w.ow;
   if (w.groups == 1) {
-    // gw^T [C*KH*KW, O] = col^T [C*KH*KW, N*OH*OW] x gy [N*OH*OW, O]: the
-    // long reduction walks rows of only O floats of the right operand, which
-    // the matmul kernel streams better than rows of C*KH*KW.
+    int64_t windowSize = cg * w.kh * w.kw;
+    // The matmul kernel vectorizes along the product's columns: make them
+    // the larger of O and C*KH*KW. The long N*OH*OW reduction then walks
+    // rows of the right operand.
+    if (windowSize > o) {
+      // gw [O, C*KH*KW] = gy^T [O, N*OH*OW] x col [N*OH*OW, C*KH*KW]
+      Value cols = im2col(b, loc, xp, w);
+      Value gyT = b.create<tensor::CollapseShapeOp>(
+          loc, withShape(gy, {o, n * positions}), swapLeadingDims(b, loc, gy),
+          SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+      return b.create<tensor::ExpandShapeOp>(
+          loc, weightType, matmul2D(b, loc, gyT, cols),
+          SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+    }
+    // gw^T [C*KH*KW, O] = col^T [C*KH*KW, N*OH*OW] x gy [N*OH*OW, O]
     Value colsT = im2col(b, loc, xp, w, /*transposed=*/true);
     SmallVector<AffineExpr> d = dims(4, ctx); // n, i, j, o
     Value gyNHWC = buildGeneric(
