@@ -403,6 +403,13 @@ LogicalResult evalOp(Operation &op, Env &env) {
   if (failed(result))
     return failure();
   if (result->shape.empty() || result->shape.front() != -1) {
+    // i32 arithmetic wraps around as the compiled code's does.
+    if (isa<kiln::AddOp, kiln::SubOp, kiln::MulOp, kiln::NegOp>(op) &&
+        op.getResult(0).getType().cast<RankedTensorType>()
+            .getElementType().isInteger(32))
+      for (double &v : result->data)
+        v = static_cast<double>(static_cast<int32_t>(
+            static_cast<uint32_t>(static_cast<uint64_t>(static_cast<int64_t>(v)))));
     env[op.getResult(0)] = std::move(*result);
     return success();
   }

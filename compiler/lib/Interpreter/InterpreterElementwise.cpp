@@ -180,6 +180,19 @@ double roundTo(Type elementType, double value) {
   return narrow.convertToDouble();
 }
 
+/// A value converted to `elementType` as kiln.cast (and C++) converts:
+/// floats round, float to integer truncates toward zero, integers wrap to
+/// their width (i64 beyond 2^53 is not exact in this double interpreter).
+double convertTo(Type elementType, double value) {
+  if (elementType.isa<FloatType>())
+    return roundTo(elementType, value);
+  auto wide = static_cast<int64_t>(std::trunc(value));
+  if (elementType.isInteger(32))
+    return static_cast<double>(
+        static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(wide))));
+  return static_cast<double>(wide);
+}
+
 Buffer evalRandomNormal(kiln::RandomNormalOp op, const Buffer &seedBuf) {
   Buffer out{shapeOf(op.getResult()), {}};
   uint64_t seed = seedOf(op, seedBuf);
@@ -243,6 +256,13 @@ kiln::interp::detail::evalElementwiseGroup(Operation &op, Inputs inputs) {
       })
       .Case([&](kiln::RandomNormalOp r) {
         return one(evalRandomNormal(r, *inputs[0]));
+      })
+      .Case([&](kiln::CastOp c) {
+        Type to = c.getType().cast<RankedTensorType>().getElementType();
+        Buffer out = *inputs[0];
+        for (double &v : out.data)
+          v = convertTo(to, v);
+        return one(std::move(out));
       })
       .Default([](Operation *) -> GroupResult { return std::nullopt; });
 }

@@ -11,6 +11,7 @@
 #include "kiln/dsl/Autodiff.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
+#include <cmath>
 #include <numeric>
 
 using namespace mlir;
@@ -55,45 +56,129 @@ static Tensor binary(StringRef name, const Tensor &a, const Tensor &b,
   return emit(loc, name, {valueOf(a, loc), valueOf(b, loc)});
 }
 
+namespace detail {
+bool isFloating(DType dtype) {
+  return dtype == DType::f32 || dtype == DType::f64;
+}
+
+DType promoteTypes(DType a, DType b) {
+  if (isFloating(a) != isFloating(b))
+    return isFloating(a) ? a : b;
+  auto wide = [](DType t) { return t == DType::f64 || t == DType::i64; };
+  return wide(a) ? a : b;
+}
+
+Tensor promotedBinary(StringRef op, const Tensor &a, const Tensor &b,
+                      Loc loc) {
+  DType type = promoteTypes(a.dtype(), b.dtype());
+  return binary(op, to(a, type, loc), to(b, type, loc), loc);
+}
+
+Tensor compareOp(StringRef predicate, const Tensor &a, const Tensor &b,
+                 Loc loc) {
+  DType type = promoteTypes(a.dtype(), b.dtype());
+  Builder builder_ = builder(loc);
+  return emit(loc, "kiln.compare",
+              {valueOf(to(a, type, loc), loc), valueOf(to(b, type, loc), loc)},
+              {builder_.getNamedAttr("predicate",
+                                     builder_.getStringAttr(predicate))});
+}
+
+Tensor floatOperand(const Tensor &x, Loc loc) {
+  return isFloating(x.dtype()) ? x : to(x, DType::f32, loc);
+}
+
+Tensor scalarFor(const Tensor &x, double value, Loc loc) {
+  bool integral = std::trunc(value) == value;
+  DType type = isFloating(x.dtype()) || integral ? x.dtype() : DType::f32;
+  return scalar(value, type, loc);
+}
+} // namespace detail
+
+Tensor to(const Tensor &x, DType dtype, Loc loc) {
+  if (x.dtype() == dtype)
+    return x;
+  MLIRContext *ctx = activeFunction(loc).program->context.get();
+  return emit(loc, "kiln.cast", {valueOf(x, loc)}, {},
+              RankedTensorType::get(x.shape(), elementTypeOf(ctx, dtype)));
+}
+Tensor Tensor::to(DType dtype, Loc loc) const {
+  return kiln::dsl::to(*this, dtype, loc);
+}
+
 Tensor add(const Tensor &a, const Tensor &b, Loc loc) {
-  return binary("kiln.add", a, b, loc);
+  return promotedBinary("kiln.add", a, b, loc);
 }
 Tensor sub(const Tensor &a, const Tensor &b, Loc loc) {
-  return binary("kiln.sub", a, b, loc);
+  return promotedBinary("kiln.sub", a, b, loc);
 }
 Tensor mul(const Tensor &a, const Tensor &b, Loc loc) {
-  return binary("kiln.mul", a, b, loc);
+  return promotedBinary("kiln.mul", a, b, loc);
 }
+// True division, as torch's `/`: integer operands divide as f32.
 Tensor div(const Tensor &a, const Tensor &b, Loc loc) {
-  return binary("kiln.div", a, b, loc);
+  DType type = promoteTypes(a.dtype(), b.dtype());
+  if (!isFloating(type))
+    type = DType::f32;
+  return binary("kiln.div", to(a, type, loc), to(b, type, loc), loc);
 }
 
 Tensor operator+(Operand a, const Tensor &b) { return add(a.tensor, b, a.loc); }
 Tensor operator-(Operand a, const Tensor &b) { return sub(a.tensor, b, a.loc); }
 Tensor operator*(Operand a, const Tensor &b) { return mul(a.tensor, b, a.loc); }
 Tensor operator/(Operand a, const Tensor &b) { return div(a.tensor, b, a.loc); }
+
+// A C++ double is a float operand (an int tensor + 0.5 or + 2.0 is f32, as
+// a Python float makes it in torch); a C++ int keeps the tensor's type.
+static Tensor floatScalar(const Tensor &x, double value, Loc loc) {
+  return scalar(value, isFloating(x.dtype()) ? x.dtype() : DType::f32, loc);
+}
 Tensor operator+(Operand a, double b) {
-  return add(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+  return add(a.tensor, floatScalar(a.tensor, b, a.loc), a.loc);
 }
 Tensor operator-(Operand a, double b) {
-  return sub(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+  return sub(a.tensor, floatScalar(a.tensor, b, a.loc), a.loc);
 }
 Tensor operator*(Operand a, double b) {
-  return mul(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+  return mul(a.tensor, floatScalar(a.tensor, b, a.loc), a.loc);
 }
 Tensor operator/(Operand a, double b) {
-  return div(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+  return div(a.tensor, floatScalar(a.tensor, b, a.loc), a.loc);
 }
 Tensor operator+(double a, Operand b) {
-  return add(scalar(a, b.tensor.dtype(), b.loc), b.tensor, b.loc);
+  return add(floatScalar(b.tensor, a, b.loc), b.tensor, b.loc);
 }
 Tensor operator-(double a, Operand b) {
-  return sub(scalar(a, b.tensor.dtype(), b.loc), b.tensor, b.loc);
+  return sub(floatScalar(b.tensor, a, b.loc), b.tensor, b.loc);
 }
 Tensor operator*(double a, Operand b) {
-  return mul(scalar(a, b.tensor.dtype(), b.loc), b.tensor, b.loc);
+  return mul(floatScalar(b.tensor, a, b.loc), b.tensor, b.loc);
 }
 Tensor operator/(double a, Operand b) {
+  return div(floatScalar(b.tensor, a, b.loc), b.tensor, b.loc);
+}
+Tensor operator+(Operand a, int b) {
+  return add(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+}
+Tensor operator-(Operand a, int b) {
+  return sub(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+}
+Tensor operator*(Operand a, int b) {
+  return mul(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+}
+Tensor operator/(Operand a, int b) {
+  return div(a.tensor, scalar(b, a.tensor.dtype(), a.loc), a.loc);
+}
+Tensor operator+(int a, Operand b) {
+  return add(scalar(a, b.tensor.dtype(), b.loc), b.tensor, b.loc);
+}
+Tensor operator-(int a, Operand b) {
+  return sub(scalar(a, b.tensor.dtype(), b.loc), b.tensor, b.loc);
+}
+Tensor operator*(int a, Operand b) {
+  return mul(scalar(a, b.tensor.dtype(), b.loc), b.tensor, b.loc);
+}
+Tensor operator/(int a, Operand b) {
   return div(scalar(a, b.tensor.dtype(), b.loc), b.tensor, b.loc);
 }
 Tensor operator-(Operand a) { return neg(a.tensor, a.loc); }
@@ -102,10 +187,10 @@ Tensor neg(const Tensor &x, Loc loc) {
   return emit(loc, "kiln.neg", {valueOf(x, loc)});
 }
 Tensor exp(const Tensor &x, Loc loc) {
-  return emit(loc, "kiln.exp", {valueOf(x, loc)});
+  return emit(loc, "kiln.exp", {valueOf(floatOperand(x, loc), loc)});
 }
 Tensor log(const Tensor &x, Loc loc) {
-  return emit(loc, "kiln.log", {valueOf(x, loc)});
+  return emit(loc, "kiln.log", {valueOf(floatOperand(x, loc), loc)});
 }
 Tensor relu(const Tensor &x, Loc loc) {
   return emit(loc, "kiln.relu", {valueOf(x, loc)});
@@ -234,7 +319,7 @@ Tensor log_softmax(const Tensor &x, int64_t dim, Loc loc) {
   if (dim < 0)
     dim += x.rank();
   Builder b = builder(loc);
-  return emit(loc, "kiln.log_softmax", {valueOf(x, loc)},
+  return emit(loc, "kiln.log_softmax", {valueOf(floatOperand(x, loc), loc)},
               {b.getNamedAttr("axis", b.getI64IntegerAttr(dim))});
 }
 
@@ -263,18 +348,11 @@ Tensor random_uniform(const Tensor &seed, Shape shape, double low,
               type);
 }
 
-static Tensor compare(StringRef predicate, const Tensor &a, const Tensor &b,
-                      Loc loc) {
-  Builder builder_ = builder(loc);
-  return emit(loc, "kiln.compare", {valueOf(a, loc), valueOf(b, loc)},
-              {builder_.getNamedAttr("predicate",
-                                     builder_.getStringAttr(predicate))});
-}
 Tensor gt(const Tensor &a, const Tensor &b, Loc loc) {
-  return compare("gt", a, b, loc);
+  return compareOp("gt", a, b, loc);
 }
 Tensor eq(const Tensor &a, const Tensor &b, Loc loc) {
-  return compare("eq", a, b, loc);
+  return compareOp("eq", a, b, loc);
 }
 
 //===----------------------------------------------------------------------===//
@@ -317,12 +395,19 @@ Tensor tensor(std::vector<int> values, Shape shape, Loc loc) {
   return constant(std::vector<double>(values.begin(), values.end()), shape,
                   DType::i32, loc);
 }
+Tensor tensor(std::vector<int64_t> values, Shape shape, Loc loc) {
+  return constant(std::vector<double>(values.begin(), values.end()), shape,
+                  DType::i64, loc);
+}
 Tensor tensor(std::initializer_list<double> values, Shape shape, DType dtype,
               Loc loc) {
   return constant(std::vector<double>(values), shape, dtype, loc);
 }
 Tensor tensor(std::initializer_list<int> values, Shape shape, Loc loc) {
   return tensor(std::vector<int>(values), std::move(shape), loc);
+}
+Tensor tensor(std::initializer_list<int64_t> values, Shape shape, Loc loc) {
+  return tensor(std::vector<int64_t>(values), std::move(shape), loc);
 }
 
 //===----------------------------------------------------------------------===//

@@ -51,6 +51,24 @@ std::vector<Tensor> emitMulti(Loc loc, llvm::StringRef name,
                               llvm::ArrayRef<mlir::NamedAttribute> attrs = {},
                               mlir::Type resultType = {});
 
+bool isFloating(DType dtype);
+/// torch.result_type for two tensors: a float beats any integer; between
+/// two floats or two integers the wider wins.
+DType promoteTypes(DType a, DType b);
+/// `op` on `a` and `b` converted to their promoted type (kiln.cast).
+Tensor promotedBinary(llvm::StringRef op, const Tensor &a, const Tensor &b,
+                      Loc loc);
+/// kiln.compare on the promoted operands: a 0/1 mask of that type.
+Tensor compareOp(llvm::StringRef predicate, const Tensor &a, const Tensor &b,
+                 Loc loc);
+/// `x` itself when it is floating point, else converted to f32 (as torch's
+/// exp, log, sqrt... take integer tensors).
+Tensor floatOperand(const Tensor &x, Loc loc);
+/// The constant `value` as an operand beside `x`: x's type when x is
+/// floating point or `value` is integral, else f32 (torch: int tensor
+/// op 0.5 is float).
+Tensor scalarFor(const Tensor &x, double value, Loc loc);
+
 } // namespace kiln::dsl::detail
 
 #endif // KILN_FRONTENDS_CPP_TRACE_H

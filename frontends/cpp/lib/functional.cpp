@@ -13,102 +13,105 @@
 #include "kiln/dsl/Program.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace kiln::dsl::detail;
 
 namespace kiln::dsl {
 
 namespace {
-Tensor unary(StringRef name, const Tensor &x, Loc loc) {
-  return emit(loc, name, {valueOf(x, loc)});
+Tensor floatUnary(StringRef name, const Tensor &x, Loc loc) {
+  return emit(loc, name, {valueOf(floatOperand(x, loc), loc)});
 }
-
-Tensor binary(StringRef name, const Tensor &a, const Tensor &b, Loc loc) {
-  return emit(loc, name, {valueOf(a, loc), valueOf(b, loc)});
-}
-
-Tensor compare(StringRef predicate, const Tensor &a, const Tensor &b, Loc loc) {
-  Builder builder(activeFunction(loc).program->context.get());
-  return emit(
-      loc, "kiln.compare", {valueOf(a, loc), valueOf(b, loc)},
-      {builder.getNamedAttr("predicate", builder.getStringAttr(predicate))});
-}
-
-bool isFloat(DType dtype) { return dtype == DType::f32 || dtype == DType::f64; }
 } // namespace
 
-Tensor sqrt(const Tensor &x, Loc loc) { return unary("kiln.sqrt", x, loc); }
-Tensor tanh(const Tensor &x, Loc loc) { return unary("kiln.tanh", x, loc); }
-Tensor abs(const Tensor &x, Loc loc) { return unary("kiln.abs", x, loc); }
+Tensor sqrt(const Tensor &x, Loc loc) {
+  return floatUnary("kiln.sqrt", x, loc);
+}
+Tensor tanh(const Tensor &x, Loc loc) {
+  return floatUnary("kiln.tanh", x, loc);
+}
+Tensor abs(const Tensor &x, Loc loc) {
+  return emit(loc, "kiln.abs", {valueOf(x, loc)});
+}
 
 Tensor maximum(const Tensor &a, const Tensor &b, Loc loc) {
-  return binary("kiln.maximum", a, b, loc);
+  return promotedBinary("kiln.maximum", a, b, loc);
 }
 Tensor minimum(const Tensor &a, const Tensor &b, Loc loc) {
-  return binary("kiln.minimum", a, b, loc);
+  return promotedBinary("kiln.minimum", a, b, loc);
 }
 
 Tensor pow(const Tensor &x, const Tensor &y, Loc loc) {
-  return binary("kiln.pow", x, y, loc);
+  if (!isFloating(promoteTypes(x.dtype(), y.dtype())))
+    fail(loc, "pow: integer powers are not supported; convert the base "
+              "with .to(DType::f32)");
+  return promotedBinary("kiln.pow", x, y, loc);
 }
 Tensor pow(const Tensor &x, double exponent, Loc loc) {
-  return pow(x, scalar(exponent, x.dtype(), loc), loc);
+  return pow(x, scalarFor(x, exponent, loc), loc);
 }
 Tensor pow(double base, const Tensor &exponent, Loc loc) {
-  return pow(scalar(base, exponent.dtype(), loc), exponent, loc);
+  return pow(scalarFor(exponent, base, loc), exponent, loc);
 }
 
+// The values are promoted to one type; the mask (any 0/1 tensor, as the
+// comparisons make) is converted to it.
 Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b, Loc loc) {
-  if (!isFloat(cond.dtype()))
-    fail(loc, "where: the condition must be a 0/1 float mask (as gt, lt, "
-              "eq... make), got an integer tensor");
+  DType type = promoteTypes(a.dtype(), b.dtype());
+  if (!isFloating(type))
+    fail(loc, "where: integer values are not supported; convert them with "
+              ".to(DType::f32)");
   return emit(loc, "kiln.select",
-              {valueOf(cond, loc), valueOf(a, loc), valueOf(b, loc)});
+              {valueOf(to(cond, type, loc), loc), valueOf(to(a, type, loc), loc),
+               valueOf(to(b, type, loc), loc)});
 }
 Tensor where(const Tensor &cond, const Tensor &a, double b, Loc loc) {
-  return where(cond, a, scalar(b, a.dtype(), loc), loc);
+  return where(cond, a, scalarFor(a, b, loc), loc);
 }
 Tensor where(const Tensor &cond, double a, const Tensor &b, Loc loc) {
-  return where(cond, scalar(a, b.dtype(), loc), b, loc);
+  return where(cond, scalarFor(b, a, loc), b, loc);
 }
 
 Tensor lt(const Tensor &a, const Tensor &b, Loc loc) {
-  return compare("lt", a, b, loc);
+  return compareOp("lt", a, b, loc);
 }
 Tensor le(const Tensor &a, const Tensor &b, Loc loc) {
-  return compare("le", a, b, loc);
+  return compareOp("le", a, b, loc);
 }
 Tensor ge(const Tensor &a, const Tensor &b, Loc loc) {
-  return compare("ge", a, b, loc);
+  return compareOp("ge", a, b, loc);
 }
 Tensor ne(const Tensor &a, const Tensor &b, Loc loc) {
-  return compare("ne", a, b, loc);
+  return compareOp("ne", a, b, loc);
 }
 Tensor lt(const Tensor &a, double b, Loc loc) {
-  return compare("lt", a, scalar(b, a.dtype(), loc), loc);
+  return compareOp("lt", a, scalarFor(a, b, loc), loc);
 }
 Tensor le(const Tensor &a, double b, Loc loc) {
-  return compare("le", a, scalar(b, a.dtype(), loc), loc);
+  return compareOp("le", a, scalarFor(a, b, loc), loc);
 }
 Tensor gt(const Tensor &a, double b, Loc loc) {
-  return compare("gt", a, scalar(b, a.dtype(), loc), loc);
+  return compareOp("gt", a, scalarFor(a, b, loc), loc);
 }
 Tensor ge(const Tensor &a, double b, Loc loc) {
-  return compare("ge", a, scalar(b, a.dtype(), loc), loc);
+  return compareOp("ge", a, scalarFor(a, b, loc), loc);
 }
 Tensor eq(const Tensor &a, double b, Loc loc) {
-  return compare("eq", a, scalar(b, a.dtype(), loc), loc);
+  return compareOp("eq", a, scalarFor(a, b, loc), loc);
 }
 Tensor ne(const Tensor &a, double b, Loc loc) {
-  return compare("ne", a, scalar(b, a.dtype(), loc), loc);
+  return compareOp("ne", a, scalarFor(a, b, loc), loc);
 }
 
 // sigmoid(x) = 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) otherwise; with
 // z = e^-|x| <= 1 both branches are finite, and so are their gradients.
 // -|x| is selected rather than taken with abs, whose zero slope at 0 would
 // lose sigmoid'(0) = 1/4.
-Tensor sigmoid(const Tensor &x, Loc loc) {
+Tensor sigmoid(const Tensor &input, Loc loc) {
   LocationScope scope(loc);
+  Tensor x = floatOperand(input, loc);
   Tensor nonNegative = ge(x, 0.0);
   Tensor z = exp(where(nonNegative, -x, x));
   Tensor denominator = 1.0 + z;
@@ -120,12 +123,18 @@ Tensor softmax(const Tensor &x, int64_t dim, Loc loc) {
   return exp(log_softmax(x, dim));
 }
 
+// Integer tensors with integral bounds stay integer (maximum/minimum);
+// otherwise the bound is a float and the result too.
 Tensor clamp_min(const Tensor &x, double lo, Loc loc) {
   LocationScope scope(loc);
+  if (!isFloating(x.dtype()) && std::trunc(lo) == lo)
+    return maximum(x, scalar(lo, x.dtype()));
   return where(lt(x, lo), lo, x);
 }
 Tensor clamp_max(const Tensor &x, double hi, Loc loc) {
   LocationScope scope(loc);
+  if (!isFloating(x.dtype()) && std::trunc(hi) == hi)
+    return minimum(x, scalar(hi, x.dtype()));
   return where(gt(x, hi), hi, x);
 }
 // min(max(x, lo), hi): with lo > hi every element is hi, as in PyTorch.
@@ -136,7 +145,7 @@ Tensor clamp(const Tensor &x, double lo, double hi, Loc loc) {
 
 Tensor random_normal(const Tensor &seed, Shape shape, double mean, double std,
                      int64_t stream, DType dtype, Loc loc) {
-  if (!isFloat(dtype))
+  if (!isFloating(dtype))
     fail(loc, "random_normal: the result must have a float dtype");
   MLIRContext *ctx = activeFunction(loc).program->context.get();
   auto type = RankedTensorType::get(shape, elementTypeOf(ctx, dtype));

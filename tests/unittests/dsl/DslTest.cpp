@@ -430,18 +430,46 @@ TEST_F(DslTest, ConstantDtypeInference) {
   EXPECT_NE(ir.find("tensor<2xf64>"), std::string::npos) << ir;
 }
 
-TEST_F(DslTest, MixedDtypesAreRejected) {
+TEST_F(DslTest, MixedDtypesPromoteAsInPyTorch) {
   Tensor ints = tensor(std::vector<int>{1, 2, 3}, {3});
+  Tensor longs = tensor(std::vector<int64_t>{4, 5, 6}, {3});
   Tensor floats = f.input({3});
-  Trap message{__LINE__, [&] { ints + floats; }};
-  EXPECT_TRUE(message.atItsLine());
-  EXPECT_TRUE(message.has("element types differ"));
+  Tensor doubles = f.input({3}, DType::f64);
+  EXPECT_EQ(longs.dtype(), DType::i64);
+  EXPECT_EQ((ints + floats).dtype(), DType::f32);
+  EXPECT_EQ((floats * ints).dtype(), DType::f32);
+  EXPECT_EQ((ints + longs).dtype(), DType::i64);
+  EXPECT_EQ((floats - doubles).dtype(), DType::f64);
+  EXPECT_EQ((longs + doubles).dtype(), DType::f64);
+  EXPECT_EQ((ints * 2).dtype(), DType::i32) << "a C++ int keeps the type";
+  EXPECT_EQ((ints * 0.5).dtype(), DType::f32) << "a C++ double is a float";
+  EXPECT_EQ((2.0 + ints).dtype(), DType::f32);
+  EXPECT_EQ((ints / ints).dtype(), DType::f32) << "true division";
+  EXPECT_EQ(gt(ints, longs).dtype(), DType::i64);
+  EXPECT_EQ(maximum(ints, floats).dtype(), DType::f32);
+  EXPECT_EQ(exp(ints).dtype(), DType::f32);
+  EXPECT_EQ(abs(ints).dtype(), DType::i32);
+  EXPECT_EQ(clamp(ints, 0, 2).dtype(), DType::i32);
+  EXPECT_EQ(clamp(ints, 0.5, 2).dtype(), DType::f32);
+  EXPECT_EQ(ints.to(DType::i32).value(), ints.value()) << "no-op cast";
+  EXPECT_EQ(to(floats, DType::i64).dtype(), DType::i64);
   EXPECT_NE(errorOf([&] { one_hot(floats, 3); }).find("integer"),
+            std::string::npos);
+  EXPECT_NE(errorOf([&] { pow(ints, 2.0); }).find("integer powers"),
             std::string::npos);
   EXPECT_NE(errorOf([&] {
               tensor(std::vector<double>{1.0, 2.0}, {3});
             }).find("2 values do not fill shape [3]"),
             std::string::npos);
+  Trap message{__LINE__, [&] { relu(ints); }};
+  EXPECT_TRUE(message.atItsLine());
+  EXPECT_TRUE(message.has("floating-point")) << "relu is float-only";
+  f.output(ints + longs + floats);
+  f.finish();
+  std::string ir = p.str();
+  EXPECT_NE(ir.find("kiln.cast %"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("tensor<3xi32> -> tensor<3xf32>"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("tensor<3xi32> -> tensor<3xi64>"), std::string::npos) << ir;
 }
 
 TEST_F(DslTest, ShapeRankSizeNumel) {
@@ -631,3 +659,25 @@ TEST_F(DslTest, OneHotAndComparisonsEvaluate) {
 }
 
 } // namespace
+
+TEST_F(DslTest, IntegerTensorsComputeAsInPyTorch) {
+  Tensor x = f.input({4}, DType::i32);
+  Tensor y = f.input({4});
+  f.output(x / 2);                    // true division: f32
+  f.output(x * 3 - 1);                // stays i32
+  f.output(x + y);                    // promoted to f32
+  f.output(clamp(x, -1, 2));          // i32
+  f.output(y.to(DType::i32));         // truncation toward zero
+  f.output(lt(x, 1.5));               // compared as f32: a 0/1 f32 mask
+  f.finish();
+  std::vector<Buffer> r =
+      interpret(p, "f", {{{4}, {-3, 0, 1, 5}}, {{4}, {0.5, -1.75, 2.25, 9.99}}});
+  ASSERT_EQ(r.size(), 6u);
+  expectValues(r[0], {4}, {-1.5, 0.0, 0.5, 2.5});
+  expectValues(r[1], {4}, {-10, -1, 2, 14});
+  expectValues(r[2], {4}, {-2.5, -1.75, 3.25, 14.99});
+  expectValues(r[3], {4}, {-1, 0, 1, 2});
+  expectValues(r[4], {4}, {0, -1, 2, 9});
+  expectValues(r[5], {4}, {1, 1, 1, 0});
+  EXPECT_EQ(opCount(p, "kiln.div"), 1);
+}

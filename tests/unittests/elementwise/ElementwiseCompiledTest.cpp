@@ -128,6 +128,63 @@ func.func @f(%a: tensor<6x17xf32>, %b: tensor<17xf32>, %m: tensor<6x1xf32>) -> (
   EXPECT_EQ(out[2].data[1], float(a.data[1]));
 }
 
+TEST(ElementwiseCompiled, IntegerArithmeticAndCasts) {
+  CompiledModule m;
+  ASSERT_TRUE(m.build(R"mlir(
+func.func @f(%a: tensor<2x4xi32>, %b: tensor<4xi32>, %x: tensor<2x4xf32>) -> (tensor<2x4xi32>, tensor<2x4xi32>, tensor<2x4xi32>, tensor<2x4xi32>, tensor<2x4xi64>, tensor<2x4xf32>, tensor<2x4xf64>, tensor<2x4xi32>) {
+  %s = kiln.add %a, %b : tensor<2x4xi32>, tensor<4xi32> -> tensor<2x4xi32>
+  %p = kiln.mul %s, %b : tensor<2x4xi32>, tensor<4xi32> -> tensor<2x4xi32>
+  %d = kiln.sub %p, %a : tensor<2x4xi32>, tensor<2x4xi32> -> tensor<2x4xi32>
+  %n = kiln.neg %d : tensor<2x4xi32>
+  %abs = kiln.abs %n : tensor<2x4xi32>
+  %mx = kiln.maximum %a, %b : tensor<2x4xi32>, tensor<4xi32> -> tensor<2x4xi32>
+  %mn = kiln.minimum %a, %b : tensor<2x4xi32>, tensor<4xi32> -> tensor<2x4xi32>
+  %lt = kiln.compare "lt", %a, %b : tensor<2x4xi32>, tensor<4xi32> -> tensor<2x4xi32>
+  %trunc = kiln.cast %x : tensor<2x4xf32> -> tensor<2x4xi64>
+  %af = kiln.cast %a : tensor<2x4xi32> -> tensor<2x4xf32>
+  %sum = kiln.add %af, %x : tensor<2x4xf32>, tensor<2x4xf32> -> tensor<2x4xf32>
+  %wide = kiln.cast %sum : tensor<2x4xf32> -> tensor<2x4xf64>
+  %back = kiln.cast %trunc : tensor<2x4xi64> -> tensor<2x4xi32>
+  return %abs, %mx, %mn, %lt, %trunc, %sum, %wide, %back : tensor<2x4xi32>, tensor<2x4xi32>, tensor<2x4xi32>, tensor<2x4xi32>, tensor<2x4xi64>, tensor<2x4xf32>, tensor<2x4xf64>, tensor<2x4xi32>
+})mlir"));
+  // 2147483647 + 1 wraps to -2^31 (and * 1 - a stays wrapped).
+  Buffer a{{2, 4}, {2147483647, -3, 7, 0, -5, 4, -2, 9}};
+  Buffer b{{4}, {1, 2, -3, 5}};
+  Buffer x{{2, 4}, {-2.75, 2.75, 0.5, -0.5, 1e6, -7.0, 3.999, -3.999}};
+  std::vector<Buffer> out = m.check("f", {a, b, x});
+  ASSERT_EQ(out.size(), 8u);
+  // |-(((a + b) * b) - a)| per element, in i32.
+  EXPECT_EQ(out[0].data, (std::vector<double>{1, 1, 19, 25, 1, 8, 17, 61}));
+  EXPECT_DOUBLE_EQ(out[0].data[0], 1.0) << "(2^31-1 + 1) * 1 - (2^31-1) wraps";
+  EXPECT_EQ(out[1].data, (std::vector<double>{2147483647, 2, 7, 5, 1, 4, -2, 9}));
+  EXPECT_EQ(out[2].data, (std::vector<double>{1, -3, -3, 0, -5, 2, -3, 5}));
+  EXPECT_EQ(out[3].data, (std::vector<double>{0, 1, 0, 1, 1, 0, 0, 0}));
+  // Float to integer truncates toward zero.
+  EXPECT_EQ(out[4].data, (std::vector<double>{-2, 2, 0, 0, 1e6, -7, 3, -3}));
+  EXPECT_EQ(out[7].data, out[4].data);
+  EXPECT_FLOAT_EQ(out[5].data[1], -0.25f);
+  EXPECT_EQ(out[6].data[4], 1e6 - 5);
+}
+
+TEST(ElementwiseCompiled, CastGradientBetweenFloatTypes) {
+  // d/dx sum(f64(x) * w) = f32(w): the cotangent converted back.
+  CompiledModule m;
+  ASSERT_TRUE(m.build(R"mlir(
+func.func @f(%x: tensor<3xf32>, %w: tensor<3xf64>) -> (tensor<f64>, tensor<3xf32>) {
+  %wide = kiln.cast %x : tensor<3xf32> -> tensor<3xf64>
+  %p = kiln.mul %wide, %w : tensor<3xf64>, tensor<3xf64> -> tensor<3xf64>
+  %loss = kiln.reduce_sum %p axes = [0] : tensor<3xf64> -> tensor<f64>
+  %one = kiln.constant dense<1.0> : tensor<f64>
+  %g = kiln.vjp %loss, %one wrt %x : tensor<f64>, tensor<3xf32>
+  return %loss, %g : tensor<f64>, tensor<3xf32>
+})mlir"));
+  std::vector<Buffer> out =
+      m.check("f", {Buffer{{3}, {1.5, -2.0, 0.25}}, Buffer{{3}, {0.1, 2.0, -4.0}}});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_NEAR(out[0].data[0], 0.15 - 4.0 - 1.0, 1e-12);
+  EXPECT_EQ(out[1].data, (std::vector<double>{double(0.1f), 2.0, -4.0}));
+}
+
 TEST(ElementwiseCompiled, Pow) {
   CompiledModule m;
   ASSERT_TRUE(m.build(R"mlir(

@@ -221,6 +221,14 @@ std::vector<GradCase> allCases() {
        "  %m = kiln.compare \"gt\", %a, %b : $A, $B -> $Y\n"
        "  %sq = kiln.mul %a, %a : $A, $A -> $A\n"
        "  %y = kiln.select %m, %sq, %b : $Y, $A, $B -> $Y"},
+      // a * float(int(a)): no gradient flows through the integer, so the
+      // slope is trunc(a) (a in [0.5, 2], away from 1 almost surely).
+      {"cast_through_integer",
+       {{{2, 3}, D::Positive}},
+       {2, 3},
+       "  %i = kiln.cast %a : $A -> tensor<2x3xi32>\n"
+       "  %f = kiln.cast %i : tensor<2x3xi32> -> $A\n"
+       "  %y = kiln.mul %a, %f : $A, $A -> $Y"},
       // sqrt(tanh(|x|)^2 + 1): a chain through three new rules.
       {"chain",
        {{{2, 2}, D::AwayFromZero}},

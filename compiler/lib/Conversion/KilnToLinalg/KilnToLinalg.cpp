@@ -103,19 +103,32 @@ namespace {
 
 // The scalar computation of each elementwise op, chosen by overloading on the
 // op class; `x` holds the operands' elements.
+bool isFloat(Value scalar) { return scalar.getType().isa<FloatType>(); }
+
 Value scalarOp(AddOp, OpBuilder &b, Location loc, ValueRange x) {
+  if (!isFloat(x[0]))
+    return b.create<arith::AddIOp>(loc, x[0], x[1]);
   return b.create<arith::AddFOp>(loc, x[0], x[1]);
 }
 Value scalarOp(SubOp, OpBuilder &b, Location loc, ValueRange x) {
+  if (!isFloat(x[0]))
+    return b.create<arith::SubIOp>(loc, x[0], x[1]);
   return b.create<arith::SubFOp>(loc, x[0], x[1]);
 }
 Value scalarOp(MulOp, OpBuilder &b, Location loc, ValueRange x) {
+  if (!isFloat(x[0]))
+    return b.create<arith::MulIOp>(loc, x[0], x[1]);
   return b.create<arith::MulFOp>(loc, x[0], x[1]);
 }
 Value scalarOp(DivOp, OpBuilder &b, Location loc, ValueRange x) {
   return b.create<arith::DivFOp>(loc, x[0], x[1]);
 }
 Value scalarOp(NegOp, OpBuilder &b, Location loc, ValueRange x) {
+  if (!isFloat(x[0])) {
+    Value zero = b.create<arith::ConstantOp>(
+        loc, b.getIntegerAttr(x[0].getType(), 0));
+    return b.create<arith::SubIOp>(loc, zero, x[0]);
+  }
   return b.create<arith::NegFOp>(loc, x[0]);
 }
 Value scalarOp(ExpOp, OpBuilder &b, Location loc, ValueRange x) {
@@ -144,9 +157,27 @@ Value scalarOp(CompareOp op, OpBuilder &b, Location loc, ValueRange x) {
                        .Case("ge", arith::CmpFPredicate::OGE)
                        .Default(arith::CmpFPredicate::OEQ); // verified
   Type type = x[0].getType();
-  Value holds = b.create<arith::CmpFOp>(loc, predicate, x[0], x[1]);
-  Value one = b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, 1.0));
-  Value zero = b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, 0.0));
+  Value holds;
+  if (isFloat(x[0])) {
+    holds = b.create<arith::CmpFOp>(loc, predicate, x[0], x[1]);
+  } else {
+    auto signedPredicate =
+        llvm::StringSwitch<arith::CmpIPredicate>(op.getPredicate())
+            .Case("eq", arith::CmpIPredicate::eq)
+            .Case("ne", arith::CmpIPredicate::ne)
+            .Case("lt", arith::CmpIPredicate::slt)
+            .Case("le", arith::CmpIPredicate::sle)
+            .Case("gt", arith::CmpIPredicate::sgt)
+            .Default(arith::CmpIPredicate::sge);
+    holds = b.create<arith::CmpIOp>(loc, signedPredicate, x[0], x[1]);
+  }
+  auto constant = [&](double v) -> Value {
+    if (type.isa<FloatType>())
+      return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, v));
+    return b.create<arith::ConstantOp>(
+        loc, b.getIntegerAttr(type, static_cast<int64_t>(v)));
+  };
+  Value one = constant(1.0), zero = constant(0.0);
   return b.create<arith::SelectOp>(loc, holds, one, zero);
 }
 

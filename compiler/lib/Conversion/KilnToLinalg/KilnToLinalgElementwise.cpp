@@ -77,6 +77,13 @@ Value scalarOp(TanhOp, OpBuilder &b, Location loc, ValueRange x) {
   return b.create<math::CopySignOp>(loc, magnitude, x[0]);
 }
 Value scalarOp(AbsOp, OpBuilder &b, Location loc, ValueRange x) {
+  if (!x[0].getType().isa<FloatType>()) {
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(x[0].getType()));
+    Value negative =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, x[0], zero);
+    return b.create<arith::SelectOp>(
+        loc, negative, b.create<arith::SubIOp>(loc, zero, x[0]), x[0]);
+  }
   return b.create<math::AbsFOp>(loc, x[0]);
 }
 /// NaN if either operand is NaN (torch.maximum/minimum), else `extremum`:
@@ -89,10 +96,36 @@ Value propagateNaN(OpBuilder &b, Location loc, ValueRange x, Value extremum) {
   return b.create<arith::SelectOp>(loc, unordered, nan, extremum);
 }
 Value scalarOp(MaximumOp, OpBuilder &b, Location loc, ValueRange x) {
+  if (!x[0].getType().isa<FloatType>())
+    return b.create<arith::MaxSIOp>(loc, x[0], x[1]);
   return propagateNaN(b, loc, x, b.create<arith::MaxFOp>(loc, x[0], x[1]));
 }
 Value scalarOp(MinimumOp, OpBuilder &b, Location loc, ValueRange x) {
+  if (!x[0].getType().isa<FloatType>())
+    return b.create<arith::MinSIOp>(loc, x[0], x[1]);
   return propagateNaN(b, loc, x, b.create<arith::MinFOp>(loc, x[0], x[1]));
+}
+/// Float <-> float rounds, int -> float is signed, float -> int truncates
+/// toward zero, int -> int wraps or sign-extends.
+Value scalarOp(CastOp op, OpBuilder &b, Location loc, ValueRange x) {
+  Type from = x[0].getType();
+  Type to = tensorType(op.getResult()).getElementType();
+  bool fromFloat = from.isa<FloatType>(), toFloat = to.isa<FloatType>();
+  unsigned fromWidth = from.getIntOrFloatBitWidth(),
+           toWidth = to.getIntOrFloatBitWidth();
+  if (from == to)
+    return x[0];
+  if (fromFloat && toFloat)
+    return toWidth > fromWidth
+               ? b.create<arith::ExtFOp>(loc, to, x[0]).getResult()
+               : b.create<arith::TruncFOp>(loc, to, x[0]).getResult();
+  if (!fromFloat && toFloat)
+    return b.create<arith::SIToFPOp>(loc, to, x[0]);
+  if (fromFloat)
+    return b.create<arith::FPToSIOp>(loc, to, x[0]);
+  return toWidth > fromWidth
+             ? b.create<arith::ExtSIOp>(loc, to, x[0]).getResult()
+             : b.create<arith::TruncIOp>(loc, to, x[0]).getResult();
 }
 Value scalarOp(PowOp, OpBuilder &b, Location loc, ValueRange x) {
   return b.create<math::PowFOp>(loc, x[0], x[1]);
@@ -277,5 +310,6 @@ void lowering::populateElementwiseGroupPatterns(RewritePatternSet &patterns) {
   patterns.add<ElementwiseLowering<SqrtOp>, ElementwiseLowering<TanhOp>,
                ElementwiseLowering<AbsOp>, ElementwiseLowering<MaximumOp>,
                ElementwiseLowering<MinimumOp>, ElementwiseLowering<PowOp>,
-               ElementwiseLowering<SelectOp>, RandomNormalLowering>(ctx);
+               ElementwiseLowering<SelectOp>, ElementwiseLowering<CastOp>,
+               RandomNormalLowering>(ctx);
 }

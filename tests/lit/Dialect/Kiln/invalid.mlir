@@ -59,10 +59,28 @@ func.func @add_wrong_result(%a: tensor<4x3xf32>, %b: tensor<3xf32>) -> tensor<4x
 
 // -----
 
-func.func @add_integer_operands(%a: tensor<3xi32>, %b: tensor<3xi32>) -> tensor<3xi32> {
-  // expected-error @+1 {{'kiln.add' op operand #0 must be ranked tensor of floating-point values}}
-  %0 = kiln.add %a, %b : tensor<3xi32>, tensor<3xi32> -> tensor<3xi32>
+// Division is floating-point only (the DSL divides integers as f32).
+func.func @div_integer_operands(%a: tensor<3xi32>, %b: tensor<3xi32>) -> tensor<3xi32> {
+  // expected-error @+1 {{'kiln.div' op operand #0 must be ranked tensor of floating-point values}}
+  %0 = kiln.div %a, %b : tensor<3xi32>, tensor<3xi32> -> tensor<3xi32>
   return %0 : tensor<3xi32>
+}
+
+// -----
+
+// Integer add needs one element type: the DSL casts mixed operands first.
+func.func @add_mixed_integer_types(%a: tensor<3xi32>, %b: tensor<3xi64>) -> tensor<3xi64> {
+  // expected-error @+1 {{add: element types differ ('i32' vs 'i64')}}
+  %0 = kiln.add %a, %b : tensor<3xi32>, tensor<3xi64> -> tensor<3xi64>
+  return %0 : tensor<3xi64>
+}
+
+// -----
+
+func.func @cast_changes_shape(%a: tensor<3xi32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.cast' op requires the same shape for all operands and results}}
+  %0 = kiln.cast %a : tensor<3xi32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
 }
 
 // -----

@@ -135,6 +135,16 @@ Grads MaximumOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
   return extremumVJP(b, getLoc(), cts[0], getLhs(), getRhs(), "gt");
 }
 
+// Float to float: the cotangent converted back to the input's type. From an
+// integer input no gradient exists; to an integer result, autodiff never
+// asks (only floating-point values carry cotangents).
+Grads CastOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
+  if (!getInput().getType().cast<RankedTensorType>().getElementType()
+           .isa<FloatType>())
+    return {Value()};
+  return {b.create<CastOp>(getLoc(), getInput().getType(), cts[0])};
+}
+
 // d/da min(a, b) = [a < b] + [a == b] / 2, d/db = [b < a] + [a == b] / 2
 Grads MinimumOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
   return extremumVJP(b, getLoc(), cts[0], getLhs(), getRhs(), "lt");

@@ -55,6 +55,9 @@ public:
   Tensor sum(Loc loc = Loc::current()) const;
   Tensor mean(Loc loc = Loc::current()) const;
   Tensor detach(Loc loc = Loc::current()) const;
+  /// torch.Tensor.to(dtype): this tensor converted (itself if already of
+  /// that type); see kiln::dsl::to.
+  Tensor to(DType dtype, Loc loc = Loc::current()) const;
 
   /// Opaque handle of the underlying IR value (for the tracer).
   void *value() const { return value_; }
@@ -80,6 +83,10 @@ Tensor operator+(Operand a, const Tensor &b);
 Tensor operator-(Operand a, const Tensor &b);
 Tensor operator*(Operand a, const Tensor &b);
 Tensor operator/(Operand a, const Tensor &b);
+// Type promotion as in PyTorch: mixed tensor operands convert to the
+// promoted type (a float beats an integer, the wider type wins); a C++
+// double is a float operand (int tensor * 0.5 is f32), a C++ int keeps the
+// tensor's type. Division is true division: integers divide as f32.
 Tensor operator+(Operand a, double b);
 Tensor operator-(Operand a, double b);
 Tensor operator*(Operand a, double b);
@@ -88,7 +95,20 @@ Tensor operator+(double a, Operand b);
 Tensor operator-(double a, Operand b);
 Tensor operator*(double a, Operand b);
 Tensor operator/(double a, Operand b);
+Tensor operator+(Operand a, int b);
+Tensor operator-(Operand a, int b);
+Tensor operator*(Operand a, int b);
+Tensor operator/(Operand a, int b);
+Tensor operator+(int a, Operand b);
+Tensor operator-(int a, Operand b);
+Tensor operator*(int a, Operand b);
+Tensor operator/(int a, Operand b);
 Tensor operator-(Operand a);
+
+/// torch.Tensor.to(dtype): float to float rounds, int to float converts,
+/// float to int truncates toward zero, int to int wraps. Differentiable
+/// between float types; no gradient flows through an integer.
+Tensor to(const Tensor &x, DType dtype, Loc loc = Loc::current());
 
 // Elementwise and shape ops (NumPy broadcasting for binary ops).
 Tensor add(const Tensor &a, const Tensor &b, Loc loc = Loc::current());
@@ -131,16 +151,22 @@ Tensor stop_gradient(const Tensor &x, Loc loc = Loc::current());
 Tensor full(Shape shape, double value, DType dtype = DType::f32,
             Loc loc = Loc::current());
 Tensor scalar(double value, DType dtype = DType::f32, Loc loc = Loc::current());
-/// A constant with the given row-major values; ints infer DType::i32,
-/// floating-point values DType::f32 (as torch.tensor does).
+/// A constant with the given row-major values. The C++ element type picks
+/// the dtype: int -> i32, int64_t -> i64, floating point -> f32 (torch's
+/// default float; pass DType::f64 for double precision). torch.tensor of
+/// Python ints gives int64: write int64_t values for that.
 Tensor tensor(std::vector<double> values, Shape shape,
               DType dtype = DType::f32, Loc loc = Loc::current());
 Tensor tensor(std::vector<int> values, Shape shape, Loc loc = Loc::current());
+Tensor tensor(std::vector<int64_t> values, Shape shape,
+              Loc loc = Loc::current());
 /// Braced lists pick the same way: tensor({1, 2, 3}, {3}) is i32,
 /// tensor({0.5, 1.0}, {2}) f32 (the vector overloads alone are ambiguous).
 Tensor tensor(std::initializer_list<double> values, Shape shape,
               DType dtype = DType::f32, Loc loc = Loc::current());
 Tensor tensor(std::initializer_list<int> values, Shape shape,
+              Loc loc = Loc::current());
+Tensor tensor(std::initializer_list<int64_t> values, Shape shape,
               Loc loc = Loc::current());
 
 /// Counter-based uniform random values in [low, high): element i depends

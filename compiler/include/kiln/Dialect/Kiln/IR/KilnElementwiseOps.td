@@ -18,15 +18,36 @@
 def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "Elementwise square root">;
 def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "Elementwise hyperbolic tangent">;
 def Kiln_AbsOp : Kiln_UnaryOp<"abs",
-    "Elementwise absolute value (gradient sign(x), 0 at 0 as in PyTorch)">;
+    "Elementwise absolute value (gradient sign(x), 0 at 0 as in PyTorch)",
+    [], Kiln_AnyTensor>;
+
+def Kiln_CastOp : Kiln_Op<"cast", [SameOperandsAndResultShape,
+                                   Kiln_Differentiable]> {
+  let summary = "Elementwise conversion to another element type";
+  let description = [{
+    `torch.Tensor.to(dtype)`: float to float rounds to nearest, integer to
+    float converts exactly where representable, float to integer truncates
+    toward zero (NaN and out-of-range values are undefined, as in C++),
+    integer to integer wraps (two's complement) or sign-extends. The
+    gradient of a float-to-float cast is the cotangent cast back; a cast
+    from or to an integer type passes no gradient.
+    ```mlir
+    %f = kiln.cast %labels : tensor<4xi32> -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_AnyTensor:$input);
+  let results = (outs Kiln_AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
 
 //===----------------------------------------------------------------------===//
 // Binary math with broadcasting
 //===----------------------------------------------------------------------===//
 
-def Kiln_MaximumOp : Kiln_BroadcastBinaryOp<"maximum", "maximum"> {
+def Kiln_MaximumOp : Kiln_BroadcastBinaryOp<"maximum", "maximum",
+                                            Kiln_AnyTensor> {
   let description = [{
-    `torch.maximum`: NaN if either operand is NaN. Shapes broadcast as in
+    `torch.maximum`: NaN if either operand is NaN (integers: signed). Shapes broadcast as in
     NumPy. The gradient goes to the larger operand; ties split it evenly.
     ```mlir
     %r = kiln.maximum %a, %b : tensor<4x3xf32>, tensor<f32> -> tensor<4x3xf32>
@@ -34,9 +55,10 @@ def Kiln_MaximumOp : Kiln_BroadcastBinaryOp<"maximum", "maximum"> {
   }];
 }
 
-def Kiln_MinimumOp : Kiln_BroadcastBinaryOp<"minimum", "minimum"> {
+def Kiln_MinimumOp : Kiln_BroadcastBinaryOp<"minimum", "minimum",
+                                            Kiln_AnyTensor> {
   let description = [{
-    `torch.minimum`: NaN if either operand is NaN. Shapes broadcast as in
+    `torch.minimum`: NaN if either operand is NaN (integers: signed). Shapes broadcast as in
     NumPy. The gradient goes to the smaller operand; ties split it evenly.
     ```mlir
     %r = kiln.minimum %a, %b : tensor<4x3xf32>, tensor<3xf32> -> tensor<4x3xf32>

@@ -62,8 +62,11 @@ def Kiln_RandomUniformOp : Kiln_Op<"random_uniform", []> {
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
-/// Binary elementwise op with NumPy broadcasting of the two operand shapes.
-class Kiln_BroadcastBinaryOp<string mnemonic, string op>
+/// Binary elementwise op with NumPy broadcasting of the two operand shapes;
+/// both operands have one element type (the DSL promotes mixed types with
+/// kiln.cast first). Integer operands are allowed where `operandType` says.
+class Kiln_BroadcastBinaryOp<string mnemonic, string op,
+                             Type operandType = Kiln_FloatTensor>
     : Kiln_Op<mnemonic, [Kiln_InferType, Kiln_Differentiable]> {
   let summary = "Elementwise " # op # " with broadcasting";
   let description = [{
@@ -73,30 +76,33 @@ class Kiln_BroadcastBinaryOp<string mnemonic, string op>
     %r = kiln.}] # mnemonic # [{ %a, %b : tensor<4x3xf32>, tensor<3xf32> -> tensor<4x3xf32>
     ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$lhs, Kiln_FloatTensor:$rhs);
-  let results = (outs Kiln_FloatTensor:$result);
+  let arguments = (ins operandType:$lhs, operandType:$rhs);
+  let results = (outs operandType:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
   }];
 }
 
-def Kiln_AddOp : Kiln_BroadcastBinaryOp<"add", "addition">;
-def Kiln_SubOp : Kiln_BroadcastBinaryOp<"sub", "subtraction">;
-def Kiln_MulOp : Kiln_BroadcastBinaryOp<"mul", "multiplication">;
+// Integer add/sub/mul wrap around (two's complement), as in PyTorch.
+def Kiln_AddOp : Kiln_BroadcastBinaryOp<"add", "addition", Kiln_AnyTensor>;
+def Kiln_SubOp : Kiln_BroadcastBinaryOp<"sub", "subtraction", Kiln_AnyTensor>;
+def Kiln_MulOp : Kiln_BroadcastBinaryOp<"mul", "multiplication", Kiln_AnyTensor>;
+// Floating-point only: the DSL's integer division is true division (float).
 def Kiln_DivOp : Kiln_BroadcastBinaryOp<"div", "division">;
 
 def Kiln_CompareOp : Kiln_Op<"compare", [Kiln_InferType, Kiln_Differentiable]> {
   let summary = "Elementwise comparison giving a 0/1 mask of the operand type";
   let description = [{
     `predicate` is one of eq, ne, lt, le, gt, ge. Operands broadcast; the
-    result is 1.0 where the predicate holds and 0.0 elsewhere. No gradient
-    flows through a comparison.
+    result is 1 where the predicate holds and 0 elsewhere, in the operands'
+    element type (integers compare as signed). No gradient flows through a
+    comparison.
     ```mlir
     %m = kiln.compare "gt", %x, %zero : tensor<4xf32>, tensor<f32> -> tensor<4xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$predicate, Kiln_FloatTensor:$lhs, Kiln_FloatTensor:$rhs);
-  let results = (outs Kiln_FloatTensor:$result);
+  let arguments = (ins StrAttr:$predicate, Kiln_AnyTensor:$lhs, Kiln_AnyTensor:$rhs);
+  let results = (outs Kiln_AnyTensor:$result);
   let assemblyFormat = [{
     $predicate `,` $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
   }];
@@ -104,7 +110,8 @@ def Kiln_CompareOp : Kiln_Op<"compare", [Kiln_InferType, Kiln_Differentiable]> {
 }
 
 /// Unary elementwise op: result type equals operand type.
-class Kiln_UnaryOp<string mnemonic, string what, list<Trait> traits = []>
+class Kiln_UnaryOp<string mnemonic, string what, list<Trait> traits = [],
+                   Type operandType = Kiln_FloatTensor>
     : Kiln_Op<mnemonic, !listconcat(traits,
         [SameOperandsAndResultType, Kiln_InferType, Kiln_Differentiable])> {
   let summary = what;
@@ -113,12 +120,12 @@ class Kiln_UnaryOp<string mnemonic, string what, list<Trait> traits = []>
     %r = kiln.}] # mnemonic # [{ %x : tensor<4x3xf32>
     ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$input);
-  let results = (outs Kiln_FloatTensor:$result);
+  let arguments = (ins operandType:$input);
+  let results = (outs operandType:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
-def Kiln_NegOp : Kiln_UnaryOp<"neg", "Elementwise negation">;
+def Kiln_NegOp : Kiln_UnaryOp<"neg", "Elementwise negation", [], Kiln_AnyTensor>;
 def Kiln_ExpOp : Kiln_UnaryOp<"exp", "Elementwise natural exponential">;
 def Kiln_LogOp : Kiln_UnaryOp<"log", "Elementwise natural logarithm">;
 def Kiln_ReluOp : Kiln_UnaryOp<"relu", "Elementwise max(x, 0)">;
