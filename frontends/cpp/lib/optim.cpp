@@ -14,8 +14,36 @@
 #include "kiln/dsl/functional.h"
 
 #include <cmath>
+#include <sstream>
 
 namespace kiln::dsl::optim {
+
+namespace {
+/// PyTorch's constructor checks ("Invalid learning rate: -0.1"), raised
+/// while tracing instead of training silently with a bad setting.
+void check(bool valid, const char *optimizer, const char *what, double value) {
+  if (!valid)
+    throw Error(std::string(optimizer) + ": invalid " + what + ": " +
+                (std::ostringstream() << value).str() +
+                " (PyTorch rejects it too)");
+}
+
+void checkCommon(const char *optimizer, double lr, double weight_decay) {
+  check(lr >= 0.0, optimizer, "learning rate", lr);
+  check(weight_decay >= 0.0, optimizer, "weight_decay value", weight_decay);
+}
+
+void checkAdam(const char *optimizer, double lr,
+               std::pair<double, double> betas, double eps,
+               double weight_decay) {
+  checkCommon(optimizer, lr, weight_decay);
+  check(eps >= 0.0, optimizer, "epsilon value", eps);
+  check(betas.first >= 0.0 && betas.first < 1.0, optimizer,
+        "beta parameter at index 0", betas.first);
+  check(betas.second >= 0.0 && betas.second < 1.0, optimizer,
+        "beta parameter at index 1", betas.second);
+}
+} // namespace
 
 //===----------------------------------------------------------------------===//
 // SGD
@@ -29,6 +57,8 @@ std::vector<std::string> SGD::state_names() const {
 
 Tensor SGD::step(const Tensor &param, const Tensor &grad, const Tensor &lr,
                  std::vector<Tensor> &state) const {
+  checkCommon("SGD", this->lr, weight_decay);
+  check(momentum >= 0.0, "SGD", "momentum value", momentum);
   if (nesterov && momentum <= 0.0)
     throw Error("SGD: nesterov momentum requires momentum > 0 (as in PyTorch)");
   Tensor g = grad;
@@ -96,6 +126,7 @@ std::vector<std::string> Adam::state_names() const {
 
 Tensor Adam::step(const Tensor &param, const Tensor &grad, const Tensor &lr,
                   std::vector<Tensor> &state) const {
+  checkAdam("Adam", this->lr, betas, eps, weight_decay);
   Tensor g = grad;
   if (weight_decay != 0.0)
     g = g + weight_decay * param;
@@ -108,6 +139,7 @@ std::vector<std::string> AdamW::state_names() const {
 
 Tensor AdamW::step(const Tensor &param, const Tensor &grad, const Tensor &lr,
                    std::vector<Tensor> &state) const {
+  checkAdam("AdamW", this->lr, betas, eps, weight_decay);
   Tensor p = param;
   if (weight_decay != 0.0)
     p = param * (1.0 - lr * weight_decay); // param.mul_(1 - lr * wd)
@@ -129,6 +161,10 @@ std::vector<std::string> RMSprop::state_names() const {
 
 Tensor RMSprop::step(const Tensor &param, const Tensor &grad, const Tensor &lr,
                      std::vector<Tensor> &state) const {
+  checkCommon("RMSprop", this->lr, weight_decay);
+  check(eps >= 0.0, "RMSprop", "epsilon value", eps);
+  check(momentum >= 0.0, "RMSprop", "momentum value", momentum);
+  check(alpha >= 0.0, "RMSprop", "alpha value", alpha);
   Tensor g = grad;
   if (weight_decay != 0.0)
     g = g + weight_decay * param;

@@ -599,4 +599,35 @@ TEST(DslOptim, InvalidOptionsAreErrors) {
                   "clip_grad_norm: max_norm and norm_type must be positive"));
 }
 
+// The checks of PyTorch's optimizer constructors, with its wording.
+TEST(DslOptim, InvalidHyperparametersAreErrors) {
+  Tiny model;
+  auto message = [&](const optim::Optimizer &optimizer) -> std::string {
+    try {
+      tinyProgram(model, optimizer, {});
+    } catch (const Error &e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_TRUE(has(message(optim::SGD{.lr = -0.1}),
+                  "SGD: invalid learning rate: -0.1"));
+  EXPECT_TRUE(has(message(optim::SGD{.momentum = -0.5}),
+                  "SGD: invalid momentum value: -0.5"));
+  EXPECT_TRUE(has(message(optim::SGD{.weight_decay = -1.0}),
+                  "SGD: invalid weight_decay value: -1"));
+  EXPECT_TRUE(has(message(optim::Adam{.betas = {1.0, 0.999}}),
+                  "Adam: invalid beta parameter at index 0: 1"));
+  EXPECT_TRUE(has(message(optim::AdamW{.betas = {0.9, -0.1}}),
+                  "AdamW: invalid beta parameter at index 1: -0.1"));
+  EXPECT_TRUE(has(message(optim::Adam{.eps = -1e-8}),
+                  "Adam: invalid epsilon value"));
+  EXPECT_TRUE(has(message(optim::RMSprop{.alpha = -0.9}),
+                  "RMSprop: invalid alpha value: -0.9"));
+  EXPECT_TRUE(has(message(optim::RMSprop{.momentum = -0.9}),
+                  "RMSprop: invalid momentum value: -0.9"));
+  EXPECT_EQ(message(optim::SGD{.lr = 0.0}), "") << "lr 0 is allowed";
+  EXPECT_EQ(message(optim::Adam{.betas = {0.0, 0.0}}), "");
+}
+
 } // namespace
