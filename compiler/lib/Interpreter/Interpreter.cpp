@@ -404,7 +404,8 @@ LogicalResult evalOp(Operation &op, Env &env) {
     return failure();
   if (result->shape.empty() || result->shape.front() != -1) {
     // i32 arithmetic wraps around as the compiled code's does.
-    if (isa<kiln::AddOp, kiln::SubOp, kiln::MulOp, kiln::NegOp>(op) &&
+    if (isa<kiln::AddOp, kiln::SubOp, kiln::MulOp, kiln::NegOp,
+            kiln::ReduceSumOp>(op) &&
         op.getResult(0).getType().cast<RankedTensorType>()
             .getElementType().isInteger(32))
       for (double &v : result->data)

@@ -301,10 +301,16 @@ static Shape allDims(const Tensor &x) {
   return dims;
 }
 
+// Integers sum in i64, as torch.sum gives int64 for every integer input.
 Tensor sum(const Tensor &x, Shape dims, bool keepdim, Loc loc) {
-  return reduce("kiln.reduce_sum", x, std::move(dims), keepdim, loc);
+  Tensor input = isFloating(x.dtype()) ? x : to(x, DType::i64, loc);
+  return reduce("kiln.reduce_sum", input, std::move(dims), keepdim, loc);
 }
 Tensor mean(const Tensor &x, Shape dims, bool keepdim, Loc loc) {
+  if (!isFloating(x.dtype()))
+    fail(loc, "mean: could not infer output dtype: the input is an integer "
+              "tensor (torch.mean rejects it too); convert it with "
+              ".to(DType::f32)");
   return reduce("kiln.reduce_mean", x, std::move(dims), keepdim, loc);
 }
 Tensor amax(const Tensor &x, Shape dims, bool keepdim, Loc loc) {

@@ -56,13 +56,10 @@ Tensor pow(double base, const Tensor &exponent, Loc loc) {
   return pow(scalarFor(exponent, base, loc), exponent, loc);
 }
 
-// The values are promoted to one type; the mask (any 0/1 tensor, as the
-// comparisons make) is converted to it.
+// The values are promoted to one type, float or integer; the mask (any 0/1
+// tensor, as the comparisons make) is converted to it.
 Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b, Loc loc) {
   DType type = promoteTypes(a.dtype(), b.dtype());
-  if (!isFloating(type))
-    fail(loc, "where: integer values are not supported; convert them with "
-              ".to(DType::f32)");
   return emit(loc, "kiln.select",
               {valueOf(to(cond, type, loc), loc), valueOf(to(a, type, loc), loc),
                valueOf(to(b, type, loc), loc)});

@@ -34,3 +34,24 @@ func.func @casts(%a: tensor<4xi32>, %x: tensor<4xf32>) -> (tensor<4xf32>, tensor
   %r = kiln.cast %d : tensor<4xf64> -> tensor<4xf32>
   return %f, %i, %r : tensor<4xf32>, tensor<4xi32>, tensor<4xf32>
 }
+
+// Integer sums add with wrap-around from 0, integer maxima start from the
+// smallest i32, relu is a signed max with 0 and select tests `cond != 0`.
+// CHECK-LABEL: func.func @integer_reductions_and_selection
+// CHECK: arith.constant 0 : i64
+// CHECK: arith.addi
+// CHECK: arith.constant -2147483648 : i32
+// CHECK: arith.maxsi
+// CHECK: arith.maxsi
+// CHECK: arith.cmpi ne
+// CHECK: arith.select
+// CHECK-NOT: arith.addf
+// CHECK-NOT: arith.cmpf
+// CHECK: return
+func.func @integer_reductions_and_selection(%a: tensor<2x3xi32>, %w: tensor<2x3xi64>) -> (tensor<i64>, tensor<3xi32>, tensor<2x3xi32>, tensor<2x3xi32>) {
+  %s = kiln.reduce_sum %w axes = [0, 1] : tensor<2x3xi64> -> tensor<i64>
+  %m = kiln.reduce_max %a axes = [0] : tensor<2x3xi32> -> tensor<3xi32>
+  %r = kiln.relu %a : tensor<2x3xi32>
+  %sel = kiln.select %a, %r, %a : tensor<2x3xi32>, tensor<2x3xi32>, tensor<2x3xi32> -> tensor<2x3xi32>
+  return %s, %m, %r, %sel : tensor<i64>, tensor<3xi32>, tensor<2x3xi32>, tensor<2x3xi32>
+}

@@ -461,9 +461,10 @@ TEST_F(DslTest, MixedDtypesPromoteAsInPyTorch) {
               tensor(std::vector<double>{1.0, 2.0}, {3});
             }).find("2 values do not fill shape [3]"),
             std::string::npos);
-  Trap message{__LINE__, [&] { relu(ints); }};
+  Tensor square = reshape(tensor(std::vector<int>{1, 2, 3, 4}, {4}), {2, 2});
+  Trap message{__LINE__, [&] { matmul(square, square); }};
   EXPECT_TRUE(message.atItsLine());
-  EXPECT_TRUE(message.has("floating-point")) << "relu is float-only";
+  EXPECT_TRUE(message.has("floating-point")) << "matmul is float-only";
   f.output(ints + longs + floats);
   f.finish();
   std::string ir = p.str();
@@ -680,4 +681,44 @@ TEST_F(DslTest, IntegerTensorsComputeAsInPyTorch) {
   expectValues(r[4], {4}, {0, -1, 2, 9});
   expectValues(r[5], {4}, {1, 1, 1, 0});
   EXPECT_EQ(opCount(p, "kiln.div"), 1);
+}
+
+TEST_F(DslTest, IntegerReductionsAndSelectionsAsInPyTorch) {
+  Tensor x = f.input({2, 3}, DType::i32);
+  Tensor s = sum(x, {1});
+  Tensor all = x.sum();
+  EXPECT_EQ(s.dtype(), DType::i64) << "torch.sum of int32 is int64";
+  EXPECT_EQ(all.dtype(), DType::i64);
+  Tensor m = amax(x, {0});
+  EXPECT_EQ(m.dtype(), DType::i32);
+  Tensor r = relu(x);
+  Tensor w = where(gt(x, 0), x, 7);
+  Tensor t = transpose(x, 0, 1);
+  EXPECT_EQ(r.dtype(), DType::i32);
+  EXPECT_EQ(w.dtype(), DType::i32);
+  EXPECT_EQ(t.dtype(), DType::i32);
+  EXPECT_EQ(t.shape(), (Shape{3, 2}));
+  // A float value promotes where's result, as torch.where does.
+  EXPECT_EQ(where(gt(x, 0), x, 0.5).dtype(), DType::f32);
+  f.output(s);
+  f.output(all);
+  f.output(m);
+  f.output(r);
+  f.output(w);
+  f.output(t);
+  Trap message{__LINE__, [&] { mean(x, {0}); }};
+  EXPECT_TRUE(message.atItsLine());
+  EXPECT_TRUE(message.has("mean: could not infer output dtype"));
+  EXPECT_TRUE(message.has(".to(DType::f32)"));
+  f.finish();
+  std::vector<Buffer> v =
+      interpret(p, "f", {{{2, 3}, {2147483647, 1, -4, -7, 0, 9}}});
+  ASSERT_EQ(v.size(), 6u);
+  // Summed in i64: no wrap-around past 2^31 - 1.
+  expectValues(v[0], {2}, {2147483644.0, 2});
+  expectValues(v[1], {}, {2147483646.0});
+  expectValues(v[2], {3}, {2147483647, 1, 9});
+  expectValues(v[3], {2, 3}, {2147483647, 1, 0, 0, 0, 9});
+  expectValues(v[4], {2, 3}, {2147483647, 1, 7, 7, 7, 9});
+  expectValues(v[5], {3, 2}, {2147483647, -7, 1, 0, -4, 9});
 }

@@ -166,6 +166,32 @@ func.func @f(%a: tensor<2x4xi32>, %b: tensor<4xi32>, %x: tensor<2x4xf32>) -> (te
   EXPECT_EQ(out[6].data[4], 1e6 - 5);
 }
 
+TEST(ElementwiseCompiled, IntegerReductionsReluAndSelect) {
+  CompiledModule m;
+  ASSERT_TRUE(m.build(R"mlir(
+func.func @f(%a: tensor<2x3xi32>, %w: tensor<2x3xi64>) -> (tensor<2xi32>, tensor<3xi32>, tensor<i64>, tensor<2x3xi32>, tensor<2x3xi32>) {
+  %rows = kiln.reduce_sum %a axes = [1] : tensor<2x3xi32> -> tensor<2xi32>
+  %cols = kiln.reduce_max %a axes = [0] : tensor<2x3xi32> -> tensor<3xi32>
+  %all = kiln.reduce_sum %w axes = [0, 1] : tensor<2x3xi64> -> tensor<i64>
+  %r = kiln.relu %a : tensor<2x3xi32>
+  %zero = kiln.constant dense<0> : tensor<i32>
+  %pos = kiln.compare "gt", %a, %zero : tensor<2x3xi32>, tensor<i32> -> tensor<2x3xi32>
+  %ten = kiln.constant dense<10> : tensor<i32>
+  %sel = kiln.select %pos, %a, %ten : tensor<2x3xi32>, tensor<2x3xi32>, tensor<i32> -> tensor<2x3xi32>
+  return %rows, %cols, %all, %r, %sel : tensor<2xi32>, tensor<3xi32>, tensor<i64>, tensor<2x3xi32>, tensor<2x3xi32>
+})mlir"));
+  // Row 0 sums past 2^31 - 1 and wraps; column maxima are signed.
+  Buffer a{{2, 3}, {2147483647, 1, 4, -7, -8, -9}};
+  Buffer w{{2, 3}, {4000000000.0, 3, -5, 1, 1, 1}};
+  std::vector<Buffer> out = m.check("f", {a, w});
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out[0].data, (std::vector<double>{-2147483644.0, -24}));
+  EXPECT_EQ(out[1].data, (std::vector<double>{2147483647, 1, 4}));
+  EXPECT_EQ(out[2].data, (std::vector<double>{4000000001.0}));
+  EXPECT_EQ(out[3].data, (std::vector<double>{2147483647, 1, 4, 0, 0, 0}));
+  EXPECT_EQ(out[4].data, (std::vector<double>{2147483647, 1, 4, 10, 10, 10}));
+}
+
 TEST(ElementwiseCompiled, CastGradientBetweenFloatTypes) {
   // d/dx sum(f64(x) * w) = f32(w): the cotangent converted back.
   CompiledModule m;

@@ -239,8 +239,6 @@ TEST(DslFunctional, ErrorsPointAtTheCall) {
       << e;
   e = errorOf([&] { pow(a, b); });
   EXPECT_TRUE(has(e, "pow: shapes [2, 3] and [4]")) << e;
-  e = errorOf([&] { where(gt(a, 0.0), labels, labels); });
-  EXPECT_TRUE(has(e, "where: integer values are not supported")) << e;
   e = errorOf([&] { where(gt(a, 0.0), a, b); });
   EXPECT_TRUE(has(e, "select: shapes [2, 3] and [4]")) << e;
   e = errorOf([&] {

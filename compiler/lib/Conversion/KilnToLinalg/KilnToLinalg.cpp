@@ -25,6 +25,8 @@ namespace kiln {
 
 using namespace mlir;
 using namespace kiln;
+using kiln::lowering::isFloat;
+using kiln::lowering::scalarConstant;
 
 //===----------------------------------------------------------------------===//
 // Shared builders
@@ -32,6 +34,14 @@ using namespace kiln;
 
 Value lowering::createEmpty(OpBuilder &b, Location loc, RankedTensorType type) {
   return b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+}
+
+Value lowering::scalarConstant(OpBuilder &b, Location loc, Type type,
+                               double value) {
+  if (type.isa<FloatType>())
+    return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, value));
+  return b.create<arith::ConstantOp>(
+      loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
 }
 
 Value lowering::createFilled(OpBuilder &b, Location loc, RankedTensorType type,
@@ -103,8 +113,6 @@ namespace {
 
 // The scalar computation of each elementwise op, chosen by overloading on the
 // op class; `x` holds the operands' elements.
-bool isFloat(Value scalar) { return scalar.getType().isa<FloatType>(); }
-
 Value scalarOp(AddOp, OpBuilder &b, Location loc, ValueRange x) {
   if (!isFloat(x[0]))
     return b.create<arith::AddIOp>(loc, x[0], x[1]);
@@ -138,8 +146,9 @@ Value scalarOp(LogOp, OpBuilder &b, Location loc, ValueRange x) {
   return b.create<math::LogOp>(loc, x[0]);
 }
 Value scalarOp(ReluOp, OpBuilder &b, Location loc, ValueRange x) {
-  Value zero =
-      b.create<arith::ConstantOp>(loc, b.getFloatAttr(x[0].getType(), 0.0));
+  Value zero = scalarConstant(b, loc, x[0].getType(), 0.0);
+  if (!isFloat(x[0]))
+    return b.create<arith::MaxSIOp>(loc, x[0], zero);
   return b.create<arith::MaxFOp>(loc, x[0], zero);
 }
 Value scalarOp(BroadcastToOp, OpBuilder &, Location, ValueRange x) {
@@ -171,13 +180,8 @@ Value scalarOp(CompareOp op, OpBuilder &b, Location loc, ValueRange x) {
             .Default(arith::CmpIPredicate::sge);
     holds = b.create<arith::CmpIOp>(loc, signedPredicate, x[0], x[1]);
   }
-  auto constant = [&](double v) -> Value {
-    if (type.isa<FloatType>())
-      return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, v));
-    return b.create<arith::ConstantOp>(
-        loc, b.getIntegerAttr(type, static_cast<int64_t>(v)));
-  };
-  Value one = constant(1.0), zero = constant(0.0);
+  Value one = scalarConstant(b, loc, type, 1.0);
+  Value zero = scalarConstant(b, loc, type, 0.0);
   return b.create<arith::SelectOp>(loc, holds, one, zero);
 }
 

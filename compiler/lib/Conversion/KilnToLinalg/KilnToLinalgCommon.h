@@ -21,6 +21,17 @@ inline mlir::RankedTensorType tensorType(mlir::Value value) {
   return value.getType().cast<mlir::RankedTensorType>();
 }
 
+/// Whether a scalar (a block argument of a generic) is a float; kiln's other
+/// element types are signless integers.
+inline bool isFloat(mlir::Value scalar) {
+  return scalar.getType().isa<mlir::FloatType>();
+}
+
+/// The scalar constant `value` of element type `type`: a float, or an integer
+/// (`value` truncated toward zero).
+mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Type type, double value);
+
 /// `tensor.empty` of `type`: the destination of a linalg op that overwrites
 /// every element.
 mlir::Value createEmpty(mlir::OpBuilder &b, mlir::Location loc,

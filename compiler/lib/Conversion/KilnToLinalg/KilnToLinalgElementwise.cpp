@@ -32,10 +32,6 @@ using namespace kiln::lowering;
 
 namespace {
 
-Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
-  return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, value));
-}
-
 //===----------------------------------------------------------------------===//
 // Elementwise ops
 //===----------------------------------------------------------------------===//
@@ -54,7 +50,7 @@ Value scalarOp(TanhOp, OpBuilder &b, Location loc, ValueRange x) {
   Type type = x[0].getType();
   if (type.isF32())
     return b.create<math::TanhOp>(loc, x[0]);
-  auto c = [&](double v) { return floatConstant(b, loc, type, v); };
+  auto c = [&](double v) { return scalarConstant(b, loc, type, v); };
   Value ax = b.create<math::AbsFOp>(loc, x[0]);
   Value e =
       b.create<math::ExpOp>(loc, b.create<arith::MulFOp>(loc, ax, c(-2.0)));
@@ -77,8 +73,8 @@ Value scalarOp(TanhOp, OpBuilder &b, Location loc, ValueRange x) {
   return b.create<math::CopySignOp>(loc, magnitude, x[0]);
 }
 Value scalarOp(AbsOp, OpBuilder &b, Location loc, ValueRange x) {
-  if (!x[0].getType().isa<FloatType>()) {
-    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(x[0].getType()));
+  if (!isFloat(x[0])) {
+    Value zero = scalarConstant(b, loc, x[0].getType(), 0.0);
     Value negative =
         b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, x[0], zero);
     return b.create<arith::SelectOp>(
@@ -92,16 +88,16 @@ Value scalarOp(AbsOp, OpBuilder &b, Location loc, ValueRange x) {
 Value propagateNaN(OpBuilder &b, Location loc, ValueRange x, Value extremum) {
   Value unordered =
       b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, x[0], x[1]);
-  Value nan = floatConstant(b, loc, x[0].getType(), NAN);
+  Value nan = scalarConstant(b, loc, x[0].getType(), NAN);
   return b.create<arith::SelectOp>(loc, unordered, nan, extremum);
 }
 Value scalarOp(MaximumOp, OpBuilder &b, Location loc, ValueRange x) {
-  if (!x[0].getType().isa<FloatType>())
+  if (!isFloat(x[0]))
     return b.create<arith::MaxSIOp>(loc, x[0], x[1]);
   return propagateNaN(b, loc, x, b.create<arith::MaxFOp>(loc, x[0], x[1]));
 }
 Value scalarOp(MinimumOp, OpBuilder &b, Location loc, ValueRange x) {
-  if (!x[0].getType().isa<FloatType>())
+  if (!isFloat(x[0]))
     return b.create<arith::MinSIOp>(loc, x[0], x[1]);
   return propagateNaN(b, loc, x, b.create<arith::MinFOp>(loc, x[0], x[1]));
 }
@@ -132,9 +128,13 @@ Value scalarOp(PowOp, OpBuilder &b, Location loc, ValueRange x) {
 }
 // cond != 0 (unordered: a NaN mask selects lhs, as C++'s `!= 0.0`).
 Value scalarOp(SelectOp, OpBuilder &b, Location loc, ValueRange x) {
-  Value zero = floatConstant(b, loc, x[0].getType(), 0.0);
+  Value zero = scalarConstant(b, loc, x[0].getType(), 0.0);
   Value holds =
-      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNE, x[0], zero);
+      isFloat(x[0])
+          ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNE, x[0], zero)
+                .getResult()
+          : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, x[0], zero)
+                .getResult();
   return b.create<arith::SelectOp>(loc, holds, x[1], x[2]);
 }
 
@@ -168,7 +168,7 @@ public:
     return b.create<arith::ConstantOp>(
         loc, b.getIntegerAttr(b.getI64Type(), static_cast<int64_t>(v)));
   }
-  Value f64(double v) { return floatConstant(b, loc, b.getF64Type(), v); }
+  Value f64(double v) { return scalarConstant(b, loc, b.getF64Type(), v); }
   Value add(Value x, Value y) { return b.create<arith::AddFOp>(loc, x, y); }
   Value sub(Value x, Value y) { return b.create<arith::SubFOp>(loc, x, y); }
   Value mul(Value x, Value y) { return b.create<arith::MulFOp>(loc, x, y); }

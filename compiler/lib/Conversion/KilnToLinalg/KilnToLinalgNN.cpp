@@ -49,10 +49,6 @@ namespace {
 // Small builders
 //===----------------------------------------------------------------------===//
 
-Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
-  return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, value));
-}
-
 Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
   return b.create<arith::ConstantIndexOp>(loc, value);
 }
@@ -666,7 +662,7 @@ struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
                 b.create<arith::AndIOp>(l, iValid, jValid));
             Value g = b.create<tensor::ExtractOp>(l, gy, ValueRange{n, c, i, j});
             return b.create<arith::SelectOp>(
-                l, hit, g, floatConstant(b, l, elementType, 0.0));
+                l, hit, g, scalarConstant(b, l, elementType, 0.0));
           });
       rewriter.replaceOp(op, result);
       return success();
@@ -705,7 +701,7 @@ struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
               b.create<arith::AndIOp>(l, iValid, jValid));
           Value g = b.create<tensor::ExtractOp>(l, gy, ValueRange{n, c, i, j});
           Value contribution = b.create<arith::SelectOp>(
-              l, hit, g, floatConstant(b, l, elementType, 0.0));
+              l, hit, g, scalarConstant(b, l, elementType, 0.0));
           return b.create<arith::AddFOp>(l, v[1], contribution);
         });
     rewriter.replaceOp(op, result);

@@ -23,11 +23,6 @@ using utils::IteratorType;
 
 namespace {
 
-/// A float constant of `type` inside a region body.
-Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
-  return b.create<arith::ConstantOp>(loc, b.getFloatAttr(type, value));
-}
-
 //===----------------------------------------------------------------------===//
 // matmul
 //===----------------------------------------------------------------------===//
@@ -195,27 +190,37 @@ RankedTensorType reducedType(RankedTensorType type, ArrayRef<int64_t> axes) {
 }
 
 /// Sum or max of `input` over `axes`, keepdims off: a linalg.fill with the
-/// identity (0 or -inf), then a generic whose loops follow the input's
-/// row-major order, so the innermost loop reads contiguous memory.
+/// identity (0, or -inf / the smallest integer), then a generic whose loops
+/// follow the input's row-major order, so the innermost loop reads
+/// contiguous memory. Integer sums wrap around, integer maxima are signed.
 Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
              ReduceKind kind) {
   MLIRContext *ctx = b.getContext();
   RankedTensorType inType = tensorType(input);
   Type elementType = inType.getElementType();
   int64_t rank = inType.getRank();
-  auto floatType = elementType.cast<FloatType>();
-  TypedAttr identity =
-      kind == ReduceKind::Sum
-          ? b.getFloatAttr(elementType, 0.0)
-          : b.getFloatAttr(elementType,
-                           APFloat::getInf(floatType.getFloatSemantics(),
-                                           /*Negative=*/true));
+  TypedAttr identity;
+  if (kind == ReduceKind::Sum)
+    identity = b.getZeroAttr(elementType);
+  else if (auto floatType = elementType.dyn_cast<FloatType>())
+    identity = b.getFloatAttr(
+        elementType,
+        APFloat::getInf(floatType.getFloatSemantics(), /*Negative=*/true));
+  else
+    identity = b.getIntegerAttr(
+        elementType,
+        APInt::getSignedMinValue(elementType.getIntOrFloatBitWidth()));
   Value init = createFilled(b, loc, reducedType(inType, axes), identity);
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
                                  reducedMap(rank, axes, ctx)};
   return buildGeneric(
       b, loc, init, input, maps, reductionIterators(rank, axes),
       [&](OpBuilder &nested, Location nestedLoc, ValueRange x) -> Value {
+        if (!isFloat(x[0])) {
+          if (kind == ReduceKind::Sum)
+            return nested.create<arith::AddIOp>(nestedLoc, x[1], x[0]);
+          return nested.create<arith::MaxSIOp>(nestedLoc, x[1], x[0]);
+        }
         if (kind == ReduceKind::Sum)
           return nested.create<arith::AddFOp>(nestedLoc, x[1], x[0]);
         // NaN-propagating max, as the interpreter and torch.amax:
@@ -253,7 +258,7 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
       result = buildElementwise(
           rewriter, loc, tensorType(result), result,
           [&](OpBuilder &b, Location loc, ValueRange x) -> Value {
-            Value n = floatConstant(b, loc, x[0].getType(), double(count));
+            Value n = scalarConstant(b, loc, x[0].getType(), double(count));
             return b.create<arith::DivFOp>(loc, x[0], n);
           });
     }
@@ -362,8 +367,8 @@ struct OneHotLowering : OpConversionPattern<OneHotOp> {
                                               label, cls);
           Type elementType = type.getElementType();
           return b.create<arith::SelectOp>(
-              loc, hit, floatConstant(b, loc, elementType, 1.0),
-              floatConstant(b, loc, elementType, 0.0));
+              loc, hit, scalarConstant(b, loc, elementType, 1.0),
+              scalarConstant(b, loc, elementType, 0.0));
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -454,10 +459,10 @@ struct RandomUniformLowering : OpConversionPattern<RandomUniformOp> {
               b.create<arith::ShRUIOp>(loc, z, u64Constant(b, loc, 11));
           Value u = b.create<arith::MulFOp>(
               loc, b.create<arith::UIToFPOp>(loc, f64, top53),
-              floatConstant(b, loc, f64, 0x1p-53));
+              scalarConstant(b, loc, f64, 0x1p-53));
           Value r = b.create<arith::AddFOp>(
-              loc, floatConstant(b, loc, f64, low),
-              b.create<arith::MulFOp>(loc, floatConstant(b, loc, f64, range),
+              loc, scalarConstant(b, loc, f64, low),
+              b.create<arith::MulFOp>(loc, scalarConstant(b, loc, f64, range),
                                       u));
           if (type.getElementType() == f64)
             return r;

@@ -68,6 +68,15 @@ func.func @div_integer_operands(%a: tensor<3xi32>, %b: tensor<3xi32>) -> tensor<
 
 // -----
 
+// A mean of integers has no integer result (torch.mean rejects it too).
+func.func @reduce_mean_integer_operand(%a: tensor<3xi32>) -> tensor<i32> {
+  // expected-error @+1 {{'kiln.reduce_mean' op operand #0 must be ranked tensor of floating-point values}}
+  %0 = kiln.reduce_mean %a axes = [0] : tensor<3xi32> -> tensor<i32>
+  return %0 : tensor<i32>
+}
+
+// -----
+
 // Integer add needs one element type: the DSL casts mixed operands first.
 func.func @add_mixed_integer_types(%a: tensor<3xi32>, %b: tensor<3xi64>) -> tensor<3xi64> {
   // expected-error @+1 {{add: element types differ ('i32' vs 'i64')}}

@@ -84,17 +84,17 @@ def Kiln_PowOp : Kiln_BroadcastBinaryOp<"pow", "power"> {
 def Kiln_SelectOp : Kiln_Op<"select", [Kiln_InferType, Kiln_Differentiable]> {
   let summary = "Elementwise choice by a mask (torch.where)";
   let description = [{
-    `result = cond != 0 ? lhs : rhs`, with `cond` a float mask (as
-    `kiln.compare` makes) of the operands' element type. The three shapes
+    `result = cond != 0 ? lhs : rhs`, with `cond` a 0/1 mask (as
+    `kiln.compare` makes) of the operands' element type, float or integer. The three shapes
     broadcast together. The gradient flows to the chosen operand only; the
     mask gets none.
     ```mlir
     %r = kiln.select %mask, %a, %b : tensor<4x3xf32>, tensor<4x3xf32>, tensor<f32> -> tensor<4x3xf32>
     ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$cond, Kiln_FloatTensor:$lhs,
-                       Kiln_FloatTensor:$rhs);
-  let results = (outs Kiln_FloatTensor:$result);
+  let arguments = (ins Kiln_AnyTensor:$cond, Kiln_AnyTensor:$lhs,
+                       Kiln_AnyTensor:$rhs);
+  let results = (outs Kiln_AnyTensor:$result);
   let assemblyFormat = [{
     $cond `,` $lhs `,` $rhs attr-dict `:` type($cond) `,` type($lhs) `,`
     type($rhs) `->` type($result)

@@ -128,7 +128,8 @@ class Kiln_UnaryOp<string mnemonic, string what, list<Trait> traits = [],
 def Kiln_NegOp : Kiln_UnaryOp<"neg", "Elementwise negation", [], Kiln_AnyTensor>;
 def Kiln_ExpOp : Kiln_UnaryOp<"exp", "Elementwise natural exponential">;
 def Kiln_LogOp : Kiln_UnaryOp<"log", "Elementwise natural logarithm">;
-def Kiln_ReluOp : Kiln_UnaryOp<"relu", "Elementwise max(x, 0)">;
+def Kiln_ReluOp : Kiln_UnaryOp<"relu", "Elementwise max(x, 0)", [],
+                               Kiln_AnyTensor>;
 def Kiln_StopGradientOp : Kiln_UnaryOp<"stop_gradient",
     "Identity whose gradient is zero (PyTorch's detach)">;
 
@@ -159,8 +160,8 @@ def Kiln_TransposeOp : Kiln_Op<"transpose", [Kiln_InferType, Kiln_Differentiable
     %t = kiln.transpose %x, [1, 0] : tensor<4x3xf32> -> tensor<3x4xf32>
     ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$input, DenseI64ArrayAttr:$permutation);
-  let results = (outs Kiln_FloatTensor:$result);
+  let arguments = (ins Kiln_AnyTensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs Kiln_AnyTensor:$result);
   let assemblyFormat = "$input `,` $permutation attr-dict `:` type($input) `->` type($result)";
   let hasFolder = 1;
   let hasCanonicalizer = 1;
@@ -200,7 +201,8 @@ def Kiln_BroadcastToOp : Kiln_Op<"broadcast_to", [Kiln_Differentiable]> {
 // Reductions
 //===----------------------------------------------------------------------===//
 
-class Kiln_ReduceOp<string mnemonic, string what>
+class Kiln_ReduceOp<string mnemonic, string what,
+                    Type operandType = Kiln_FloatTensor>
     : Kiln_Op<mnemonic, [Kiln_InferType, Kiln_Differentiable]> {
   let summary = what # " over the given axes";
   let description = [{
@@ -210,16 +212,18 @@ class Kiln_ReduceOp<string mnemonic, string what>
     %s = kiln.}] # mnemonic # [{ %x axes = [1] keepdims : tensor<4x3xf32> -> tensor<4x1xf32>
     ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$input, DenseI64ArrayAttr:$axes, UnitAttr:$keepdims);
-  let results = (outs Kiln_FloatTensor:$result);
+  let arguments = (ins operandType:$input, DenseI64ArrayAttr:$axes, UnitAttr:$keepdims);
+  let results = (outs operandType:$result);
   let assemblyFormat = [{
     $input `axes` `=` $axes (`keepdims` $keepdims^)? attr-dict `:` type($input) `->` type($result)
   }];
 }
 
-def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "Sum">;
+// Integer sums wrap around as integer addition does; the DSL sums ints in
+// i64 (torch.sum's int64 result), so wrapping needs 2^63.
+def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "Sum", Kiln_AnyTensor>;
 def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "Arithmetic mean">;
-def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "Maximum">;
+def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "Maximum", Kiln_AnyTensor>;
 
 //===----------------------------------------------------------------------===//
 // Classification helpers
