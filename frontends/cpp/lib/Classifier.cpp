@@ -5,8 +5,9 @@
 // (`fc1.weight.momentum_buffer`). Frozen parameters are state inputs of the
 // step but never differentiated nor updated. Module buffers (`bn1.running_mean`)
 // are state too: never differentiated, stored by the step when the module's
-// forward in training mode set a new value. The step is traced in training
-// mode, predict in evaluation mode (torch's model.train() / model.eval()).
+// forward in training mode set a new value. The step is traced in the modes
+// the module tree has (training unless the user called eval() on a part),
+// predict in evaluation mode (torch's model.train() / model.eval()).
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,18 +48,29 @@ private:
   const std::vector<NamedParameter> &params;
 };
 
-/// The model's mode while one function is traced; restored afterwards.
+/// The modes of the module tree while one function is traced, each module's
+/// own mode restored afterwards. The train step keeps the modes as they are
+/// (training after construction; a submodule the user put in eval mode stays
+/// there, as PyTorch's `model.backbone.eval()` while fine-tuning); predict
+/// puts the whole tree in eval mode.
 class ModeScope {
 public:
-  ModeScope(nn::Module &model, bool training)
-      : model(model), wasTraining(model.is_training()) {
-    model.train(training);
+  enum Tracing { AsSet, Evaluation };
+  ModeScope(nn::Module &model, Tracing tracing) {
+    for (auto &[name, module] : model.named_modules())
+      saved.push_back({module, module->is_training()});
+    if (tracing == Evaluation)
+      model.eval();
   }
-  ~ModeScope() { model.train(wasTraining); }
+  // train() recurses, so parents are restored before their children
+  // (pre-order) and each module ends in its own saved mode.
+  ~ModeScope() {
+    for (auto &[module, training] : saved)
+      module->train(training);
+  }
 
 private:
-  nn::Module &model;
-  bool wasTraining;
+  std::vector<std::pair<nn::Module *, bool>> saved;
 };
 
 Tensor initialValue(const Tensor &seed, const nn::Parameter &p,
@@ -159,7 +171,7 @@ Program build_classifier(const std::string &name, nn::Module &model,
     Function fn = program.function(name + "_train_step");
     ParameterBinding binding(fn, params);
     ParameterBinding bufferBinding(fn, moduleBuffers);
-    ModeScope mode(model, /*training=*/true);
+    ModeScope mode(model, ModeScope::AsSet);
     std::vector<NamedParameter> trainable;
     std::vector<std::vector<Tensor>> buffers;
     for (const NamedParameter &p : params) {
@@ -244,7 +256,7 @@ Program build_classifier(const std::string &name, nn::Module &model,
     Function fn = program.function(name + "_predict");
     ParameterBinding binding(fn, params);
     ParameterBinding bufferBinding(fn, moduleBuffers);
-    ModeScope mode(model, /*training=*/false);
+    ModeScope mode(model, ModeScope::Evaluation);
     Tensor logits = forward(fn.input(batchShape));
     checkLogits(name, options, logits);
     fn.output(logits);

@@ -47,6 +47,14 @@ std::vector<std::pair<std::string, Parameter *>> Module::named_buffers() {
   return all;
 }
 
+std::vector<std::pair<std::string, Module *>> Module::named_modules() {
+  std::vector<std::pair<std::string, Module *>> all{{"", this}};
+  for (auto &[childName, child] : children_)
+    for (auto &[name, module] : child->named_modules())
+      all.push_back({name.empty() ? childName : childName + "." + name, module});
+  return all;
+}
+
 std::vector<Parameter *> Module::parameters() {
   std::vector<Parameter *> all;
   for (auto &entry : named_parameters())

@@ -83,6 +83,25 @@ TEST(DslModule, NamedParametersInRegistrationOrder) {
   EXPECT_EQ(enc.parameters().size(), 8u);
 }
 
+TEST(DslModule, NamedModulesInPreOrderAndSubtreeModes) {
+  Encoder enc;
+  std::vector<std::string> names;
+  for (auto &[name, module] : enc.named_modules())
+    names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"", "mlp", "mlp.fc1", "mlp.fc2",
+                                             "mlp.fc3", "head"}));
+  EXPECT_EQ(enc.named_modules()[0].second, &enc);
+  EXPECT_EQ(enc.named_modules()[3].second, &enc.mlp.fc2);
+  // eval() on a submodule reaches its subtree only; train() on the root
+  // reaches everything.
+  enc.mlp.eval();
+  EXPECT_TRUE(enc.is_training());
+  EXPECT_FALSE(enc.mlp.fc3.is_training());
+  EXPECT_TRUE(enc.head.is_training());
+  enc.train();
+  EXPECT_TRUE(enc.mlp.fc3.is_training());
+}
+
 TEST(DslModule, RequiresGradOnASubmodule) {
   Encoder enc;
   for (nn::Parameter *p : enc.parameters())

@@ -705,6 +705,53 @@ TEST(NNClassifier, InterpretedStepUpdatesBuffersAndPredictUsesThem) {
   EXPECT_EQ(state["bn.num_batches_tracked"].data[0], 8);
 }
 
+TEST(NNClassifier, SubmodulesInEvalModeStayThereInTheTrainStep) {
+  // PyTorch's fine-tuning idiom: model.train(); model.bn.eval(); the step
+  // normalizes with the running statistics and leaves them alone, and the
+  // dropout in eval mode is the identity.
+  SmallCNN model;
+  model.bn.eval();
+  model.drop.eval();
+  Program p = smallProgram(model);
+  std::vector<std::string> step =
+      stateNames(p, "cnn_train_step", "kiln.state_results");
+  for (const char *name : {"bn.running_mean", "bn.running_var",
+                           "bn.num_batches_tracked", "drop.rng_state"})
+    EXPECT_EQ(std::find(step.begin(), step.end(), name), step.end()) << name;
+  EXPECT_NE(std::find(step.begin(), step.end(), "bn.weight"), step.end());
+  // Each module is back in its own mode.
+  EXPECT_TRUE(model.is_training());
+  EXPECT_TRUE(model.conv.is_training());
+  EXPECT_FALSE(model.bn.is_training());
+  EXPECT_FALSE(model.drop.is_training());
+
+  differentiate(p);
+  std::map<std::string, Buffer> state;
+  run(p, "cnn_init", {Buffer::scalar(5)}, state);
+  state["bn.running_mean"] = Buffer{{4}, {0.1, -0.2, 0.3, 0.0}};
+  state["bn.running_var"] = Buffer{{4}, {2.0, 0.5, 1.0, 4.0}};
+  Buffer x = nntest::seqX({6, 8, 8});
+  Buffer y{{6}, {0, 1, 2, 0, 1, 2}};
+  // The step's loss is the cross-entropy of predict's logits: the same
+  // (eval-mode) forward, no dropout noise.
+  std::vector<double> logits = run(p, "cnn_predict", {x}, state)[0].data;
+  double loss = 0;
+  for (int i = 0; i < 6; ++i) {
+    const double *row = &logits[3 * i];
+    double top = std::max({row[0], row[1], row[2]});
+    double sum = std::exp(row[0] - top) + std::exp(row[1] - top) +
+                 std::exp(row[2] - top);
+    loss += top + std::log(sum) - row[static_cast<int>(y.data[i])];
+  }
+  double stepLoss =
+      run(p, "cnn_train_step", {x, y, Buffer::scalar(0.05)}, state)[0].data[0];
+  EXPECT_NEAR(stepLoss, loss / 6, 1e-9);
+  EXPECT_EQ(state["bn.running_mean"].data,
+            (std::vector<double>{0.1, -0.2, 0.3, 0.0}));
+  EXPECT_EQ(state["bn.num_batches_tracked"].data[0], 0);
+  EXPECT_EQ(state["drop.rng_state"].data[0], 5);
+}
+
 TEST(NNClassifier, CompiledStepMatchesTheInterpreter) {
   SmallCNN model;
   Program p = smallProgram(model);

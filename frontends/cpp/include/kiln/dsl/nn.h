@@ -88,10 +88,14 @@ public:
   /// function reads them; the training step stores the values a module's
   /// forward set with Parameter::set_update; nothing differentiates them.
   std::vector<std::pair<std::string, Parameter *>> named_buffers();
+  /// The module tree in pre-order, this module first under the name ""
+  /// (PyTorch's named_modules): `backbone`, `backbone.fc`, ...
+  std::vector<std::pair<std::string, Module *>> named_modules();
   /// Freezes or unfreezes every parameter of the module tree.
   void requires_grad_(bool value);
   /// Training or evaluation mode for the whole module tree (dropout, batch
-  /// norm); the traced code depends on the mode at trace time.
+  /// norm); the traced code depends on the mode at trace time. Calling
+  /// eval() on a submodule afterwards keeps just that subtree in eval mode.
   void train(bool mode = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
