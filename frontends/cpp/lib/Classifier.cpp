@@ -135,6 +135,14 @@ Program build_classifier(const std::string &name, nn::Module &model,
                   "' is registered twice");
     params.push_back({paramName, parameter});
   }
+  try {
+    std::vector<std::string> paramNames;
+    for (const NamedParameter &p : params)
+      paramNames.push_back(p.name);
+    optim::check_lr_factors(options.update, paramNames);
+  } catch (const Error &e) {
+    throw Error("model '" + name + "': " + e.what());
+  }
   std::vector<NamedParameter> moduleBuffers;
   for (auto &[bufferName, buffer] : model.named_buffers()) {
     if (!seen.insert(bufferName).second)

@@ -280,18 +280,45 @@ std::vector<Tensor> clip_grad_norm(const std::vector<Tensor> &grads,
   return clipped;
 }
 
+bool in_lr_group(const std::string &prefix, const std::string &name) {
+  if (name.compare(0, prefix.size(), prefix) != 0)
+    return false;
+  return name.size() == prefix.size() || prefix.empty() ||
+         prefix.back() == '.' || name[prefix.size()] == '.';
+}
+
 double lr_factor(const UpdateOptions &options, const std::string &name) {
   double factor = 1.0;
   size_t longest = 0;
   bool matched = false;
   for (const auto &[prefix, f] : options.lr_factors)
-    if (name.compare(0, prefix.size(), prefix) == 0 &&
-        (!matched || prefix.size() > longest)) {
+    if (in_lr_group(prefix, name) && (!matched || prefix.size() > longest)) {
       factor = f;
       longest = prefix.size();
       matched = true;
     }
   return factor;
+}
+
+void check_lr_factors(const UpdateOptions &options,
+                      const std::vector<std::string> &names) {
+  for (const auto &[prefix, factor] : options.lr_factors) {
+    if (!(factor >= 0.0) || std::isinf(factor))
+      throw Error("lr_factors: invalid factor " + std::to_string(factor) +
+                  " for '" + prefix + "' (a learning rate must be finite and "
+                  "non-negative)");
+    bool any = false;
+    for (const std::string &name : names)
+      any = any || in_lr_group(prefix, name);
+    if (!any) {
+      std::string list;
+      for (const std::string &name : names)
+        list += (list.empty() ? "" : ", ") + name;
+      throw Error("lr_factors: '" + prefix + "' names no parameter (a group "
+                  "is a module path such as 'fc1' or a full parameter name; "
+                  "parameters: " + list + ")");
+    }
+  }
 }
 
 std::vector<Tensor> gradients(const Tensor &loss,

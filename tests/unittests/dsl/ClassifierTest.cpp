@@ -26,11 +26,6 @@ using namespace kiln::dsl::test_support;
 namespace {
 
 //===----------------------------------------------------------------------===//
-// Helpers
-//===----------------------------------------------------------------------===//
-
-
-//===----------------------------------------------------------------------===//
 // Module API
 //===----------------------------------------------------------------------===//
 
@@ -188,10 +183,6 @@ Program tinyProgram(Tiny &model, const optim::SGD &sgd,
   options.optimizer = sgd;
   return build_classifier("tiny", model, options,
                           [&](const Tensor &x) { return model.fc(x); });
-}
-
-bool has(const std::string &text, const std::string &part) {
-  return text.find(part) != std::string::npos;
 }
 
 TEST(DslClassifier, FunctionsSignaturesAndStateNames) {

@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DslErrors.h"
+
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 #include "kiln/Interpreter/Interpreter.h"
 #include "kiln/dsl/ProgramMLIR.h"
@@ -24,21 +26,10 @@
 #include <string>
 
 using namespace kiln::dsl;
+using kiln::dsl::test_support::errorOf;
 using kiln::interp::Buffer;
 
 namespace {
-
-/// The message of the kiln::dsl::Error `fn` throws ("" and a test failure if
-/// it throws none).
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a kiln::dsl::Error";
-  return "";
-}
 
 /// "<this file>:<line>:" — the prefix of an error reported at `line` here.
 std::string here(int line) {

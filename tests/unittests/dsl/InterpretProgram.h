@@ -8,6 +8,8 @@
 #ifndef KILN_TESTS_DSL_INTERPRETPROGRAM_H
 #define KILN_TESTS_DSL_INTERPRETPROGRAM_H
 
+#include "DslErrors.h"
+
 #include "kiln/Interpreter/Interpreter.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/dsl/Program.h"
@@ -26,17 +28,6 @@
 namespace kiln::dsl::test_support {
 
 using kiln::interp::Buffer;
-
-/// The message of the kiln::dsl::Error that `fn` throws.
-inline std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a kiln::dsl::Error";
-  return "";
-}
 
 inline mlir::func::FuncOp funcNamed(const Program &p, llvm::StringRef name) {
   return moduleOf(p).lookupSymbol<mlir::func::FuncOp>(name);

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DslErrors.h"
 #include "ElementwiseTestUtil.h"
 
 #include <gtest/gtest.h>
@@ -20,21 +21,10 @@ using kiln::test::Buffer;
 using kiln::test::expectNear;
 using kiln::test::interpret;
 
+using kiln::dsl::test_support::errorOf;
+using kiln::dsl::test_support::has;
+
 namespace {
-
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a kiln::dsl::Error";
-  return "";
-}
-
-bool has(const std::string &text, const std::string &part) {
-  return text.find(part) != std::string::npos;
-}
 
 /// Traces @f(x [n] f64) -> (outputs of `body`) and interprets it on `x`.
 std::vector<Buffer>

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DslErrors.h"
 #include "ElementwiseTestUtil.h"
 
 #include <gtest/gtest.h>
@@ -20,17 +21,9 @@ using kiln::test::Buffer;
 using kiln::test::interpret;
 namespace init = kiln::dsl::nn::init;
 
-namespace {
+using kiln::dsl::test_support::errorOf;
 
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a kiln::dsl::Error";
-  return "";
-}
+namespace {
 
 TEST(DslInit, GainsAndFansMatchPyTorch) {
   // torch.nn.init.calculate_gain(...)

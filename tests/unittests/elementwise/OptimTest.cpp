@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DslErrors.h"
 #include "ElementwiseTestUtil.h"
 
 #include <gtest/gtest.h>
@@ -22,11 +23,10 @@ using kiln::test::expectNear;
 using kiln::test::interpret;
 using kiln::test::State;
 
-namespace {
+using kiln::dsl::test_support::errorOf;
+using kiln::dsl::test_support::has;
 
-bool has(const std::string &text, const std::string &part) {
-  return text.find(part) != std::string::npos;
-}
+namespace {
 
 //===----------------------------------------------------------------------===//
 // One optimizer, two steps, float64
@@ -530,12 +530,16 @@ TEST(DslClassifierOptim, LossScalingIsUndone) {
   EXPECT_TRUE(has(p.str(), "dense<1.024000e+03>")) << p.str();
 }
 
-TEST(DslClassifierOptim, LearningRateFactorsByLongestPrefix) {
-  optim::UpdateOptions update{
-      .lr_factors = {{"fc.", 2.0}, {"fc.bias", 0.5}, {"other", 9.0}}};
+TEST(DslClassifierOptim, LearningRateFactorsByLongestGroup) {
+  optim::UpdateOptions update{.lr_factors = {{"fc", 2.0}, {"fc.bias", 0.5}}};
   EXPECT_EQ(optim::lr_factor(update, "fc.weight"), 2.0);
   EXPECT_EQ(optim::lr_factor(update, "fc.bias"), 0.5);
   EXPECT_EQ(optim::lr_factor(update, "conv.weight"), 1.0);
+  // A group is a module path, not a text prefix.
+  EXPECT_EQ(optim::lr_factor(update, "fc2.weight"), 1.0);
+  EXPECT_EQ(optim::lr_factor({.lr_factors = {{"fc.", 3.0}}}, "fc.weight"), 3.0);
+  EXPECT_EQ(optim::lr_factor({.lr_factors = {{"fc.", 3.0}}}, "fc2.weight"), 1.0);
+  EXPECT_EQ(optim::lr_factor({.lr_factors = {{"fc.b", 3.0}}}, "fc.bias"), 1.0);
   Tiny model;
   Program p = tinyProgram(model, optim::SGD{.lr = 1.0}, update);
   State s = train(p, 1, 1.0)[0];
@@ -547,6 +551,21 @@ TEST(DslClassifierOptim, LearningRateFactorsByLongestPrefix) {
     b[i] += 0.5 * (kNoClip[1][i] - b[i]);
   expectNear(s["fc.weight"], w, 2e-6);
   expectNear(s["fc.bias"], b, 1e-6);
+}
+
+TEST(DslClassifierOptim, LearningRateGroupsThatNameNoParameterAreErrors) {
+  Tiny model;
+  std::string e = errorOf(
+      [&] { tinyProgram(model, optim::SGD{}, {.lr_factors = {{"fcc", 0.1}}}); });
+  EXPECT_TRUE(has(e, "model 'tiny': lr_factors: 'fcc' names no parameter"))
+      << e;
+  EXPECT_TRUE(has(e, "parameters: fc.weight, fc.bias")) << e;
+  e = errorOf(
+      [&] { tinyProgram(model, optim::SGD{}, {.lr_factors = {{"fc", -1.0}}}); });
+  EXPECT_TRUE(has(e, "lr_factors: invalid factor -1")) << e;
+  e = errorOf(
+      [&] { tinyProgram(model, optim::SGD{}, {.lr_factors = {{"fc", NAN}}}); });
+  EXPECT_TRUE(has(e, "lr_factors: invalid factor")) << e;
 }
 
 TEST(DslOptim, ClipGradNormFunctions) {

@@ -251,16 +251,6 @@ void expectCompiledMatchesInterpreter(Program &p, const std::string &name,
 // Errors
 //===----------------------------------------------------------------------===//
 
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const dsl::Error &e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a kiln::dsl::Error";
-  return "";
-}
-
 ::testing::AssertionResult isErrorAt(const std::string &message,
                                      const char *file, int line) {
   std::string prefix = std::string(file) + ":" + std::to_string(line) + ":";

@@ -9,6 +9,8 @@
 #ifndef KILN_TESTS_UNITTESTS_LAYOUT_LAYOUTTESTSUPPORT_H
 #define KILN_TESTS_UNITTESTS_LAYOUT_LAYOUTTESTSUPPORT_H
 
+#include "DslErrors.h"
+
 #include "kiln/Interpreter/Interpreter.h"
 #include "kiln/dsl/kiln.h"
 
@@ -66,8 +68,7 @@ void expectCompiledMatchesInterpreter(Program &p, const std::string &name,
                                       const std::vector<Buffer> &inputs,
                                       double rtol = 1e-6);
 
-/// The kiln::dsl::Error message `fn` throws ("" and a test failure if none).
-std::string errorOf(const std::function<void()> &fn);
+using dsl::test_support::errorOf;
 
 /// Checks that `message` is an error reported at `file`:`line`.
 ::testing::AssertionResult isErrorAt(const std::string &message,

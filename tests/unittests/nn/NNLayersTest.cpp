@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DslErrors.h"
 #include "NNTestUtil.h"
 
 #include "kiln/Pipelines/Pipelines.h"
@@ -24,6 +25,7 @@
 
 using namespace kiln::dsl;
 using nntest::Buffer;
+using kiln::dsl::test_support::errorOf;
 using nntest::expectNear;
 
 namespace {
@@ -31,16 +33,6 @@ namespace {
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
-
-std::string errorOf(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a kiln::dsl::Error";
-  return "";
-}
 
 /// "<this file>:<line>:" — where an error at `line` of this file starts.
 std::string here(int line) {

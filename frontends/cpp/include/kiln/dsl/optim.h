@@ -140,9 +140,11 @@ struct UpdateOptions {
   double max_norm = 0.0;
   /// p of the gradient norm; INFINITY for the largest magnitude.
   double norm_type = 2.0;
-  /// Learning-rate factors of parameter groups: a parameter whose name
-  /// starts with a prefix uses lr * factor (the longest matching prefix
-  /// wins; no match: factor 1). E.g. {{"backbone.", 0.1}}.
+  /// Learning-rate factors of parameter groups: the parameters under a
+  /// module path or with a full name use lr * factor: "backbone" (or
+  /// "backbone.") holds backbone.fc.weight but not backbone2.weight. The
+  /// longest matching group wins; no match: factor 1. E.g.
+  /// {{"backbone", 0.1}, {"backbone.fc.bias", 0.5}}.
   std::vector<std::pair<std::string, double>> lr_factors;
 };
 
@@ -157,8 +159,16 @@ std::vector<Tensor> clip_grad_norm(const std::vector<Tensor> &grads,
                                    double max_norm, double norm_type = 2.0,
                                    Tensor *total_norm = nullptr,
                                    Loc loc = Loc::current());
+/// Whether parameter `name` is in the lr_factors group `prefix`: equal, or
+/// under that module path (the next character is a dot).
+bool in_lr_group(const std::string &prefix, const std::string &name);
 /// The learning-rate factor of parameter `name` under `options`.
 double lr_factor(const UpdateOptions &options, const std::string &name);
+/// Throws kiln::dsl::Error for a group that names none of `names` (a typo
+/// would otherwise leave the rate unchanged) or a negative or non-finite
+/// factor.
+void check_lr_factors(const UpdateOptions &options,
+                      const std::vector<std::string> &names);
 /// Gradients of `loss` with respect to `params` after loss scaling,
 /// unscaling and clipping as `options` says. With `observed` values (see
 /// hooks.h), `observed_grads` receives d loss / d observed from the same
