@@ -30,7 +30,7 @@ struct ConvNet : nn::Module {
     Tensor x = reshape(images, {images.size(0), 1, 28, 28});
     x = pool(relu(conv1(x)));  // [N, 32, 14, 14]
     x = pool(relu(conv2(x)));  // [N, 64, 7, 7]
-    x = relu(fc1(flatten(x))); // [N, 1024]
+    x = relu(fc1(flatten(x, 1))); // [N, 1024]
     return fc2(drop(x));
   }
 };

@@ -23,7 +23,7 @@ struct LeNet : nn::Module {
     Tensor x = reshape(images, {images.size(0), 1, 28, 28});
     x = pool(relu(conv1(x)));  // [N, 6, 14, 14]
     x = pool(relu(conv2(x)));  // [N, 16, 5, 5]
-    x = flatten(x);            // [N, 400]
+    x = flatten(x, 1);            // [N, 400]
     x = relu(fc1(x));
     x = relu(fc2(x));
     return fc3(x);

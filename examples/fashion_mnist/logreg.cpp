@@ -9,7 +9,7 @@ struct LogReg : nn::Module {
 
   LogReg() { register_module("fc", fc); }
 
-  Tensor forward(const Tensor &images) const { return fc(flatten(images)); }
+  Tensor forward(const Tensor &images) const { return fc(flatten(images, 1)); }
 };
 
 KILN_PROGRAM(logreg) {

@@ -14,7 +14,7 @@ struct MLP : nn::Module {
   }
 
   Tensor forward(const Tensor &images) const {
-    Tensor x = flatten(images);
+    Tensor x = flatten(images, 1);
     x = relu(fc1(x));
     x = relu(fc2(x));
     return fc3(x);

@@ -26,7 +26,7 @@ struct FineTuned : nn::Module {
   }
 
   Tensor forward(const Tensor &images) const {
-    Tensor x = flatten(images);
+    Tensor x = flatten(images, 1);
     x = relu(fc1(x));
     x = relu(fc2(x));
     return observe_call("head", head, x);

@@ -12,7 +12,7 @@ struct BadShape : nn::Module {
     register_module("fc2", fc2);
   }
   Tensor forward(const Tensor &x) const {
-    Tensor h = relu(fc1(flatten(x)));
+    Tensor h = relu(fc1(flatten(x, 1)));
     return fc2(h); // line 16: the shape error
   }
 };

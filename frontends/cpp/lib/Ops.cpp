@@ -263,15 +263,34 @@ Tensor Tensor::view(Shape shape, Loc loc) const {
   return dsl::reshape(*this, std::move(shape), loc);
 }
 
-Tensor flatten(const Tensor &x, int64_t start_dim, Loc loc) {
-  if (start_dim < 0)
-    start_dim += x.rank();
-  if (start_dim < 0 || start_dim >= std::max<int64_t>(x.rank(), 1))
-    fail(loc, "flatten: start_dim out of range for shape " +
-                  to_string(x.shape()));
+Tensor flatten(const Tensor &x, int64_t start_dim, int64_t end_dim,
+               Loc loc) {
+  // A 0-d tensor flattens to one element, as in torch.
+  int64_t rank = std::max<int64_t>(x.rank(), 1);
+  for (auto [name, dim] : {std::pair{"start_dim", &start_dim},
+                           std::pair{"end_dim", &end_dim}}) {
+    if (*dim < 0)
+      *dim += rank;
+    if (*dim < 0 || *dim >= rank)
+      fail(loc, std::string("flatten: ") + name + " out of range for shape " +
+                    to_string(x.shape()));
+  }
+  if (start_dim > end_dim)
+    fail(loc, "flatten: start_dim " + std::to_string(start_dim) +
+                  " comes after end_dim " + std::to_string(end_dim));
+  if (x.rank() == 0)
+    return reshape(x, {1}, loc);
   Shape shape(x.shape().begin(), x.shape().begin() + start_dim);
-  shape.push_back(-1);
+  int64_t merged = 1;
+  for (int64_t d = start_dim; d <= end_dim; ++d)
+    merged *= x.shape()[d];
+  shape.push_back(merged);
+  shape.insert(shape.end(), x.shape().begin() + end_dim + 1, x.shape().end());
   return reshape(x, shape, loc);
+}
+
+Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim, Loc loc) const {
+  return dsl::flatten(*this, start_dim, end_dim, loc);
 }
 
 Tensor broadcast_to(const Tensor &x, Shape shape, Loc loc) {

@@ -248,7 +248,7 @@ Tensor AvgPool2d::operator()(const Tensor &x, Loc loc) const {
 }
 
 Tensor Flatten::operator()(const Tensor &x, Loc loc) const {
-  return flatten(x, start_dim_, loc);
+  return flatten(x, start_dim_, end_dim_, loc);
 }
 
 Tensor ReLU::operator()(const Tensor &x, Loc loc) const { return relu(x, loc); }

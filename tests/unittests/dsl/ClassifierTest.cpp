@@ -242,7 +242,7 @@ TEST(DslClassifier, PlainSGDHasNoBuffersAndMultiDimInput) {
   options.optimizer = optim::SGD{.lr = 0.05};
   EXPECT_TRUE(options.optimizer.state_names().empty());
   Program p = build_classifier("mlp", model, options, [&](const Tensor &x) {
-    Tensor h = relu(model.fc1(flatten(x)));
+    Tensor h = relu(model.fc1(flatten(x, 1)));
     return model.fc3(relu(model.fc2(h)));
   });
   std::string ir = p.str();

@@ -495,13 +495,24 @@ TEST_F(DslTest, ReshapeInfersMinusOne) {
 
 TEST_F(DslTest, Flatten) {
   Tensor x = f.input({2, 3, 4});
-  EXPECT_EQ(flatten(x).shape(), (Shape{2, 12}));
-  EXPECT_EQ(flatten(x, 0).shape(), (Shape{24}));
+  // torch.flatten's defaults: everything into one dimension.
+  EXPECT_EQ(flatten(x).shape(), (Shape{24}));
+  EXPECT_EQ(flatten(x, 1).shape(), (Shape{2, 12}));
   EXPECT_EQ(flatten(x, 2).shape(), (Shape{2, 3, 4}));
   EXPECT_EQ(flatten(x, -2).shape(), (Shape{2, 12}));
+  EXPECT_EQ(flatten(x, 0, 1).shape(), (Shape{6, 4}));
+  EXPECT_EQ(flatten(x, 1, -2).shape(), (Shape{2, 3, 4}));
+  EXPECT_EQ(flatten(x.sum()).shape(), (Shape{1}));
+  EXPECT_EQ(x.flatten(1).shape(), (Shape{2, 12}));
+  // nn.Flatten keeps the batch dimension.
+  EXPECT_EQ(nn::Flatten()(x).shape(), (Shape{2, 12}));
+  EXPECT_EQ(nn::Flatten(0, 1)(x).shape(), (Shape{6, 4}));
   Trap message{__LINE__, [&] { flatten(x, 3); }};
   EXPECT_TRUE(message.atItsLine());
-  EXPECT_TRUE(message.has("[2, 3, 4]"));
+  EXPECT_TRUE(message.has("flatten: start_dim out of range for shape [2, 3, 4]"));
+  Trap order{__LINE__, [&] { flatten(x, 2, 1); }};
+  EXPECT_TRUE(order.atItsLine());
+  EXPECT_TRUE(order.has("flatten: start_dim 2 comes after end_dim 1"));
 }
 
 TEST_F(DslTest, TransposePermuteT) {

@@ -619,7 +619,7 @@ struct SmallCNN : nn::Module {
   }
   Tensor forward(const Tensor &x) const {
     Tensor h = pool(relu(bn(conv(reshape(x, {x.size(0), 1, 8, 8})))));
-    return fc(drop(flatten(h)));
+    return fc(drop(flatten(h, 1)));
   }
 };
 

@@ -51,6 +51,9 @@ public:
   // PyTorch-style methods; each records the caller's location.
   Tensor view(Shape shape, Loc loc = Loc::current()) const;
   Tensor reshape(Shape shape, Loc loc = Loc::current()) const;
+  /// x.flatten(1) keeps the batch dimension; see kiln::dsl::flatten.
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1,
+                 Loc loc = Loc::current()) const;
   Tensor t(Loc loc = Loc::current()) const;
   Tensor sum(Loc loc = Loc::current()) const;
   Tensor mean(Loc loc = Loc::current()) const;
@@ -127,8 +130,10 @@ Tensor transpose(const Tensor &x, int64_t dim0, int64_t dim1,
                  Loc loc = Loc::current());
 /// Reshape; one entry may be -1 and is inferred.
 Tensor reshape(const Tensor &x, Shape shape, Loc loc = Loc::current());
-/// Flattens dimensions start_dim..end into one (torch.flatten).
-Tensor flatten(const Tensor &x, int64_t start_dim = 1,
+/// Flattens dimensions start_dim..end_dim (inclusive, negative counting from
+/// the end) into one, as torch.flatten: by default everything. Keep the
+/// batch dimension with flatten(x, 1), as PyTorch models write it.
+Tensor flatten(const Tensor &x, int64_t start_dim = 0, int64_t end_dim = -1,
                Loc loc = Loc::current());
 Tensor broadcast_to(const Tensor &x, Shape shape, Loc loc = Loc::current());
 Tensor sum(const Tensor &x, Shape dims, bool keepdim = false,

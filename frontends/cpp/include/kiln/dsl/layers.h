@@ -152,14 +152,16 @@ private:
   std::optional<Size2> stride_;
 };
 
-/// torch.nn.Flatten: dims start_dim.. into one.
+/// torch.nn.Flatten: dims start_dim..end_dim into one; unlike the function
+/// flatten, the batch dimension stays by default (start_dim 1).
 class Flatten : public Module {
 public:
-  explicit Flatten(int64_t start_dim = 1) : start_dim_(start_dim) {}
+  explicit Flatten(int64_t start_dim = 1, int64_t end_dim = -1)
+      : start_dim_(start_dim), end_dim_(end_dim) {}
   Tensor operator()(const Tensor &x, Loc loc = Loc::current()) const;
 
 private:
-  int64_t start_dim_;
+  int64_t start_dim_, end_dim_;
 };
 
 /// torch.nn.ReLU.
