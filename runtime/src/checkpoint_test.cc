@@ -690,6 +690,37 @@ TEST_F(TrainerCheckpointTest, ResumeContinuesBitIdentically) {
   EXPECT_EQ(grep(d.out, "^final"), grep(a.out, "^final"));
 }
 
+TEST_F(TrainerCheckpointTest, ResumeContinuesTheLearningRateSchedule) {
+  // A decaying schedule: resuming without --lr-schedule must not fall back
+  // to the constant rate.
+  const std::string full = dir + "/full.st", part = dir + "/part.st";
+  const std::vector<std::string> common = {"--seed", "3", "--lr", "0.5", "--lr-schedule",
+                                           "cosine:32:0.01"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), common.begin(), common.end());
+    return args;
+  };
+  RunResult a = run(with({"--epochs", "3", "--save", full}));
+  ASSERT_EQ(a.status, 0) << a.err;
+  RunResult b = run(with({"--epochs", "1", "--save", part}));
+  ASSERT_EQ(b.status, 0) << b.err;
+  std::map<std::string, std::string> meta;
+  std::string error;
+  ASSERT_TRUE(readCheckpointMetadata(part, meta, error)) << error;
+  EXPECT_EQ(meta["kiln.lr_schedule"], "cosine:32:0.01");
+  RunResult c = run({"--epochs", "3", "--resume", part, "--save", part});
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(c.err, "");
+  EXPECT_EQ(grep(c.out, "^epoch 2/|^epoch 3/|^final"), grep(a.out, "^epoch 2/|^epoch 3/|^final"));
+  EXPECT_EQ(readFile(part), readFile(full)) << "the final states must be bit-identical";
+  // A different schedule on the command line wins, with a warning.
+  RunResult d = run({"--epochs", "2", "--resume", full, "--lr-schedule", "step:8:0.5",
+                     "--save", part});
+  EXPECT_EQ(d.status, 0) << d.err;
+  EXPECT_THAT(d.err, HasSubstr("warning: --lr-schedule step:8:0.5 differs from the "
+                               "checkpoint's schedule cosine:32:0.01"));
+}
+
 TEST_F(TrainerCheckpointTest, ResumeNeedsTheWholeState) {
   const std::string ck = dir + "/ck.st";
   ASSERT_EQ(run({"--epochs", "1", "--save", ck}).status, 0);

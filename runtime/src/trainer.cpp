@@ -220,8 +220,8 @@ bool evaluate(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &
   return true;
 }
 
-/// Where --resume continues: the checkpoint's epoch counter, and its seed and
-/// learning rate where the command line gives none.
+/// Where --resume continues: the checkpoint's epoch counter, and its seed,
+/// learning rate and schedule where the command line gives none.
 bool readResumePoint(TrainerFlags &flags, int &epoch, std::string &error) {
   std::map<std::string, std::string> meta;
   if (!readCheckpointMetadata(flags.resume, meta, error))
@@ -260,6 +260,17 @@ bool readResumePoint(TrainerFlags &flags, int &epoch, std::string &error) {
       return bad("invalid \"kiln.lr\" '" + lr->second + "'");
     flags.lr = v;
     flags.lrSet = true;
+  }
+  // The schedule is a function of the global step, so the same text
+  // continues the original run's rates.
+  if (auto s = meta.find("kiln.lr_schedule"); s != meta.end()) {
+    if (flags.lrSchedule.empty())
+      flags.lrSchedule = s->second;
+    else if (flags.lrSchedule != s->second)
+      std::fprintf(stderr,
+                   "warning: --lr-schedule %s differs from the checkpoint's schedule %s; the "
+                   "rates will not continue the original run\n",
+                   flags.lrSchedule.c_str(), s->second.c_str());
   }
   return true;
 }
@@ -300,7 +311,7 @@ std::string formatDouble(const char *format, double v) {
   return buf;
 }
 
-/// Saves the arena with what --resume needs (epoch, seed, lr) and what a
+/// Saves the arena with what --resume needs (epoch, seed, lr, schedule) and what a
 /// reader may want to see (model, last train loss, test accuracy).
 bool saveTrainerCheckpoint(const kiln_model_info *m, const void *arena, const TrainerFlags &flags,
                            float lr, int epoch, const double *trainLoss, const Metric &metric,
@@ -313,6 +324,8 @@ bool saveTrainerCheckpoint(const kiln_model_info *m, const void *arena, const Tr
       {"kiln.lr", formatDouble("%.9g", lr)},
       {metric.metadataKey, formatDouble("%.17g", metric.value)},
   };
+  if (!flags.lrSchedule.empty())
+    meta["kiln.lr_schedule"] = flags.lrSchedule;
   if (trainLoss)
     meta["kiln.train_loss"] = formatDouble("%.17g", *trainLoss);
   if (!saveCheckpoint(*m, arena, flags.save, meta, error))
