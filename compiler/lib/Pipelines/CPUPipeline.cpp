@@ -60,6 +60,9 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
     KilnVectorizeMatmulOptions matmul;
     matmul.vectorWidth = options.vectorWidth;
     pm.addNestedPass<func::FuncOp>(createKilnVectorizeMatmul(matmul));
+    KilnVectorizeGathersOptions gathers;
+    gathers.vectorWidth = options.vectorWidth;
+    pm.addNestedPass<func::FuncOp>(createKilnVectorizeGathers(gathers));
   }
   pm.addNestedPass<func::FuncOp>(createKilnTileTransposes());
   // Single-iteration loops are promoted first: MLIR 16's super-vectorizer

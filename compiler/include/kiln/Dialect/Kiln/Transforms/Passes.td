@@ -78,6 +78,29 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
                            "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
 }
 
+def KilnVectorizeGathers : Pass<"kiln-vectorize-gathers", "mlir::func::FuncOp"> {
+  let summary = "Vector row copies for gathers that read consecutive elements";
+  let description = [{
+    Runs on memrefs. A linalg.generic without inputs whose body only computes
+    indices from linalg.index and yields `memref.load %src[...]` (the
+    im2col and window gathers of convolutions) becomes scf loops over its
+    outer dimensions around vector.load / vector.store rows, provided the
+    innermost loop index enters only the load's last index, with
+    coefficient 1, and both memrefs have unit innermost stride. Rows are
+    `vector-width` lanes, with one shorter vector for a ragged end. Every
+    vector access stays inside what the generic itself reads and writes.
+
+    LLVM would not vectorize these loops itself: the source and destination
+    are views of one arena, so it cannot prove that they do not overlap.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "unsigned", "16",
+           "lanes per vector copy; below 2 the pass does nothing">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+                           "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
 def KilnTileTransposes : Pass<"kiln-tile-transposes", "mlir::func::FuncOp"> {
   let summary = "Tiles 2-D transposes on memrefs for cache locality";
   let description = [{

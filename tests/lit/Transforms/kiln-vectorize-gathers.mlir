@@ -1,0 +1,72 @@
+// kiln-vectorize-gathers: an im2col-style gather whose innermost loop reads
+// consecutive source elements becomes rows of vector copies (16 lanes, then
+// one 4-lane vector for the ragged end of 20 columns); a strided read stays
+// a linalg.generic.
+// RUN: kiln-opt %s -split-input-file -kiln-vectorize-gathers | FileCheck %s
+
+#id = affine_map<(p, i, j) -> (p, i, j)>
+// CHECK-LABEL: func.func @window_rows
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for %[[P:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %[[J:.*]] = %c0{{.*}} to %c16{{.*}} step %c16
+// CHECK: %[[H:.*]] = arith.addi %[[I]], %[[P]] : index
+// CHECK: %[[W:.*]] = arith.addi %[[J]], %[[P]] : index
+// CHECK: %[[ROW:.*]] = vector.load %{{.*}}[%[[H]], %[[W]]] : memref<8x24xf32>, vector<16xf32>
+// CHECK: vector.store %[[ROW]], %{{.*}}[%[[P]], %[[I]], %[[J]]] : memref<3x4x20xf32>, vector<16xf32>
+// CHECK: vector.load {{.*}} : memref<8x24xf32>, vector<4xf32>
+// CHECK: vector.store {{.*}}[%[[P]], %[[I]], %c16{{.*}}] : memref<3x4x20xf32>, vector<4xf32>
+func.func @window_rows(%src: memref<8x24xf32>, %out: memref<3x4x20xf32>) {
+  linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel", "parallel"]}
+      outs(%out : memref<3x4x20xf32>) {
+  ^bb0(%o: f32):
+    %p = linalg.index 0 : index
+    %i = linalg.index 1 : index
+    %j = linalg.index 2 : index
+    %h = arith.addi %i, %p : index
+    %w = arith.addi %j, %p : index
+    %v = memref.load %src[%h, %w] : memref<8x24xf32>
+    linalg.yield %v : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(i, j) -> (i, j)>
+// A stride-2 window reads every other element: not a row copy.
+// CHECK-LABEL: func.func @strided_window
+// CHECK: linalg.generic
+// CHECK-NOT: vector.load
+func.func @strided_window(%src: memref<4x40xf32>, %out: memref<4x20xf32>) {
+  linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel"]}
+      outs(%out : memref<4x20xf32>) {
+  ^bb0(%o: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %c2 = arith.constant 2 : index
+    %w = arith.muli %j, %c2 : index
+    %v = memref.load %src[%i, %w] : memref<4x40xf32>
+    linalg.yield %v : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(i, j) -> (i, j)>
+// The innermost index in a leading source index: a transposing gather.
+// CHECK-LABEL: func.func @column_gather
+// CHECK: linalg.generic
+// CHECK-NOT: vector.load
+func.func @column_gather(%src: memref<20x4xf32>, %out: memref<4x20xf32>) {
+  linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel"]}
+      outs(%out : memref<4x20xf32>) {
+  ^bb0(%o: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %v = memref.load %src[%j, %i] : memref<20x4xf32>
+    linalg.yield %v : f32
+  }
+  return
+}
