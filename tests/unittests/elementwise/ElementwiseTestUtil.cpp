@@ -94,6 +94,25 @@ State interpret(const dsl::Program &p, const std::string &name,
   return named;
 }
 
+std::vector<Buffer>
+evalTraced(const Buffer &x,
+           const std::function<std::vector<dsl::Tensor>(const dsl::Tensor &)> &body,
+           bool differentiate) {
+  dsl::Program p;
+  dsl::Function f = p.function("f");
+  dsl::Tensor in = f.input(x.shape, dsl::DType::f64);
+  for (const dsl::Tensor &t : body(in))
+    f.output(t);
+  f.finish();
+  if (differentiate && !test::differentiate(p))
+    return {};
+  State r = interpret(p, "f", {}, {x});
+  std::vector<Buffer> outputs;
+  for (size_t i = 0; r.count("#" + std::to_string(i)); ++i)
+    outputs.push_back(r["#" + std::to_string(i)]);
+  return outputs;
+}
+
 void expectNear(const Buffer &actual, const std::vector<double> &expected,
                 double atol, double rtol, const std::string &what) {
   ASSERT_EQ(actual.data.size(), expected.size()) << what;

@@ -21,6 +21,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,6 +40,14 @@ bool differentiate(dsl::Program &p);
 /// results as "#0", "#1", ...
 State interpret(const dsl::Program &p, const std::string &name,
                 const State &state, const std::vector<Buffer> &plain);
+
+/// Traces @f(x) -> (outputs of `body`), x an f64 input of `x`'s shape,
+/// expands its kiln.vjp ops if `differentiate`, and interprets it on `x`
+/// (no outputs if differentiation fails, after reporting it).
+std::vector<Buffer>
+evalTraced(const Buffer &x,
+           const std::function<std::vector<dsl::Tensor>(const dsl::Tensor &)> &body,
+           bool differentiate = false);
 
 /// |actual - expected| <= atol + rtol |expected| elementwise.
 void expectNear(const Buffer &actual, const std::vector<double> &expected,

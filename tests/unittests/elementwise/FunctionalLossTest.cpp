@@ -26,24 +26,13 @@ using kiln::dsl::test_support::has;
 
 namespace {
 
-/// Traces @f(x [n] f64) -> (outputs of `body`) and interprets it on `x`.
+/// evalTraced on a 1-D x.
 std::vector<Buffer>
 evalUnary(const std::vector<double> &x,
           const std::function<std::vector<Tensor>(const Tensor &)> &body,
           bool differentiate = false) {
-  Program p;
-  Function f = p.function("f");
-  Tensor in = f.input({int64_t(x.size())}, DType::f64);
-  for (const Tensor &t : body(in))
-    f.output(t);
-  f.finish();
-  if (differentiate && !kiln::test::differentiate(p))
-    return {};
-  kiln::test::State r = interpret(p, "f", {}, {Buffer{{int64_t(x.size())}, x}});
-  std::vector<Buffer> outputs;
-  for (size_t i = 0; r.count("#" + std::to_string(i)); ++i)
-    outputs.push_back(r["#" + std::to_string(i)]);
-  return outputs;
+  return kiln::test::evalTraced(Buffer{{int64_t(x.size())}, x}, body,
+                                differentiate);
 }
 
 const double kInf = std::numeric_limits<double>::infinity();

@@ -14,5 +14,6 @@
 #include "kiln/dsl/losses.h"
 #include "kiln/dsl/nn.h"
 #include "kiln/dsl/optim.h"
+#include "kiln/dsl/reductions.h"
 
 #endif // KILN_DSL_KILN_H
