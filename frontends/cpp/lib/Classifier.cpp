@@ -139,7 +139,7 @@ Program build_classifier(const std::string &name, nn::Module &model,
     std::vector<std::string> paramNames;
     for (const NamedParameter &p : params)
       paramNames.push_back(p.name);
-    optim::check_lr_factors(options.update, paramNames);
+    optim::check_param_groups(options.update, paramNames);
   } catch (const Error &e) {
     throw Error("model '" + name + "': " + e.what());
   }
@@ -248,8 +248,11 @@ Program build_classifier(const std::string &name, nn::Module &model,
     }
     for (size_t k = 0; k < trainable.size(); ++k) {
       double factor = optim::lr_factor(options.update, trainable[k].name);
-      Tensor updated = options.optimizer.step(
-          wrt[k], grads[k], factor == 1.0 ? lr : lr * factor, buffers[k]);
+      Tensor updated =
+          optim::optimizer_for(options.optimizer, options.update,
+                               trainable[k].name)
+              .step(wrt[k], grads[k], factor == 1.0 ? lr : lr * factor,
+                    buffers[k]);
       fn.state_output(trainable[k].name, updated);
       for (size_t b = 0; b < bufferNames.size(); ++b)
         fn.state_output(trainable[k].name + "." + bufferNames[b],

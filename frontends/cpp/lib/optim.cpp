@@ -14,6 +14,7 @@
 #include "kiln/dsl/functional.h"
 
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 namespace kiln::dsl::optim {
@@ -209,6 +210,12 @@ Shape Optimizer::state_shape(const std::string &name,
   return param;
 }
 
+Optimizer Optimizer::with_weight_decay(double weight_decay) const {
+  Optimizer copy = *this;
+  std::visit([&](auto &o) { o.weight_decay = weight_decay; }, copy.impl_);
+  return copy;
+}
+
 Tensor Optimizer::step(const Tensor &param, const Tensor &grad,
                        const Tensor &lr, std::vector<Tensor> &state) const {
   return std::visit(
@@ -280,45 +287,67 @@ std::vector<Tensor> clip_grad_norm(const std::vector<Tensor> &grads,
   return clipped;
 }
 
-bool in_lr_group(const std::string &prefix, const std::string &name) {
+bool in_param_group(const std::string &prefix, const std::string &name) {
   if (name.compare(0, prefix.size(), prefix) != 0)
     return false;
   return name.size() == prefix.size() || prefix.empty() ||
          prefix.back() == '.' || name[prefix.size()] == '.';
 }
 
-double lr_factor(const UpdateOptions &options, const std::string &name) {
-  double factor = 1.0;
+namespace {
+/// The value of the longest group of `groups` that holds `name`, if any.
+std::optional<double>
+groupValue(const std::vector<std::pair<std::string, double>> &groups,
+           const std::string &name) {
+  std::optional<double> value;
   size_t longest = 0;
-  bool matched = false;
-  for (const auto &[prefix, f] : options.lr_factors)
-    if (in_lr_group(prefix, name) && (!matched || prefix.size() > longest)) {
-      factor = f;
+  for (const auto &[prefix, v] : groups)
+    if (in_param_group(prefix, name) && (!value || prefix.size() > longest)) {
+      value = v;
       longest = prefix.size();
-      matched = true;
     }
-  return factor;
+  return value;
 }
 
-void check_lr_factors(const UpdateOptions &options,
-                      const std::vector<std::string> &names) {
-  for (const auto &[prefix, factor] : options.lr_factors) {
-    if (!(factor >= 0.0) || std::isinf(factor))
-      throw Error("lr_factors: invalid factor " + std::to_string(factor) +
-                  " for '" + prefix + "' (a learning rate must be finite and "
-                  "non-negative)");
+void checkGroups(const char *what, const char *valueName,
+                 const std::vector<std::pair<std::string, double>> &groups,
+                 const std::vector<std::string> &names) {
+  for (const auto &[prefix, value] : groups) {
+    if (!(value >= 0.0) || std::isinf(value))
+      throw Error(std::string(what) + ": invalid " + valueName + " " +
+                  std::to_string(value) + " for '" + prefix +
+                  "' (it must be finite and non-negative)");
     bool any = false;
     for (const std::string &name : names)
-      any = any || in_lr_group(prefix, name);
+      any = any || in_param_group(prefix, name);
     if (!any) {
       std::string list;
       for (const std::string &name : names)
         list += (list.empty() ? "" : ", ") + name;
-      throw Error("lr_factors: '" + prefix + "' names no parameter (a group "
-                  "is a module path such as 'fc1' or a full parameter name; "
-                  "parameters: " + list + ")");
+      throw Error(std::string(what) + ": '" + prefix +
+                  "' names no parameter (a group is a module path such as "
+                  "'fc1' or a full parameter name; parameters: " +
+                  list + ")");
     }
   }
+}
+} // namespace
+
+double lr_factor(const UpdateOptions &options, const std::string &name) {
+  return groupValue(options.lr_factors, name).value_or(1.0);
+}
+
+Optimizer optimizer_for(const Optimizer &optimizer,
+                        const UpdateOptions &options,
+                        const std::string &name) {
+  std::optional<double> decay = groupValue(options.weight_decays, name);
+  return decay ? optimizer.with_weight_decay(*decay) : optimizer;
+}
+
+void check_param_groups(const UpdateOptions &options,
+                        const std::vector<std::string> &names) {
+  checkGroups("lr_factors", "factor", options.lr_factors, names);
+  checkGroups("weight_decays", "weight_decay", options.weight_decays, names);
 }
 
 std::vector<Tensor> gradients(const Tensor &loss,

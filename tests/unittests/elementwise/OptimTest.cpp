@@ -568,6 +568,40 @@ TEST(DslClassifierOptim, LearningRateGroupsThatNameNoParameterAreErrors) {
   EXPECT_TRUE(has(e, "lr_factors: invalid factor")) << e;
 }
 
+TEST(DslClassifierOptim, WeightDecayPerParameterGroup) {
+  // SGD lr 1 with weight decay 0.1 except for the bias (PyTorch's
+  // [{'params': [w], 'weight_decay': 0.1}, {'params': [b],
+  // 'weight_decay': 0.0}]): w - (g + 0.1 w), b - g, where kNoClip holds
+  // p - g.
+  Tiny model;
+  Program p = tinyProgram(model, optim::SGD{.lr = 1.0, .weight_decay = 0.1},
+                          {.weight_decays = {{"fc.bias", 0.0}}});
+  State s = train(p, 1, 1.0)[0];
+  State start = tinyState();
+  std::vector<double> w = kNoClip[0];
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] -= 0.1 * start["fc.weight"].data[i];
+  expectNear(s["fc.weight"], w, 1e-6);
+  expectNear(s["fc.bias"], kNoClip[1], 1e-6);
+  // A group can also add decay to an optimizer without it; AdamW's
+  // decoupled decay follows the group too.
+  optim::Optimizer adamw = optim::AdamW{.weight_decay = 0.01};
+  optim::UpdateOptions update{.weight_decays = {{"fc", 0.5}, {"fc.bias", 0.0}}};
+  EXPECT_EQ(optim::optimizer_for(adamw, update, "fc.weight")
+                .get_if<optim::AdamW>()->weight_decay, 0.5);
+  EXPECT_EQ(optim::optimizer_for(adamw, update, "fc.bias")
+                .get_if<optim::AdamW>()->weight_decay, 0.0);
+  EXPECT_EQ(optim::optimizer_for(adamw, update, "head.weight")
+                .get_if<optim::AdamW>()->weight_decay, 0.01);
+  std::string e = errorOf([&] {
+    tinyProgram(model, optim::SGD{}, {.weight_decays = {{"fc.bias", -0.1}}});
+  });
+  EXPECT_TRUE(has(e, "weight_decays: invalid weight_decay -0.1")) << e;
+  e = errorOf(
+      [&] { tinyProgram(model, optim::SGD{}, {.weight_decays = {{"bias", 0.0}}}); });
+  EXPECT_TRUE(has(e, "weight_decays: 'bias' names no parameter")) << e;
+}
+
 TEST(DslOptim, ClipGradNormFunctions) {
   // Two gradients [3, -4] and [12]: 2-norm 13, 1-norm 19, inf-norm 12,
   // 3-norm (27 + 64 + 1728)^(1/3).

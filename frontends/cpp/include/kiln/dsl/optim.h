@@ -12,7 +12,8 @@
 //
 // UpdateOptions adds what torch does around optimizer.step(): a fixed
 // loss scale (GradScaler without inf/NaN skipping), clip_grad_value_,
-// clip_grad_norm_, and per-parameter-group learning-rate factors.
+// clip_grad_norm_, and per-parameter-group learning-rate factors and
+// weight decays.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_DSL_OPTIM_H
@@ -114,6 +115,8 @@ public:
   /// Shape of buffer `name` of a parameter of shape `param`: [] for the
   /// scalars (step, bias_correction1/2), the parameter's shape otherwise.
   Shape state_shape(const std::string &name, const Shape &param) const;
+  /// The same optimizer with another weight decay (a parameter group's).
+  Optimizer with_weight_decay(double weight_decay) const;
   /// Traces one update of `param` (see the optimizers' step()).
   Tensor step(const Tensor &param, const Tensor &grad, const Tensor &lr,
               std::vector<Tensor> &state) const;
@@ -146,6 +149,11 @@ struct UpdateOptions {
   /// longest matching group wins; no match: factor 1. E.g.
   /// {{"backbone", 0.1}, {"backbone.fc.bias", 0.5}}.
   std::vector<std::pair<std::string, double>> lr_factors;
+  /// Weight decay of parameter groups (groups as in lr_factors): the
+  /// parameters of a group use this weight decay instead of the
+  /// optimizer's, as a PyTorch parameter group's `weight_decay` would; the
+  /// longest matching group wins. E.g. {{"fc1.bias", 0.0}} exempts a bias.
+  std::vector<std::pair<std::string, double>> weight_decays;
 };
 
 /// torch.nn.utils.clip_grad_value_, functional: each gradient clamped.
@@ -159,16 +167,21 @@ std::vector<Tensor> clip_grad_norm(const std::vector<Tensor> &grads,
                                    double max_norm, double norm_type = 2.0,
                                    Tensor *total_norm = nullptr,
                                    Loc loc = Loc::current());
-/// Whether parameter `name` is in the lr_factors group `prefix`: equal, or
-/// under that module path (the next character is a dot).
-bool in_lr_group(const std::string &prefix, const std::string &name);
+/// Whether parameter `name` is in the group `prefix` (of lr_factors or
+/// weight_decays): equal, or under that module path (the next character is
+/// a dot).
+bool in_param_group(const std::string &prefix, const std::string &name);
 /// The learning-rate factor of parameter `name` under `options`.
 double lr_factor(const UpdateOptions &options, const std::string &name);
-/// Throws kiln::dsl::Error for a group that names none of `names` (a typo
-/// would otherwise leave the rate unchanged) or a negative or non-finite
-/// factor.
-void check_lr_factors(const UpdateOptions &options,
-                      const std::vector<std::string> &names);
+/// The optimizer that updates parameter `name`: `optimizer`, with the
+/// weight decay of the parameter's group in `options.weight_decays`.
+Optimizer optimizer_for(const Optimizer &optimizer,
+                        const UpdateOptions &options, const std::string &name);
+/// Throws kiln::dsl::Error for a group of lr_factors or weight_decays that
+/// names none of `names` (a typo would otherwise change nothing) or a
+/// negative or non-finite value.
+void check_param_groups(const UpdateOptions &options,
+                        const std::vector<std::string> &names);
 /// Gradients of `loss` with respect to `params` after loss scaling,
 /// unscaling and clipping as `options` says. With `observed` values (see
 /// hooks.h), `observed_grads` receives d loss / d observed from the same
