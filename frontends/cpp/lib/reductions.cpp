@@ -1,4 +1,4 @@
-//===- reductions.cpp - amin, logsumexp, var, stddev, argmax, argmin ------===//
+//===- reductions.cpp - amin, logsumexp, var, norms, argmax, argmin -------===//
 //
 // Composites: each opens a LocationScope, so that its ops and errors point
 // at the user's call.
@@ -53,6 +53,38 @@ Tensor stddev(const Tensor &x, Shape dims, int64_t correction, bool keepdim,
            Loc loc) {
   LocationScope scope(loc);
   return sqrt(var(x, std::move(dims), correction, keepdim, loc));
+}
+
+// The root of a zero sum would give the gradient 0 * inf = NaN; where(zero)
+// around a root of a safe value keeps it at 0, as torch's norm backward.
+Tensor vector_norm(const Tensor &x, double ord, Shape dims, bool keepdim,
+                   Loc loc) {
+  if (!isFloating(x.dtype()))
+    fail(loc, "vector_norm: expects a float tensor, got an integer one; "
+              "convert it with .to(DType::f32)");
+  if (std::isnan(ord) || (ord < 0 && !std::isinf(ord)))
+    fail(loc, "vector_norm: ord must be > 0, 0, inf or -inf, got " +
+                  std::to_string(ord));
+  LocationScope scope(loc);
+  if (std::isinf(ord))
+    return ord > 0 ? amax(abs(x), dims, keepdim) : amin(abs(x), dims, keepdim);
+  if (ord == 0)
+    return sum(ne(x, 0.0), dims, keepdim).detach();
+  if (ord == 1)
+    return sum(abs(x), dims, keepdim);
+  Tensor powers = ord == 2 ? x * x : pow(abs(x), ord);
+  Tensor s = sum(powers, dims, keepdim);
+  Tensor zero = eq(s, 0.0);
+  Tensor safe = where(zero, 1.0, s);
+  Tensor root = ord == 2 ? sqrt(safe) : pow(safe, 1.0 / ord);
+  return where(zero, 0.0, root);
+}
+
+Tensor vector_norm(const Tensor &x, double ord, Loc loc) {
+  Shape all(x.rank());
+  for (int64_t d = 0; d < x.rank(); ++d)
+    all[d] = d;
+  return vector_norm(x, ord, all, false, loc);
 }
 
 namespace {

@@ -1,4 +1,4 @@
-//===- ReductionsTest.cpp - amin, logsumexp, var, stddev, argmax, argmin --===//
+//===- ReductionsTest.cpp - amin, logsumexp, var, norms, argmax, argmin ---===//
 //
 // The composite reductions of reductions.h traced and interpreted in
 // float64: values against hand-computed ones, shapes and dtypes, gradients
@@ -90,6 +90,42 @@ TEST(DslReductions, VarianceAndStandardDeviation) {
   EXPECT_TRUE(std::isnan(r[5].data[0]));
 }
 
+TEST(DslReductions, VectorNormsAndTheirGradientAtZero) {
+  std::vector<Buffer> r = evalTraced(
+      Buffer{{2, 3}, {3.0, -4.0, 0.0, 0.0, 0.0, 0.0}},
+      [](const Tensor &x) {
+        Tensor l2 = vector_norm(x, 2.0, {1});
+        Tensor l3 = vector_norm(x, 3.0, {1});
+        return std::vector<Tensor>{l2,
+                                   vector_norm(x, 1.0, {1}),
+                                   vector_norm(x, INFINITY, {1}),
+                                   vector_norm(x, -INFINITY, {1}),
+                                   vector_norm(x, 0.0, {1}),
+                                   l3,
+                                   vector_norm(x),
+                                   vector_norm(x, 2.0, {-1}, true),
+                                   grad(l2.sum(), {x})[0],
+                                   grad(l3.sum(), {x})[0]};
+      },
+      true);
+  ASSERT_EQ(r.size(), 10u);
+  expectNear(r[0], {5.0, 0.0}, 1e-15);
+  expectNear(r[1], {7.0, 0.0}, 0.0);
+  expectNear(r[2], {4.0, 0.0}, 0.0);
+  expectNear(r[3], {0.0, 0.0}, 0.0);
+  expectNear(r[4], {2.0, 0.0}, 0.0);
+  expectNear(r[5], {std::cbrt(91.0), 0.0}, 1e-14);
+  EXPECT_EQ(r[6].shape, std::vector<int64_t>{});
+  expectNear(r[6], {5.0}, 1e-15);
+  EXPECT_EQ(r[7].shape, (std::vector<int64_t>{2, 1}));
+  // x / ||x||, and 0 (not NaN) for the zero row, as torch.
+  expectNear(r[8], {0.6, -0.8, 0.0, 0.0, 0.0, 0.0}, 1e-15);
+  // d ||x||_3 / dx = sign(x) |x|^2 / ||x||_3^2.
+  double n3 = std::cbrt(91.0);
+  expectNear(r[9], {9.0 / (n3 * n3), -16.0 / (n3 * n3), 0.0, 0.0, 0.0, 0.0},
+             1e-14);
+}
+
 TEST(DslReductions, ArgmaxAndArgmin) {
   std::vector<Buffer> r = evalTraced(
       Buffer{{3, 3}, {1.0, 7.0, 7.0, 4.0, -1.0, 0.5, 2.0, kNaN, 3.0}},
@@ -123,6 +159,8 @@ TEST(DslReductions, ErrorsPointAtTheCall) {
   EXPECT_TRUE(has(e, "ReductionsTest.cpp:" + std::to_string(line))) << e;
   EXPECT_TRUE(has(e, "var: expects a float tensor")) << e;
   Tensor x = f.input({2, 3});
+  e = errorOf([&] { vector_norm(x, -1.0); });
+  EXPECT_TRUE(has(e, "vector_norm: ord must be > 0, 0, inf or -inf")) << e;
   line = __LINE__ + 1;
   e = errorOf([&] { argmax(x, 2); });
   EXPECT_TRUE(has(e, "ReductionsTest.cpp:" + std::to_string(line))) << e;

@@ -1,4 +1,4 @@
-//===- reductions.h - amin, logsumexp, var, stddev, argmax, argmin -*- C++ -*-===//
+//===- reductions.h - amin, logsumexp, var, norms, argmax, argmin -*- C++ -*-===//
 //
 // torch reductions composed from kiln's sum, amax and topk, so that they
 // differentiate through those ops' VJPs. `dims` lists the reduced dimensions
@@ -33,6 +33,15 @@ Tensor var(const Tensor &x, Shape dims, int64_t correction = 1,
 /// `using namespace kiln::dsl`.
 Tensor stddev(const Tensor &x, Shape dims, int64_t correction = 1,
            bool keepdim = false, Loc loc = Loc::current());
+
+/// torch.linalg.vector_norm: (sum |x|^ord)^(1/ord) over `dims`; ord 2 (the
+/// default), 1, any ord > 0, inf (max |x|), -inf (min |x|) or 0 (the number
+/// of non-zero elements). As in torch, the gradient at a zero norm is 0
+/// (not NaN). Floats only; ord < 0 other than -inf is an error.
+Tensor vector_norm(const Tensor &x, double ord, Shape dims,
+                   bool keepdim = false, Loc loc = Loc::current());
+/// vector_norm over all elements: a 0-d tensor.
+Tensor vector_norm(const Tensor &x, double ord = 2.0, Loc loc = Loc::current());
 
 /// torch.argmax(x, dim, keepdim): i64 positions of the maxima along `dim`;
 /// the first of tied maxima, and NaN counts as the largest (as torch).
