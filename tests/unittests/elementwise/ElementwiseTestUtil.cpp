@@ -17,8 +17,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <mutex>
 
 using namespace mlir;
@@ -133,11 +131,6 @@ CompiledModule::CompiledModule()
       [this](Diagnostic &diag) { diagnostics += diag.str() + "\n"; });
 }
 
-CompiledModule::~CompiledModule() {
-  jit.reset();
-  std::free(arena);
-}
-
 bool CompiledModule::build(const std::string &ir) {
   OwningOpRef<ModuleOp> source = parseSourceString<ModuleOp>(ir, context.get());
   if (!source) {
@@ -151,35 +144,12 @@ bool CompiledModule::build(const std::string &ir) {
     ADD_FAILURE() << "kiln-autodiff failed:\n" << diagnostics;
     return false;
   }
-  compiled = source->clone();
-  PassManager front(context.get());
-  kiln::buildKilnDifferentiatePipeline(front);
-  kiln::buildKilnBufferizePipeline(front);
-  if (failed(front.run(*compiled))) {
-    ADD_FAILURE() << "differentiate/bufferize failed:\n" << diagnostics;
-    return false;
-  }
-  auto extracted = kiln::extractAbi(*compiled);
-  if (failed(extracted)) {
-    ADD_FAILURE() << "extractAbi failed:\n" << diagnostics;
-    return false;
-  }
-  abi = *extracted;
-  PassManager back(context.get());
-  kiln::buildKilnLowerToLLVMPipeline(back, kiln::CPUPipelineOptions());
-  if (failed(back.run(*compiled))) {
-    ADD_FAILURE() << "lower-to-llvm failed:\n" << diagnostics;
-    return false;
-  }
   std::string error;
-  jit = kiln::JitModule::create(*compiled, error);
-  if (!jit) {
-    ADD_FAILURE() << "JIT failed: " << error;
+  if (!code.build(*source, error)) {
+    ADD_FAILURE() << error;
     return false;
   }
-  size_t bytes = (abi.arenaBytes + 64 + 63) / 64 * 64;
-  arena = static_cast<unsigned char *>(std::aligned_alloc(64, bytes));
-  std::memset(arena, 0xFF, bytes); // NaN everywhere
+  abi = code.abi();
   return true;
 }
 
@@ -219,38 +189,7 @@ CompiledModule::runOracle(const std::string &name,
 std::vector<Buffer>
 CompiledModule::runCompiled(const std::string &name,
                             const std::vector<Buffer> &plain) {
-  const kiln::AbiFunction *fn = abi.lookup(name);
-  void *address = jit ? jit->lookup(name) : nullptr;
-  if (!fn || !address) {
-    ADD_FAILURE() << "no compiled @" << name;
-    return {};
-  }
-  if (fn->inputs.size() != plain.size()) {
-    ADD_FAILURE() << "@" << name << " takes " << fn->inputs.size()
-                  << " inputs, got " << plain.size();
-    return {};
-  }
-  std::vector<std::vector<uint64_t>> storage;
-  std::vector<void *> args{arena};
-  for (size_t i = 0; i < plain.size(); ++i) {
-    const kiln::AbiBuffer &b = fn->inputs[i];
-    storage.emplace_back((b.elements * elementBytes(b.cType) + 7) / 8 + 1);
-    writeElements(storage.back().data(), b.cType, plain[i].data);
-  }
-  for (const kiln::AbiBuffer &b : fn->outputs)
-    storage.emplace_back((b.elements * elementBytes(b.cType) + 7) / 8 + 1,
-                         ~uint64_t(0));
-  for (auto &s : storage)
-    args.push_back(s.data());
-  callBare(address, args);
-  std::vector<Buffer> results;
-  for (size_t i = 0; i < fn->outputs.size(); ++i) {
-    const kiln::AbiBuffer &b = fn->outputs[i];
-    results.push_back(
-        Buffer{b.shape, readElements(storage[plain.size() + i].data(), b.cType,
-                                     b.elements)});
-  }
-  return results;
+  return code.call(name, plain);
 }
 
 std::vector<Buffer> CompiledModule::check(const std::string &name,
@@ -269,23 +208,12 @@ std::vector<Buffer> CompiledModule::check(const std::string &name,
 }
 
 Buffer CompiledModule::readState(const std::string &name) const {
-  for (const kiln::AbiStateEntry &e : abi.state)
-    if (e.name == name)
-      return Buffer{
-          e.buffer.shape,
-          readElements(arena + e.offset, e.buffer.cType, e.buffer.elements)};
-  ADD_FAILURE() << "no state '" << name << "'";
-  return {};
+  return code.readState(name);
 }
 
 void CompiledModule::writeState(const std::string &name, const Buffer &value) {
-  for (const kiln::AbiStateEntry &e : abi.state)
-    if (e.name == name) {
-      writeElements(arena + e.offset, e.buffer.cType, value.data);
-      oracleState[name] = value;
-      return;
-    }
-  ADD_FAILURE() << "no state '" << name << "'";
+  code.writeState(name, value);
+  oracleState[name] = value;
 }
 
 void expectCloseF32(const Buffer &compiled, const Buffer &oracle,

@@ -4,17 +4,17 @@
 //  - `interpret`: a traced DSL Program's function in the float64 reference
 //    interpreter, with state arguments by name (as ClassifierTest does);
 //  - `CompiledModule`: one module both interpreted (after kiln-autodiff) and
-//    compiled by the full CPU pipeline and JIT-called through the C ABI, with
-//    model state living in a NaN-filled arena (as CompiledVsInterpreterTest
-//    does, without its ABI audits).
+//    compiled (CompiledCode: the full CPU pipeline, JIT-called through the C
+//    ABI, model state in a NaN-filled arena), with their results compared.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_TESTS_UNITTESTS_ELEMENTWISE_ELEMENTWISETESTUTIL_H
 #define KILN_TESTS_UNITTESTS_ELEMENTWISE_ELEMENTWISETESTUTIL_H
 
+#include "CompiledCode.h"
+
 #include "kiln/Interpreter/Interpreter.h"
 #include "kiln/Target/ABI.h"
-#include "kiln/Target/JIT.h"
 #include "kiln/dsl/kiln.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -57,7 +57,6 @@ void expectNear(const Buffer &actual, const std::vector<double> &expected,
 class CompiledModule {
 public:
   CompiledModule();
-  ~CompiledModule();
 
   /// Parses `ir`, prepares the oracle and JIT-compiles; false on failure
   /// (after reporting it).
@@ -84,9 +83,8 @@ public:
 
 private:
   std::unique_ptr<mlir::MLIRContext> context;
-  mlir::OwningOpRef<mlir::ModuleOp> oracle, compiled;
-  std::unique_ptr<kiln::JitModule> jit;
-  unsigned char *arena = nullptr;
+  mlir::OwningOpRef<mlir::ModuleOp> oracle;
+  CompiledCode code;
 };
 
 /// Within f32 rounding of `oracle` plus rtol (NaN and inf must match).

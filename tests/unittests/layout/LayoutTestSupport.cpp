@@ -2,12 +2,10 @@
 
 #include "LayoutTestSupport.h"
 
-#include "AbiCall.h"
+#include "CompiledCode.h"
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
-#include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/ABI.h"
-#include "kiln/Target/JIT.h"
 #include "kiln/dsl/ProgramMLIR.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -15,8 +13,6 @@
 #include "mlir/Pass/PassManager.h"
 
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <random>
 
 using namespace mlir;
@@ -155,10 +151,6 @@ void gradCheck(const std::vector<Shape> &shapes,
 // Compiled against the interpreter
 //===----------------------------------------------------------------------===//
 
-using kiln::test::callBare;
-using kiln::test::HostTensor;
-using kiln::test::writeElements;
-
 void expectCompiledMatchesInterpreter(Program &p, const std::string &name,
                                       const std::vector<Buffer> &inputs,
                                       double rtol) {
@@ -173,71 +165,20 @@ void expectCompiledMatchesInterpreter(Program &p, const std::string &name,
   auto expected = interp::run(oracleFn, inputs);
   ASSERT_TRUE(succeeded(expected)) << diagnostics.text;
 
-  OwningOpRef<ModuleOp> compiled(source.clone());
-  PassManager front(ctx);
-  buildKilnDifferentiatePipeline(front);
-  buildKilnBufferizePipeline(front);
-  ASSERT_TRUE(succeeded(front.run(*compiled))) << diagnostics.text;
-  auto abi = extractAbi(*compiled);
-  ASSERT_TRUE(succeeded(abi)) << diagnostics.text;
-  PassManager back(ctx);
-  buildKilnLowerToLLVMPipeline(back, CPUPipelineOptions());
-  ASSERT_TRUE(succeeded(back.run(*compiled))) << diagnostics.text;
+  kiln::test::CompiledCode compiled;
   std::string error;
-  std::unique_ptr<JitModule> jit = JitModule::create(*compiled, error);
-  ASSERT_TRUE(jit) << error;
-
-  const AbiFunction *fn = abi->lookup(name);
-  ASSERT_TRUE(fn);
-  void *address = jit->lookup(name);
-  ASSERT_TRUE(address);
-  ASSERT_EQ(fn->inputs.size(), inputs.size());
-  ASSERT_EQ(fn->outputs.size(), expected->size());
-
-  // A NaN-filled arena followed by guard bytes.
-  constexpr size_t kGuard = 256;
-  size_t arenaBytes = static_cast<size_t>(abi->arenaBytes);
-  size_t allocBytes = (arenaBytes + kGuard + 63) / 64 * 64;
-  auto *arena = static_cast<uint8_t *>(std::aligned_alloc(64, allocBytes));
-  std::memset(arena, 0xFF, arenaBytes);
-  std::memset(arena + arenaBytes, 0xA5, allocBytes - arenaBytes);
-
-  std::vector<HostTensor> in, out;
-  std::vector<void *> args{arena};
-  for (auto [abiIn, value] : llvm::zip(fn->inputs, inputs)) {
-    in.emplace_back(abiIn);
-    writeElements(in.back().data(), abiIn.cType, value.data);
-  }
-  for (const AbiBuffer &abiOut : fn->outputs)
-    out.emplace_back(abiOut);
-  for (HostTensor &b : in)
-    args.push_back(b.data());
-  for (HostTensor &b : out)
-    args.push_back(b.data());
-  std::vector<std::vector<uint64_t>> before;
-  for (HostTensor &b : in)
-    before.push_back(b.storage);
-
-  callBare(address, args);
-
-  for (size_t i = 0; i < in.size(); ++i)
-    EXPECT_EQ(in[i].storage, before[i]) << "input #" << i << " was modified";
-  for (size_t b = arenaBytes; b < allocBytes; ++b)
-    if (arena[b] != 0xA5) {
-      ADD_FAILURE() << "wrote byte " << b << " past the arena";
-      break;
-    }
-  std::free(arena);
-
-  for (size_t i = 0; i < out.size(); ++i) {
-    Buffer actual = out[i].toBuffer();
+  ASSERT_TRUE(compiled.build(source, error)) << error;
+  std::vector<Buffer> actual = compiled.call(name, inputs);
+  ASSERT_EQ(actual.size(), expected->size());
+  const kiln::AbiFunction *fn = compiled.abi().lookup(name);
+  for (size_t i = 0; i < actual.size(); ++i) {
     Buffer oracleValue = (*expected)[i];
-    ASSERT_EQ(actual.shape, oracleValue.shape) << "output #" << i;
-    for (size_t e = 0; e < actual.data.size(); ++e) {
+    ASSERT_EQ(actual[i].shape, oracleValue.shape) << "output #" << i;
+    for (size_t e = 0; e < actual[i].data.size(); ++e) {
       double o = oracleValue.data[e];
-      if (out[i].abi.cType == "float")
+      if (fn->outputs[i].cType == "float")
         o = static_cast<float>(o);
-      double c = actual.data[e];
+      double c = actual[i].data[e];
       if (std::isnan(o))
         EXPECT_TRUE(std::isnan(c)) << "output #" << i << " element " << e;
       else

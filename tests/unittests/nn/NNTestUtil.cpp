@@ -21,11 +21,7 @@ using namespace mlir;
 
 namespace nntest {
 
-using kiln::test::callBare;
-using kiln::test::elementBytes;
 using kiln::test::makeRegistry;
-using kiln::test::readElements;
-using kiln::test::writeElements;
 
 namespace {
 
@@ -97,101 +93,6 @@ std::vector<Buffer> interpret(TestContext &ctx, StringRef ir,
     return {};
   }
   return *results;
-}
-
-CompiledModule::~CompiledModule() { std::free(arena_); }
-
-bool CompiledModule::build(ModuleOp source, std::string &error) {
-  module_ = source.clone();
-  MLIRContext *ctx = source.getContext();
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
-    diagnostics += diag.str() + "\n";
-    return success();
-  });
-  PassManager front(ctx);
-  kiln::buildKilnDifferentiatePipeline(front);
-  kiln::buildKilnBufferizePipeline(front);
-  if (failed(front.run(*module_))) {
-    error = "differentiate/bufferize failed:\n" + diagnostics;
-    return false;
-  }
-  auto abi = kiln::extractAbi(*module_);
-  if (failed(abi)) {
-    error = "extractAbi failed:\n" + diagnostics;
-    return false;
-  }
-  abi_ = *abi;
-  PassManager back(ctx);
-  kiln::buildKilnLowerToLLVMPipeline(back, kiln::CPUPipelineOptions());
-  if (failed(back.run(*module_))) {
-    error = "lower-to-llvm failed:\n" + diagnostics;
-    return false;
-  }
-  jit_ = kiln::JitModule::create(*module_, error);
-  if (!jit_)
-    return false;
-  size_t bytes = (abi_.arenaBytes + 63) / 64 * 64 + 64;
-  arena_ = static_cast<uint8_t *>(std::aligned_alloc(64, bytes));
-  std::memset(arena_, 0xFF, bytes); // NaN: scratch must be written first
-  return true;
-}
-
-std::vector<Buffer> CompiledModule::call(StringRef name,
-                                         const std::vector<Buffer> &inputs) {
-  const kiln::AbiFunction *fn = abi_.lookup(name);
-  void *address = jit_ ? jit_->lookup(name) : nullptr;
-  if (!fn || !address) {
-    ADD_FAILURE() << "no compiled function @" << name.str();
-    return {};
-  }
-  if (fn->inputs.size() != inputs.size()) {
-    ADD_FAILURE() << "@" << name.str() << " takes " << fn->inputs.size()
-                  << " inputs, got " << inputs.size();
-    return {};
-  }
-  std::vector<std::vector<uint64_t>> storage;
-  std::vector<void *> args{arena_};
-  auto allocate = [&](const kiln::AbiBuffer &buffer) {
-    storage.emplace_back(
-        (buffer.elements * elementBytes(buffer.cType) + 7) / 8 + 1, 0);
-    args.push_back(storage.back().data());
-  };
-  storage.reserve(fn->inputs.size() + fn->outputs.size());
-  for (auto [abiIn, value] : llvm::zip(fn->inputs, inputs)) {
-    EXPECT_EQ(abiIn.shape, value.shape) << "@" << name.str() << " input";
-    allocate(abiIn);
-    writeElements(args.back(), abiIn.cType, value.data);
-  }
-  for (const kiln::AbiBuffer &abiOut : fn->outputs)
-    allocate(abiOut);
-  callBare(address, args);
-  std::vector<Buffer> results;
-  for (auto [i, abiOut] : llvm::enumerate(fn->outputs))
-    results.push_back(Buffer{abiOut.shape,
-                             readElements(args[1 + inputs.size() + i],
-                                          abiOut.cType, abiOut.elements)});
-  return results;
-}
-
-Buffer CompiledModule::readState(const std::string &name) const {
-  for (const kiln::AbiStateEntry &entry : abi_.state)
-    if (entry.name == name)
-      return Buffer{entry.buffer.shape,
-                    readElements(arena_ + entry.offset, entry.buffer.cType,
-                                 entry.buffer.elements)};
-  ADD_FAILURE() << "no state '" << name << "'";
-  return {};
-}
-
-void CompiledModule::writeState(const std::string &name, const Buffer &value) {
-  for (const kiln::AbiStateEntry &entry : abi_.state)
-    if (entry.name == name) {
-      ASSERT_EQ(entry.buffer.shape, value.shape) << name;
-      writeElements(arena_ + entry.offset, entry.buffer.cType, value.data);
-      return;
-    }
-  ADD_FAILURE() << "no state '" << name << "'";
 }
 
 std::vector<Buffer> interpretWithState(ModuleOp module, StringRef name,

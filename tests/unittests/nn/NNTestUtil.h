@@ -9,6 +9,8 @@
 #ifndef KILN_TESTS_UNITTESTS_NN_NNTESTUTIL_H
 #define KILN_TESTS_UNITTESTS_NN_NNTESTUTIL_H
 
+#include "CompiledCode.h"
+
 #include "kiln/Interpreter/Interpreter.h"
 #include "kiln/Target/ABI.h"
 #include "kiln/Target/JIT.h"
@@ -53,25 +55,7 @@ std::vector<Buffer> interpret(TestContext &ctx, llvm::StringRef ir,
                               llvm::StringRef name = "f");
 
 /// A module compiled through kiln's whole CPU pipeline and JIT-ed.
-class CompiledModule {
-public:
-  ~CompiledModule();
-  /// Compiles a copy of `module` (kiln IR, possibly with kiln.vjp).
-  bool build(mlir::ModuleOp module, std::string &error);
-  /// Calls @name: `inputs` are its plain arguments in order; state lives in
-  /// the arena. Returns the plain results.
-  std::vector<Buffer> call(llvm::StringRef name,
-                           const std::vector<Buffer> &inputs);
-  Buffer readState(const std::string &name) const;
-  void writeState(const std::string &name, const Buffer &value);
-  const kiln::ModuleAbi &abi() const { return abi_; }
-
-private:
-  mlir::OwningOpRef<mlir::ModuleOp> module_;
-  kiln::ModuleAbi abi_;
-  std::unique_ptr<kiln::JitModule> jit_;
-  uint8_t *arena_ = nullptr;
-};
+using CompiledModule = kiln::test::CompiledCode;
 
 /// Runs @name of a kiln module in the interpreter with state by name, like
 /// CompiledModule::call: state arguments come from `state`, state results
