@@ -61,21 +61,27 @@ int64_t topLevelPosition(Operation *op, Block &block,
   return position.lookup(ancestor);
 }
 
-/// Last top-level position where `value` or a view of it is used.
-int64_t lastUse(Value value, Block &block,
-                const llvm::DenseMap<Operation *, int64_t> &position) {
-  int64_t last = -1;
+/// First and last top-level positions where `value` or a view of it is
+/// used, other than by views ({-1, -1} if nowhere).
+std::pair<int64_t, int64_t>
+useRange(Value value, Block &block,
+         const llvm::DenseMap<Operation *, int64_t> &position) {
+  int64_t first = -1, last = -1;
   SmallVector<Value> worklist{value};
   while (!worklist.empty()) {
     Value v = worklist.pop_back_val();
     for (Operation *user : v.getUsers()) {
-      last = std::max(last, topLevelPosition(user, block, position));
       if (auto view = dyn_cast<ViewLikeOpInterface>(user))
-        if (view.getViewSource() == v)
+        if (view.getViewSource() == v) {
           worklist.append(user->result_begin(), user->result_end());
+          continue;
+        }
+      int64_t at = topLevelPosition(user, block, position);
+      first = first < 0 ? at : std::min(first, at);
+      last = std::max(last, at);
     }
   }
-  return last;
+  return {first, last};
 }
 
 /// First-fit placement, biggest buffers first: a buffer may share bytes only
@@ -266,8 +272,13 @@ LogicalResult StaticMemoryPlanPass::planFunction(func::FuncOp fn,
           << alloc.getType();
       return WalkResult::interrupt();
     }
-    int64_t first = topLevelPosition(alloc, block, position);
-    int64_t last = std::max(first, lastUse(alloc, block, position));
+    // A buffer is live from its first use, not from its alloc: CSE merges
+    // the identical tensor.empty ops of repeated code (micro-batches), so
+    // bufferization puts their allocs at the first occurrence.
+    int64_t at = topLevelPosition(alloc, block, position);
+    auto [firstUse, lastUse] = useRange(alloc, block, position);
+    int64_t first = firstUse < 0 ? at : firstUse;
+    int64_t last = std::max(first, lastUse);
     buffers.push_back({alloc, bufferBytes(alloc.getType()), first, last});
     return WalkResult::advance();
   });

@@ -198,11 +198,21 @@ Program build_classifier(const std::string &name, nn::Module &model,
                    : fn.input({options.batch_size, options.num_classes});
     Tensor lr = fn.input({});
     // With accumulation, the loss is the mean of the micro-batch losses, so
-    // its gradient is the mean of the micro-batch gradients.
+    // its gradient is the mean of the micro-batch gradients. Each
+    // micro-batch is differentiated right after its forward pass, so that
+    // its activations die before the next one starts and the memory plan
+    // reuses them: k micro-batches need the activations of one.
     const int64_t steps = options.accumulation_steps;
     const int64_t rows = options.batch_size / steps;
+    std::vector<Tensor> wrt;
+    for (const NamedParameter &p : trainable)
+      wrt.push_back(p.parameter->value());
     detail::ObservationRecorder recorder;
     Tensor l;
+    std::vector<Tensor> scaledGrads;
+    // Per observation (in recorder order): d (scaled loss) / d value, per
+    // micro-batch.
+    std::vector<std::vector<Tensor>> observedScaledGrads;
     for (int64_t i = 0; i < steps; ++i) {
       recorder.start_micro_batch(i);
       Tensor xi = steps == 1 ? x : slice(x, 0, i * rows, (i + 1) * rows);
@@ -215,13 +225,27 @@ Program build_classifier(const std::string &name, nn::Module &model,
                     "': the loss must be a scalar, got shape " +
                     to_string(li.shape()));
       l = i == 0 ? li : l + li;
+      std::vector<Tensor> of = wrt;
+      std::vector<size_t> observedHere;
+      const auto &observations = recorder.observations();
+      for (size_t o = 0; o < observations.size(); ++o)
+        if (static_cast<int64_t>(observations[o].values.size()) == i + 1) {
+          of.push_back(observations[o].values[i]);
+          observedHere.push_back(o);
+        }
+      std::vector<Tensor> gi = optim::scaled_gradients(
+          li * (1.0 / static_cast<double>(steps)), of, options.update);
+      if (i == 0)
+        scaledGrads.assign(gi.begin(), gi.begin() + wrt.size());
+      else
+        for (size_t k = 0; k < wrt.size(); ++k)
+          scaledGrads[k] = scaledGrads[k] + gi[k];
+      observedScaledGrads.resize(observations.size());
+      for (size_t j = 0; j < observedHere.size(); ++j)
+        observedScaledGrads[observedHere[j]].push_back(gi[wrt.size() + j]);
     }
     if (steps > 1)
       l = l / static_cast<double>(steps);
-    std::vector<Tensor> wrt;
-    for (const NamedParameter &p : trainable)
-      wrt.push_back(p.parameter->value());
-    std::vector<Tensor> observed, observedGrads;
     for (const auto &o : recorder.observations()) {
       if (static_cast<int64_t>(o.values.size()) != steps)
         throw Error("model '" + name + "': '" + o.name +
@@ -229,21 +253,19 @@ Program build_classifier(const std::string &name, nn::Module &model,
       if (!seen.insert(o.name).second || !seen.insert(o.name + ".grad").second)
         throw Error("model '" + name + "': the observation '" + o.name +
                     "' has the name of another state tensor");
-      observed.insert(observed.end(), o.values.begin(), o.values.end());
     }
     std::vector<Tensor> grads =
-        optim::gradients(l, wrt, options.update, observed, observedGrads);
+        optim::finish_gradients(scaledGrads, options.update);
     fn.output(l);
     // With micro-batches, each observation stacks their values.
-    size_t next = 0;
-    for (const auto &o : recorder.observations()) {
-      std::vector<Tensor> values(observed.begin() + next,
-                                 observed.begin() + next + steps);
-      std::vector<Tensor> gradsOf(observedGrads.begin() + next,
-                                  observedGrads.begin() + next + steps);
-      next += steps;
-      fn.observation_output(o.name, steps == 1 ? values[0] : stack(values, 0));
-      fn.observation_output(o.name + ".grad",
+    const auto &observations = recorder.observations();
+    for (size_t o = 0; o < observations.size(); ++o) {
+      const std::vector<Tensor> &values = observations[o].values;
+      std::vector<Tensor> gradsOf =
+          optim::unscale(observedScaledGrads[o], options.update);
+      fn.observation_output(observations[o].name,
+                            steps == 1 ? values[0] : stack(values, 0));
+      fn.observation_output(observations[o].name + ".grad",
                             steps == 1 ? gradsOf[0] : stack(gradsOf, 0));
     }
     for (size_t k = 0; k < trainable.size(); ++k) {
@@ -268,9 +290,19 @@ Program build_classifier(const std::string &name, nn::Module &model,
     ParameterBinding binding(fn, params);
     ParameterBinding bufferBinding(fn, moduleBuffers);
     ModeScope mode(model, ModeScope::Evaluation);
-    Tensor logits = forward(fn.input(batchShape));
-    checkLogits(name, options, logits);
-    fn.output(logits);
+    // In the train step's micro-batches too, so that the whole model needs
+    // the activations of one micro-batch (rows are independent in eval mode).
+    Tensor x = fn.input(batchShape);
+    const int64_t steps = options.accumulation_steps;
+    const int64_t rows = options.batch_size / steps;
+    std::vector<Tensor> chunks;
+    for (int64_t i = 0; i < steps; ++i) {
+      Tensor logits =
+          forward(steps == 1 ? x : slice(x, 0, i * rows, (i + 1) * rows));
+      checkLogits(name, options, logits, rows);
+      chunks.push_back(logits);
+    }
+    fn.output(steps == 1 ? chunks[0] : cat(chunks, 0));
     fn.finish();
   }
   program.set_model_info({name, options.batch_size, options.input_shape,

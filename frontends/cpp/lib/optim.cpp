@@ -357,35 +357,52 @@ std::vector<Tensor> gradients(const Tensor &loss,
   return gradients(loss, params, options, {}, none, loc);
 }
 
-std::vector<Tensor> gradients(const Tensor &loss,
-                              const std::vector<Tensor> &params,
-                              const UpdateOptions &options,
-                              const std::vector<Tensor> &observed,
-                              std::vector<Tensor> &observed_grads, Loc loc) {
+std::vector<Tensor> scaled_gradients(const Tensor &loss,
+                                     const std::vector<Tensor> &wrt,
+                                     const UpdateOptions &options, Loc loc) {
   if (!(options.loss_scale > 0.0))
     raise_error(loc, "loss_scale must be positive, got " +
                          std::to_string(options.loss_scale));
-  bool scaled = options.loss_scale != 1.0;
-  std::vector<Tensor> grads;
-  {
-    LocationScope scope(loc);
-    // One kiln.vjp for both, so the backward ops are built once.
-    std::vector<Tensor> wrt = params;
-    wrt.insert(wrt.end(), observed.begin(), observed.end());
-    grads = grad(scaled ? loss * options.loss_scale : loss, wrt);
-  }
   LocationScope scope(loc);
-  if (scaled)
-    for (Tensor &g : grads)
-      g = g * (1.0 / options.loss_scale);
-  observed_grads.assign(grads.begin() + params.size(), grads.end());
-  grads.resize(params.size());
+  return grad(options.loss_scale != 1.0 ? loss * options.loss_scale : loss,
+              wrt);
+}
+
+std::vector<Tensor> unscale(std::vector<Tensor> grads,
+                            const UpdateOptions &options, Loc loc) {
+  if (options.loss_scale == 1.0)
+    return grads;
+  LocationScope scope(loc);
+  for (Tensor &g : grads)
+    g = g * (1.0 / options.loss_scale);
+  return grads;
+}
+
+std::vector<Tensor> finish_gradients(std::vector<Tensor> grads,
+                                     const UpdateOptions &options, Loc loc) {
+  grads = unscale(std::move(grads), options, loc);
   if (options.clip_value != 0.0)
     grads = clip_grad_value(grads, options.clip_value, loc);
   if (options.max_norm != 0.0)
     grads = clip_grad_norm(grads, options.max_norm, options.norm_type, nullptr,
                            loc);
   return grads;
+}
+
+std::vector<Tensor> gradients(const Tensor &loss,
+                              const std::vector<Tensor> &params,
+                              const UpdateOptions &options,
+                              const std::vector<Tensor> &observed,
+                              std::vector<Tensor> &observed_grads, Loc loc) {
+  // One kiln.vjp for both, so the backward ops are built once.
+  std::vector<Tensor> wrt = params;
+  wrt.insert(wrt.end(), observed.begin(), observed.end());
+  std::vector<Tensor> grads = scaled_gradients(loss, wrt, options, loc);
+  observed_grads = unscale(
+      std::vector<Tensor>(grads.begin() + params.size(), grads.end()), options,
+      loc);
+  grads.resize(params.size());
+  return finish_gradients(std::move(grads), options, loc);
 }
 
 } // namespace kiln::dsl::optim

@@ -55,3 +55,34 @@ func.func @plain(%a: tensor<3xf32>, %b: tensor<3xf32>) -> tensor<3xf32> {
 // CHECK-NOT: bufferization.writable
 // CHECK-SAME: (tensor<3xf32>) -> tensor<3xf32>{{$}}
 func.func private @external(tensor<3xf32>) -> tensor<3xf32>
+
+// A tensor.empty or zero fill that CSE shared between two destinations gets
+// one copy per destination, right before its user, so that bufferization
+// allocates each where it is used instead of one long-lived buffer.
+// CHECK-LABEL: func.func @shared_destinations
+// CHECK: %[[E1:.*]] = tensor.empty() : tensor<4xf32>
+// CHECK: %[[F1:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[E1]] : tensor<4xf32>)
+// CHECK: linalg.generic {{.*}} outs(%[[F1]] : tensor<4xf32>)
+// CHECK: %[[E2:.*]] = tensor.empty() : tensor<4xf32>
+// CHECK: %[[F2:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[E2]] : tensor<4xf32>)
+// CHECK: linalg.generic {{.*}} outs(%[[F2]] : tensor<4xf32>)
+#id = affine_map<(i) -> (i)>
+func.func @shared_destinations(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>)
+    attributes {kiln.state_args = [""], kiln.state_results = ["", ""]} {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  %a = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%x : tensor<4xf32>) outs(%f : tensor<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %b = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%a : tensor<4xf32>) outs(%f : tensor<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  return %a, %b : tensor<4xf32>, tensor<4xf32>
+}

@@ -4,10 +4,11 @@
 // live ranges do not overlap, and no alloc or dealloc is left.
 // RUN: kiln-opt %s -split-input-file -kiln-static-memory-plan | FileCheck %s
 
-// Buffers: a (64 B, positions 1-5), b (400 B -> 448, 2-9), c (64 B, 7-11).
-// Biggest first: b at scratch 0, a after b at 448, c reuses a's bytes (a is
-// dead by then). State w takes 64 bytes, so scratch starts at 64:
-// b at 64, a and c at 512, arena 64 + 512 = 576.
+// A buffer is live from its first use to its last (its dealloc included):
+// a (64 B, positions 4-7), b (400 B -> 448, 6-9), c (64 B, 10-11).
+// Biggest first: b at scratch 0, a after b at 448 (they overlap), c reuses
+// b's bytes (b's last read comes before c's first write). State w takes 64
+// bytes, so scratch starts at 64: b and c at 64, a at 512, arena 576.
 // CHECK: module attributes {kiln.arena_bytes = 576 : i64, kiln.state_bytes = 64 : i64, kiln.state_layout = [{name = "w", offset = 0 : i64, type = memref<4xf32>}]}
 // CHECK-LABEL: func.func @step
 // The state argument w and the state result w disappear; x and out stay.
@@ -26,8 +27,8 @@
 // CHECK: memref.load %[[A]]
 // CHECK: memref.store %{{.*}}, %[[B]]
 // CHECK-NOT: memref.dealloc
-// CHECK: %[[O512B:.*]] = arith.constant 512 : index
-// CHECK: %[[C:.*]] = memref.view %[[ARENA]][%[[O512B]]][] : memref<576xi8> to memref<16xf32>
+// CHECK: %[[O64B:.*]] = arith.constant 64 : index
+// CHECK: %[[C:.*]] = memref.view %[[ARENA]][%[[O64B]]][] : memref<576xi8> to memref<16xf32>
 // CHECK: memref.load %[[B]]
 // CHECK: memref.store %{{.*}}, %[[C]]
 // CHECK: memref.load %[[C]]
@@ -76,7 +77,7 @@ func.func @state_in_place(%w: memref<4xf32>, %nw: memref<4xf32>)
 // State is shared by every function of the module, at one offset per name
 // (in order of first appearance), whatever the argument position. A view
 // of a scratch buffer keeps it alive: t is read through its subview after u
-// is allocated, so they do not share bytes. The arena is one size for all
+// is first written, so they do not share bytes. The arena is one size for all
 // functions: state (128) + the largest scratch (t 192 + u 192).
 // CHECK: module attributes {kiln.arena_bytes = 512 : i64, kiln.state_bytes = 128 : i64,
 // CHECK-SAME: kiln.state_layout = [{name = "w", offset = 0 : i64, type = memref<4xf32>}, {name = "m", offset = 64 : i64, type = memref<2x2xf64>}]}
@@ -105,6 +106,8 @@ func.func @a(%w: memref<4xf32>, %m: memref<2x2xf64>, %nw: memref<4xf32>)
   %t = memref.alloc() : memref<40xf32>
   %sv = memref.subview %t[0][4][1] : memref<40xf32> to memref<4xf32, strided<[1]>>
   %u = memref.alloc() : memref<40xf32>
+  %one = arith.constant 1.0 : f32
+  memref.store %one, %u[%c0] : memref<40xf32>
   %v = memref.load %sv[%c0] : memref<4xf32, strided<[1]>>
   memref.store %v, %u[%c0] : memref<40xf32>
   memref.store %v, %nw[%c0] : memref<4xf32>
@@ -113,6 +116,29 @@ func.func @a(%w: memref<4xf32>, %m: memref<2x2xf64>, %nw: memref<4xf32>)
 func.func @b(%x: memref<3xi32>, %m: memref<2x2xf64>, %out: memref<3xi32>)
     attributes {kiln.state_args = ["", "m"], kiln.state_results = [""]} {
   memref.copy %x, %out : memref<3xi32> to memref<3xi32>
+  return
+}
+
+// -----
+
+// Allocations hoisted above their uses, as bufferization leaves them when
+// CSE has merged the identical tensor.empty ops of repeated code (one per
+// micro-batch): p (positions 4-5) and q (6-7) never hold live data at the
+// same time, so they share bytes.
+// CHECK: module attributes {kiln.arena_bytes = 256 : i64
+// CHECK-LABEL: func.func @hoisted_allocs
+// CHECK-COUNT-2: memref.view %{{.*}}[%c0{{(_[0-9]+)?}}][] : memref<256xi8> to memref<64xf32>
+func.func @hoisted_allocs(%x: memref<4xf32>, %out: memref<4xf32>)
+    attributes {kiln.state_args = [""], kiln.state_results = [""]} {
+  %c0 = arith.constant 0 : index
+  %p = memref.alloc() : memref<64xf32>
+  %q = memref.alloc() : memref<64xf32>
+  %v = memref.load %x[%c0] : memref<4xf32>
+  memref.store %v, %p[%c0] : memref<64xf32>
+  %a = memref.load %p[%c0] : memref<64xf32>
+  memref.store %a, %q[%c0] : memref<64xf32>
+  %b = memref.load %q[%c0] : memref<64xf32>
+  memref.store %b, %out[%c0] : memref<4xf32>
   return
 }
 

@@ -196,6 +196,20 @@ std::vector<Tensor> gradients(const Tensor &loss,
                               const std::vector<Tensor> &observed,
                               std::vector<Tensor> &observed_grads,
                               Loc loc = Loc::current());
+/// gradients() in parts, for gradients summed over micro-batches: the
+/// gradients of loss * loss_scale (check: loss_scale > 0), ...
+std::vector<Tensor> scaled_gradients(const Tensor &loss,
+                                     const std::vector<Tensor> &wrt,
+                                     const UpdateOptions &options,
+                                     Loc loc = Loc::current());
+/// ... those divided by loss_scale again, ...
+std::vector<Tensor> unscale(std::vector<Tensor> grads,
+                            const UpdateOptions &options,
+                            Loc loc = Loc::current());
+/// ... and unscaled, then clipped as `options` says.
+std::vector<Tensor> finish_gradients(std::vector<Tensor> grads,
+                                     const UpdateOptions &options,
+                                     Loc loc = Loc::current());
 
 } // namespace kiln::dsl::optim
 

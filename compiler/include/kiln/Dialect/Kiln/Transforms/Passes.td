@@ -123,8 +123,15 @@ def KilnPrepareBufferization : Pass<"kiln-prepare-bufferization", "mlir::func::F
     that the function itself updates (named in both `kiln.state_args` and
     `kiln.state_results`) stays writable; every other argument gets
     `bufferization.writable = false`.
+
+    Each use of a `tensor.empty` also gets its own copy, placed right
+    before the user: CSE merges the identical empties of repeated code (the
+    micro-batches of gradient accumulation), and bufferization would turn
+    one shared empty into one buffer reused in place from the first
+    micro-batch to the last, which the memory plan cannot share.
   }];
-  let dependentDialects = ["mlir::bufferization::BufferizationDialect"];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect",
+                           "mlir::tensor::TensorDialect"];
 }
 
 def KilnStaticMemoryPlan : Pass<"kiln-static-memory-plan", "mlir::ModuleOp"> {
