@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "InterpretProgram.h"
+
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Interpreter/Interpreter.h"
@@ -24,13 +26,11 @@
 #include <string>
 
 using namespace kiln::dsl;
+using kiln::dsl::test_support::funcNamed;
+using kiln::dsl::test_support::stringsOf;
 using kiln::interp::Buffer;
 
 namespace {
-
-mlir::func::FuncOp funcNamed(const Program &p, llvm::StringRef name) {
-  return moduleOf(p).lookupSymbol<mlir::func::FuncOp>(name);
-}
 
 /// Op name -> count in function `name` (all functions if empty), plus
 /// "total".
@@ -361,15 +361,6 @@ Program twoLayerProgram(Freeze freeze) {
   options.optimizer = optim::SGD{.lr = 0.1, .momentum = 0.9};
   return build_classifier("m", model, options,
                           [&](const Tensor &x) { return model.forward(x); });
-}
-
-std::vector<std::string> stringsOf(mlir::func::FuncOp fn,
-                                   llvm::StringRef attr) {
-  std::vector<std::string> names;
-  if (auto array = fn->getAttrOfType<mlir::ArrayAttr>(attr))
-    for (mlir::Attribute a : array)
-      names.push_back(a.cast<mlir::StringAttr>().getValue().str());
-  return names;
 }
 
 bool contains(const std::vector<std::string> &names, const std::string &n) {
