@@ -756,7 +756,7 @@ TEST_F(TrainerCheckpointTest, ResumeNeedsTheWholeState) {
   EXPECT_THAT(r.err, HasSubstr(dir + "/missing.st: cannot open"));
   r = run({"--epochs", "1", "--save", dir + "/no/such/dir/ck.st"});
   EXPECT_EQ(r.status, KILN_TRAIN_FAILED);
-  EXPECT_THAT(r.err, HasSubstr("cannot write " + dir + "/no/such/dir/ck.st"));
+  EXPECT_THAT(r.err, HasSubstr("--save " + dir + "/no/such/dir/ck.st: cannot write"));
 }
 
 TEST_F(TrainerCheckpointTest, InitFromLoadsParametersAndDumpsLogits) {

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/csv.h"
+#include "file_checks.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -15,13 +16,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <limits>
 #include <map>
+#include <new>
 #include <optional>
-#include <sstream>
 
 namespace kiln::runtime {
 
@@ -60,7 +59,7 @@ bool splitFields(std::string_view line, char delim, std::vector<std::string> &fi
       while (i < line.size() && isSpace(line[i]))
         ++i;
       if (i < line.size() && line[i] != delim) {
-        what = std::string("unexpected '") + line[i] + "' after a quoted field";
+        what = "unexpected '" + printableExcerpt(line.substr(i, 1)) + "' after a quoted field";
         return false;
       }
     } else {
@@ -94,27 +93,35 @@ std::optional<double> parseNumber(const std::string &field, bool asFloat, std::s
   float f = 0;
   auto [ptr, ec] = asFloat ? std::from_chars(begin, end, f) : std::from_chars(begin, end, d);
   if (ec == std::errc::result_out_of_range) {
-    what = "'" + field + "' is out of range for " + (asFloat ? "float32" : "float64");
+    what = "'" + printableExcerpt(field) + "' is out of range for " + (asFloat ? "float32" : "float64");
     return std::nullopt;
   }
   if (ec != std::errc() || ptr != end) {
-    what = "'" + field + "' is not a number";
+    what = "'" + printableExcerpt(field) + "' is not a number";
     return std::nullopt;
   }
   double v = asFloat ? f : d;
   if (!std::isfinite(v)) {
-    what = "'" + field + "' is not a finite number";
+    what = "'" + printableExcerpt(field) + "' is not a finite number";
     return std::nullopt;
   }
   return v;
 }
 
+/// The column names for an error message: the first few, each shortened,
+/// so a header of a million columns does not make a megabyte-long message.
 std::string joinNames(const std::vector<std::string> &names) {
+  constexpr size_t kShown = 20;
   std::string s;
-  for (size_t i = 0; i < names.size(); ++i)
-    s += (i ? ", " : "") + names[i];
+  for (size_t i = 0; i < names.size() && i < kShown; ++i)
+    s += (i ? ", " : "") + printableExcerpt(names[i], 64);
+  if (names.size() > kShown)
+    s += ", ... (" + std::to_string(names.size()) + " columns)";
   return s;
 }
+
+/// A column name quoted for an error message.
+std::string quoted(const std::string &name) { return "'" + printableExcerpt(name, 64) + "'"; }
 
 /// Iterates over the physical lines of a text, numbering them from 1 and
 /// dropping a trailing '\r'.
@@ -180,14 +187,14 @@ bool parseCsv(std::string_view text, const std::string &name, const CsvOptions &
   std::map<std::string, size_t> column;
   for (size_t i = 0; i < header.size(); ++i)
     if (!column.emplace(header[i], i).second)
-      return fail(headerLine, "duplicate column name '" + header[i] + "'");
+      return fail(headerLine, "duplicate column name " + quoted(header[i]));
 
   const bool hasLabel = !options.label_column.empty();
   size_t labelCol = 0;
   if (hasLabel) {
     auto it = column.find(options.label_column);
     if (it == column.end())
-      return fail(headerLine, "no label column '" + options.label_column + "' (columns: " +
+      return fail(headerLine, "no label column " + quoted(options.label_column) + " (columns: " +
                                   joinNames(header) + ")");
     labelCol = it->second;
   }
@@ -203,9 +210,9 @@ bool parseCsv(std::string_view text, const std::string &name, const CsvOptions &
       auto it = column.find(f);
       if (it == column.end())
         return fail(headerLine,
-                    "no feature column '" + f + "' (columns: " + joinNames(header) + ")");
+                    "no feature column " + quoted(f) + " (columns: " + joinNames(header) + ")");
       if (hasLabel && it->second == labelCol)
-        return fail(headerLine, "label column '" + f + "' cannot also be a feature");
+        return fail(headerLine, "label column " + quoted(f) + " cannot also be a feature");
       featureCols.push_back(it->second);
       out.feature_names.push_back(f);
     }
@@ -226,19 +233,19 @@ bool parseCsv(std::string_view text, const std::string &name, const CsvOptions &
     for (size_t c : featureCols) {
       auto v = parseNumber(fields[c], /*asFloat=*/true, what);
       if (!v)
-        return fail(at, "column '" + header[c] + "': " + what);
+        return fail(at, "column " + quoted(header[c]) + ": " + what);
       ds.x.push_back(static_cast<float>(*v));
     }
     int32_t label = 0;
     if (hasLabel) {
       const std::string &field = fields[labelCol];
-      const std::string where = "column '" + header[labelCol] + "': ";
+      const std::string where = "column " + quoted(header[labelCol]) + ": ";
       switch (options.label_kind) {
       case CsvLabelKind::ClassIndex: {
         auto v = parseNumber(field, /*asFloat=*/false, what);
         if (!v || *v < 0 || *v != std::floor(*v) ||
             *v > std::numeric_limits<int32_t>::max())
-          return fail(at, where + "'" + field +
+          return fail(at, where + "'" + printableExcerpt(field) +
                               "' is not a class index (a non-negative integer); "
                               "use CsvLabelKind::ClassName for named classes");
         label = static_cast<int32_t>(*v);
@@ -259,6 +266,7 @@ bool parseCsv(std::string_view text, const std::string &name, const CsvOptions &
       }
     }
     ds.y.push_back(label);
+    out.sample_lines.push_back(at);
     ++ds.size;
   }
   if (ds.size == 0)
@@ -281,23 +289,32 @@ bool parseCsv(std::string_view text, const std::string &name, const CsvOptions &
 bool readCsv(const std::string &path, const CsvOptions &options, CsvData &out,
              std::string &error) {
   out = CsvData{};
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    error = path + ": cannot open: is a directory";
+  // stat before open: opening a FIFO blocks until a writer appears, and
+  // /dev/zero would be read until memory runs out.
+  uint64_t size = 0;
+  if (!checkInputFile(path, options.max_file_bytes, size, error)) {
+    if (size > options.max_file_bytes)
+      error += " (CsvOptions::max_file_bytes; the trainer's --max-csv-bytes)";
     return false;
   }
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    error = path + ": cannot open: " + std::strerror(errno);
+  try {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) {
+      error = path + ": cannot open: " + std::strerror(errno);
+      return false;
+    }
+    std::string text(static_cast<size_t>(size), '\0');
+    f.read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (f.bad() || static_cast<uint64_t>(f.gcount()) != size) {
+      error = path + ": read error: " + (f.bad() ? std::strerror(errno) : "file shrank");
+      return false;
+    }
+    return parseCsv(text, path, options, out, error);
+  } catch (const std::bad_alloc &) {
+    out = CsvData{};
+    error = path + ": out of memory reading a CSV file of " + std::to_string(size) + " bytes";
     return false;
   }
-  std::ostringstream text;
-  text << f.rdbuf();
-  if (f.bad()) {
-    error = path + ": read error: " + std::strerror(errno);
-    return false;
-  }
-  return parseCsv(text.view(), path, options, out, error);
 }
 
 } // namespace kiln::runtime

@@ -11,7 +11,13 @@
 
 #include <gmock/gmock.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace kiln::runtime;
 using namespace kiln::runtime::testutil;
@@ -192,6 +198,82 @@ TEST_F(CsvTest, CannotOpen) {
   EXPECT_EQ(error, dir + "/absent.csv: cannot open: No such file or directory");
   EXPECT_FALSE(readCsv(dir, CsvOptions{}, data, error));
   EXPECT_EQ(error, dir + ": cannot open: is a directory");
+}
+
+TEST_F(CsvTest, SamplesRecordTheirLines) {
+  ASSERT_TRUE(readCsv(write("a,y\n\n1,0\n2,1\n\n3,0\n"), labelled("y"), data, error)) << error;
+  EXPECT_EQ(data.sample_lines, (std::vector<int64_t>{3, 4, 6}));
+}
+
+TEST_F(CsvTest, QuotedInputIsEscapedAndShortened) {
+  // A NUL byte in a field must not end up raw in the message.
+  expectError(std::string("a,y\n1\0x,0\n", 10), labelled("y"),
+              ":2: column 'a': '1\\x00x' is not a number");
+  expectError(std::string("a,y\n\"1\"\0,0\n", 11), labelled("y"),
+              ":2: unexpected '\\x00' after a quoted field");
+  const std::string longField = "x" + std::string(5000, '7');
+  expectError("a,y\n" + longField + ",0\n", labelled("y"),
+              ":2: column 'a': 'x" + std::string(199, '7') + "... (5001 bytes)' is not a number");
+}
+
+TEST_F(CsvTest, HugeHeaderGivesAShortMessage) {
+  std::string header;
+  for (int i = 0; i < 1000000; ++i)
+    header += (i ? ",c" : "c") + std::to_string(i);
+  std::string path = write(header + "\n");
+  EXPECT_FALSE(readCsv(path, labelled("label"), data, error));
+  EXPECT_LT(error.size(), 1000u);
+  EXPECT_EQ(error, path + ":1: no label column 'label' (columns: c0, c1, c2, c3, c4, c5, c6, c7, "
+                          "c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, ... "
+                          "(1000000 columns))");
+}
+
+TEST_F(CsvTest, OnlyRegularFilesWithinTheSizeLimitAreRead) {
+  const std::string fifo = dir + "/fifo.csv";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_FALSE(readCsv(fifo, labelled("species"), data, error));
+  EXPECT_EQ(error, fifo + ": cannot read: it is a FIFO, not a regular file (data files must be "
+                          "regular files)");
+  // Only stat()ed, never opened: reading /dev/zero would never end.
+  EXPECT_FALSE(readCsv("/dev/zero", labelled("species"), data, error));
+  EXPECT_EQ(error, "/dev/zero: cannot read: it is a character device, not a regular file (data "
+                   "files must be regular files)");
+
+  CsvOptions small = labelled("species");
+  small.max_file_bytes = 20;
+  std::string path = write(kIris);
+  EXPECT_FALSE(readCsv(path, small, data, error));
+  EXPECT_EQ(error, path + ": file of " + std::to_string(std::string(kIris).size()) +
+                       " bytes exceeds the limit of 20 bytes (CsvOptions::max_file_bytes; the "
+                       "trainer's --max-csv-bytes)");
+}
+
+/// In a death-test child: caps the address space at \p headroom bytes above
+/// what the process uses, reads \p path, prints the error and exits with 3 if
+/// the read failed.
+[[noreturn]] void readUnderMemoryCap(const std::string &path, uint64_t headroom) {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0;
+  statm >> pages;
+  const rlim_t cap = pages * ::sysconf(_SC_PAGESIZE) + headroom;
+  struct rlimit limit = {cap, cap};
+  ::setrlimit(RLIMIT_AS, &limit);
+  CsvData big;
+  std::string message;
+  const bool ok = readCsv(path, CsvOptions{}, big, message);
+  std::fprintf(stderr, "%s\n", message.c_str());
+  std::exit(ok ? 0 : 3);
+}
+
+TEST_F(CsvTest, OutOfMemoryNamesTheFile) {
+  // A sparse 256 MiB file costs no disk; with the address space capped
+  // below that, holding its text fails, which must become an error naming
+  // the file rather than an uncaught std::bad_alloc.
+  const std::string path = dir + "/big.csv";
+  const uint64_t size = uint64_t(256) << 20;
+  ASSERT_EQ(::truncate(write("", "big.csv").c_str(), static_cast<off_t>(size)), 0);
+  EXPECT_EXIT(readUnderMemoryCap(path, 64 << 20), testing::ExitedWithCode(3),
+      "big.csv: out of memory reading a CSV file of 268435456 bytes");
 }
 
 } // namespace

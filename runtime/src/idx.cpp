@@ -8,14 +8,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/idx.h"
+#include "file_checks.h"
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <system_error>
+#include <new>
 
 #include <zlib.h>
 
@@ -114,13 +114,14 @@ int64_t IdxArray::numElements() const {
   return n;
 }
 
-bool readIdx(const std::string &path, IdxArray &out, std::string &error) {
-  out = IdxArray{};
+namespace {
+
+bool readIdxFile(const std::string &path, IdxArray &out, std::string &error) {
   // gzopen happily opens a directory and only fails on read with a vague
-  // message, so catch that case up front.
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return fail(error, path, "cannot open: is a directory");
+  // message, and would block on a FIFO: refuse anything but a regular file.
+  uint64_t fileBytes = 0;
+  if (!checkInputFile(path, UINT64_MAX, fileBytes, error))
+    return false;
 
   GzFile gz;
   errno = 0;
@@ -166,19 +167,23 @@ bool readIdx(const std::string &path, IdxArray &out, std::string &error) {
                     " of " + std::to_string(dimBytes.size()) + " dimension bytes)");
 
   uint64_t elements = 1;
+  bool overflow = false;
   out.type = type;
   out.dims.resize(rank);
+  std::string shape;
   for (int i = 0; i < rank; ++i) {
     const uint8_t *p = &dimBytes[4 * i];
     uint64_t d = (uint64_t(p[0]) << 24) | (uint64_t(p[1]) << 16) |
                  (uint64_t(p[2]) << 8) | uint64_t(p[3]);
     out.dims[i] = static_cast<int64_t>(d);
-    // Both factors are < 2^40 and 2^32 here, so the product cannot overflow.
-    elements *= d;
-    if (elements > kMaxElements)
-      return fail(error, path, "invalid IDX header: implausibly large array (dimension " +
-                                   std::to_string(i) + " = " + std::to_string(d) + ")");
+    shape += (i ? "x" : "") + std::to_string(d);
+    overflow = overflow || __builtin_mul_overflow(elements, d, &elements);
   }
+  if (overflow || elements > kMaxElements)
+    return fail(error, path,
+                "invalid IDX header: implausibly large array: shape [" + shape + "] is " +
+                    (overflow ? "more than 2^64" : std::to_string(elements)) +
+                    " elements (limit 2^40)");
 
   const uint64_t promised = elements * static_cast<uint64_t>(elemSize);
   out.data.reserve(std::min<uint64_t>(promised, kMaxReserve));
@@ -218,6 +223,18 @@ bool readIdx(const std::string &path, IdxArray &out, std::string &error) {
 
   toHostOrder(out.data, elemSize);
   return true;
+}
+
+} // namespace
+
+bool readIdx(const std::string &path, IdxArray &out, std::string &error) {
+  out = IdxArray{};
+  try {
+    return readIdxFile(path, out, error);
+  } catch (const std::bad_alloc &) {
+    out = IdxArray{};
+    return fail(error, path, "out of memory reading the data the header promises");
+  }
 }
 
 } // namespace kiln::runtime

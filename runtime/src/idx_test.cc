@@ -13,6 +13,8 @@
 #include <cstring>
 #include <numeric>
 
+#include <sys/stat.h>
+
 using namespace kiln::runtime;
 using namespace kiln::runtime::testutil;
 using testing::HasSubstr;
@@ -143,7 +145,14 @@ TEST_F(IdxTest, HugeHeaderFailsWithoutHugeAllocation) {
   std::string path = dir + "/huge";
   writeFile(path, concat(idxHeader(0x08, {0xffffffffu, 0xffffffffu, 4}), {1, 2, 3}));
   EXPECT_FALSE(readIdx(path, arr, error));
-  EXPECT_THAT(error, HasSubstr("implausibly large"));
+  EXPECT_EQ(error, path + ": invalid IDX header: implausibly large array: shape "
+                          "[4294967295x4294967295x4] is more than 2^64 elements (limit 2^40)");
+
+  // The count is what is too large; the message must say so, with the shape.
+  writeFile(path, concat(idxHeader(0x08, {0x80000000u, 28, 28}), {1, 2, 3}));
+  EXPECT_FALSE(readIdx(path, arr, error));
+  EXPECT_EQ(error, path + ": invalid IDX header: implausibly large array: shape "
+                          "[2147483648x28x28] is 1683627180032 elements (limit 2^40)");
 
   // 4 GiB promised, 3 bytes present: must be a plain truncation error.
   writeFile(path, concat(idxHeader(0x08, {0xffffffffu}), {1, 2, 3}));
@@ -165,6 +174,16 @@ TEST_F(IdxTest, MissingFileAndDirectory) {
 
   EXPECT_FALSE(readIdx(dir, arr, error));
   EXPECT_THAT(error, HasSubstr(dir + ": cannot open"));
+}
+
+TEST_F(IdxTest, FifoAndDevicesAreRefusedWithoutOpening) {
+  const std::string fifo = dir + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_FALSE(readIdx(fifo, arr, error));
+  EXPECT_EQ(error, fifo + ": cannot read: it is a FIFO, not a regular file (data files must be "
+                          "regular files)");
+  EXPECT_FALSE(readIdx("/dev/zero", arr, error));
+  EXPECT_THAT(error, HasSubstr("/dev/zero: cannot read: it is a character device"));
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/npy.h"
+#include "file_checks.h"
 
 #include <algorithm>
 #include <atomic>
@@ -22,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <new>
 #include <stdexcept>
 #include <system_error>
 
@@ -84,7 +86,7 @@ public:
         return false;
       skipSpace();
       if (!eat(':'))
-        return expected("':' after key '" + key + "'", what);
+        return expected("':' after key '" + printableExcerpt(key) + "'", what);
       skipSpace();
       if (key == "descr") {
         if (peek() == '[' || peek() == '{') {
@@ -103,7 +105,7 @@ public:
           return false;
         seenShape = true;
       } else {
-        what = "malformed header: unexpected key '" + key + "'";
+        what = "malformed header: unexpected key '" + printableExcerpt(key) + "'";
         return false;
       }
       skipSpace();
@@ -112,7 +114,7 @@ public:
       skipSpace();
       if (eat('}'))
         break;
-      return expected("',' or '}' after the value of '" + key + "'", what);
+      return expected("',' or '}' after the value of '" + printableExcerpt(key) + "'", what);
     }
     skipSpace();
     if (pos != text.size())
@@ -139,10 +141,11 @@ private:
       ++pos;
   }
   bool expected(const std::string &thing, std::string &what) {
+    std::string_view shown = text;
+    while (!shown.empty() && (shown.back() == ' ' || shown.back() == '\n'))
+      shown.remove_suffix(1);
     what = "malformed header: expected " + thing + " at offset " + std::to_string(pos) +
-           " in " + std::string(text.substr(0, 200));
-    while (!what.empty() && (what.back() == ' ' || what.back() == '\n'))
-      what.pop_back();
+           " in " + printableExcerpt(shown);
     return false;
   }
   bool parseString(std::string &out, std::string &what) {
@@ -220,7 +223,7 @@ bool parseDescr(const std::string &descr, NpyDType &dtype, std::string &what) {
         dtype = row.dtype;
         return true;
       }
-  what = "unsupported dtype '" + descr + "'";
+  what = "unsupported dtype '" + printableExcerpt(descr) + "'";
   if (!descr.empty() && descr[0] == '>')
     what += " (big-endian; re-save with arr.astype(arr.dtype.newbyteorder('<')))";
   what += "; supported: <f4 <f8 <i4 <i8 |u1 |b1";
@@ -320,18 +323,18 @@ NpyArray makeNpyArray(std::vector<int64_t> shape, const std::vector<bool> &v) {
   return fromValues(NpyDType::Bool, std::move(shape), bytes.data(), bytes.size());
 }
 
-bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
-  out = NpyArray{};
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return fail(error, path, "cannot open: is a directory");
+namespace {
+
+bool readNpyFile(const std::string &path, NpyArray &out, std::string &error) {
+  // A FIFO or a device has no size to check the header against, and opening
+  // a FIFO blocks: only regular files are read.
+  uint64_t fileSize = 0;
+  if (!checkInputFile(path, UINT64_MAX, fileSize, error))
+    return false;
   errno = 0;
   std::ifstream f(path, std::ios::binary);
   if (!f)
     return fail(error, path, std::string("cannot open: ") + std::strerror(errno));
-  const uint64_t fileSize = std::filesystem::file_size(path, ec);
-  if (ec)
-    return fail(error, path, "cannot stat: " + ec.message());
 
   // Preamble: magic, version, header length.
   uint8_t pre[8];
@@ -399,13 +402,13 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
   }
   uint64_t promised = 0;
   if (huge || __builtin_mul_overflow(elements, itemSize, &promised))
-    return fail(error, path, "truncated: shape " + shapeString(out.shape) + " of " + h.descr +
+    return fail(error, path, "truncated: shape " + shapeString(out.shape) + " of " + printableExcerpt(h.descr) +
                                  " is larger than the file (" + std::to_string(available) +
                                  " data bytes)");
   if (promised > available)
     return fail(error, path, "truncated: header promises " + std::to_string(promised) +
                                  " data bytes (shape " + shapeString(out.shape) + ", " +
-                                 h.descr + "), file has " + std::to_string(available));
+                                 printableExcerpt(h.descr) + "), file has " + std::to_string(available));
   if (promised < available)
     return fail(error, path, std::to_string(available - promised) +
                                  " trailing bytes after the " + std::to_string(promised) +
@@ -415,6 +418,18 @@ bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
     return fail(error, path, "read error in the data");
   littleToHost(out.data, static_cast<int>(itemSize));
   return true;
+}
+
+} // namespace
+
+bool readNpy(const std::string &path, NpyArray &out, std::string &error) {
+  out = NpyArray{};
+  try {
+    return readNpyFile(path, out, error);
+  } catch (const std::bad_alloc &) {
+    out = NpyArray{};
+    return fail(error, path, "out of memory reading the array");
+  }
 }
 
 bool writeNpy(const std::string &path, const NpyArray &array, std::string &error,

@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <limits>
 
+#include <sys/stat.h>
+
 using namespace kiln::runtime;
 using namespace kiln::runtime::testutil;
 using testing::HasSubstr;
@@ -149,6 +151,20 @@ TEST_F(NpyTest, VersionTwoHeaderLengthIsFourBytes) {
   EXPECT_EQ(readFile(dir + "/big.npy")[6], 2) << "auto version should pick 2.0";
   ASSERT_TRUE(readNpy(dir + "/big.npy", arr, error)) << error;
   EXPECT_EQ(arr.shape.size(), 25000u);
+}
+
+TEST_F(NpyTest, FifoIsRefusedWithoutOpening) {
+  const std::string fifo = dir + "/x.npy";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_FALSE(readNpy(fifo, arr, error));
+  EXPECT_EQ(error, fifo + ": cannot read: it is a FIFO, not a regular file (data files must be "
+                          "regular files)");
+}
+
+TEST_F(NpyTest, HeaderTextInErrorsIsEscaped) {
+  expectError(npyBytes(std::string("{'descr': '<f4'\0 }", 18), {}),
+              "malformed header: expected ',' or '}' after the value of 'descr' at offset 15 in "
+              "{'descr': '<f4'\\x00 }");
 }
 
 TEST_F(NpyTest, BadMagic) {

@@ -1,11 +1,12 @@
 //===- trainer.cpp - Command-line trainer for compiled models -------------===//
 //
-// Implements kiln_train_main: flags -> data -> arena (initialized, or loaded
-// from a checkpoint) -> epochs of train_step over shuffled drop_last batches,
-// each followed by predict over the padded test set and, with --save, a
-// checkpoint. Each epoch's batch order depends only on (seed, epoch), so a run
-// resumed from the checkpoint of epoch k repeats the uninterrupted run's
-// epochs k+1.. bit for bit. All
+// Implements kiln_train_main: flags -> output paths checked -> data -> arena
+// (initialized, or loaded from a checkpoint) -> epochs of train_step over
+// shuffled drop_last batches, each followed by predict over the padded test
+// set and, with --save, a checkpoint (with --save-every also every N steps).
+// Each epoch's batch order depends only on (seed, epoch), so a run resumed
+// from a checkpoint of epoch k (or of step s inside epoch k+1, whose first s
+// batches it draws and drops) repeats the uninterrupted run bit for bit. All
 // buffers (arena, batches, logits) are allocated before the first step, so the
 // steady-state loop performs no allocation and its timing reflects the model.
 //
@@ -21,7 +22,9 @@
 #include "kiln/runtime/csv.h"
 #include "kiln/runtime/dataloader.h"
 #include "kiln/runtime/dataset.h"
+#include "file_checks.h"
 #include "trainer_flags.h"
+#include "trainer_state.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -31,11 +34,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <map>
 #include <optional>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef KILN_DEFAULT_DATA_DIR
 #define KILN_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
@@ -126,6 +133,7 @@ bool loadCsvData(const kiln_model_info *m, const TrainerFlags &flags, Dataset &t
   }
   CsvOptions options;
   options.label_column = flags.labelColumn;
+  options.max_file_bytes = flags.maxCsvBytes;
   options.label_kind =
       m->task == KILN_TASK_CLASSIFICATION ? CsvLabelKind::ClassIndex : CsvLabelKind::Regression;
   CsvData trainTable, testTable;
@@ -136,15 +144,28 @@ bool loadCsvData(const kiln_model_info *m, const TrainerFlags &flags, Dataset &t
     error = flags.testCsv + ": its feature columns differ from those of " + flags.trainCsv;
     return false;
   }
-  if (m->task == KILN_TASK_BINARY)
-    for (const CsvData *t : {&trainTable, &testTable})
+  // The model's targets checked where the user can fix them: file:line.
+  const std::string column = "column '" + printableExcerpt(flags.labelColumn, 64) + "': ";
+  for (const CsvData *t : {&trainTable, &testTable}) {
+    const std::string &file = t == &trainTable ? flags.trainCsv : flags.testCsv;
+    auto at = [&](size_t i) { return file + ":" + std::to_string(t->sample_lines[i]) + ": "; };
+    if (m->task == KILN_TASK_BINARY) {
       for (size_t i = 0; i < t->targets.size(); ++i)
         if (t->targets[i] != 0.0f && t->targets[i] != 1.0f) {
-          error = (t == &trainTable ? flags.trainCsv : flags.testCsv) + ": column '" +
-                  flags.labelColumn + "' of sample " + std::to_string(i) + " is " +
-                  std::to_string(t->targets[i]) + "; a binary model needs 0 or 1";
+          error = at(i) + column + "target " + formatDouble("%g", t->targets[i]) +
+                  " is not 0 or 1, which a binary model needs";
           return false;
         }
+    } else if (m->task == KILN_TASK_CLASSIFICATION) {
+      const std::vector<int32_t> &y = t->dataset.y;
+      for (size_t i = 0; i < y.size(); ++i)
+        if (y[i] >= m->num_classes) {
+          error = at(i) + column + "class " + std::to_string(y[i]) + " is out of range for " +
+                  std::to_string(m->num_classes) + " classes";
+          return false;
+        }
+    }
+  }
   train = std::move(trainTable.dataset);
   test = std::move(testTable.dataset);
   trainTargets = std::move(trainTable.targets);
@@ -157,15 +178,6 @@ struct FreeDeleter {
 };
 struct FileCloser {
   void operator()(std::FILE *f) const { std::fclose(f); }
-};
-
-/// The test metric of a model's task: accuracy (classification: argmax
-/// equals the label; binary: output > 0 equals target > 0.5, per output) or,
-/// for regression, the mean squared error over all outputs.
-struct Metric {
-  const char *name = "accuracy";
-  const char *metadataKey = "kiln.test_accuracy";
-  double value = 0;
 };
 
 Metric metricOf(const kiln_model_info *m) {
@@ -220,119 +232,27 @@ bool evaluate(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &
   return true;
 }
 
-/// Where --resume continues: the checkpoint's epoch counter, and its seed,
-/// learning rate and schedule where the command line gives none.
-bool readResumePoint(TrainerFlags &flags, int &epoch, std::string &error) {
-  std::map<std::string, std::string> meta;
-  if (!readCheckpointMetadata(flags.resume, meta, error))
-    return false;
-  auto bad = [&](const std::string &what) {
-    error = flags.resume + ": " + what;
-    return false;
-  };
-  auto it = meta.find("kiln.epoch");
-  if (it == meta.end())
-    return bad("no \"kiln.epoch\" in its metadata, so there is no epoch to resume from "
-               "(use --init-from to load only the parameters)");
-  char *end = nullptr;
-  errno = 0;
-  long long e = std::strtoll(it->second.c_str(), &end, 10);
-  if (it->second.empty() || *end || errno || e < 0 || e > INT32_MAX)
-    return bad("invalid \"kiln.epoch\" '" + it->second + "'");
-  epoch = static_cast<int>(e);
-  if (auto seed = meta.find("kiln.seed"); seed != meta.end()) {
-    errno = 0;
-    unsigned long long v = std::strtoull(seed->second.c_str(), &end, 10);
-    if (seed->second.empty() || seed->second[0] == '-' || *end || errno)
-      return bad("invalid \"kiln.seed\" '" + seed->second + "'");
-    if (!flags.seedSet)
-      flags.seed = v;
-    else if (v != flags.seed)
-      std::fprintf(stderr,
-                   "warning: --seed %llu differs from the checkpoint's seed %llu; the batch "
-                   "order will not continue the original run\n",
-                   static_cast<unsigned long long>(flags.seed), v);
+/// Opens the --loss-csv file for writing without following a symbolic link
+/// or blocking on a FIFO someone put there after the check before training.
+std::FILE *openLossCsv(const std::string &path, std::string &error) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                  0666);
+  if (fd < 0) {
+    error = "--loss-csv " + path + ": cannot open: " + std::strerror(errno);
+    return nullptr;
   }
-  if (auto lr = meta.find("kiln.lr"); lr != meta.end() && !flags.lrSet) {
-    errno = 0;
-    double v = std::strtod(lr->second.c_str(), &end);
-    if (lr->second.empty() || *end || errno || !std::isfinite(v) || v <= 0)
-      return bad("invalid \"kiln.lr\" '" + lr->second + "'");
-    flags.lr = v;
-    flags.lrSet = true;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    error = "--loss-csv " + path + ": cannot open: not a regular file";
+    ::close(fd);
+    return nullptr;
   }
-  // The schedule is a function of the global step, so the same text
-  // continues the original run's rates.
-  if (auto s = meta.find("kiln.lr_schedule"); s != meta.end()) {
-    if (flags.lrSchedule.empty())
-      flags.lrSchedule = s->second;
-    else if (flags.lrSchedule != s->second)
-      std::fprintf(stderr,
-                   "warning: --lr-schedule %s differs from the checkpoint's schedule %s; the "
-                   "rates will not continue the original run\n",
-                   flags.lrSchedule.c_str(), s->second.c_str());
+  std::FILE *f = ::fdopen(fd, "w");
+  if (!f) {
+    error = "--loss-csv " + path + ": cannot open: " + std::strerror(errno);
+    ::close(fd);
   }
-  return true;
-}
-
-/// loadCheckpoint, adding which model wrote the file if it is another one
-/// (the usual cause of a missing tensor or a shape mismatch).
-bool loadState(const kiln_model_info *m, void *arena, const std::string &path,
-               bool parametersOnly, bool partial, std::string &error) {
-  LoadOptions options;
-  options.parametersOnly = parametersOnly;
-  options.allowMissingTensors = options.allowUnknownTensors = partial;
-  LoadResult result;
-  if (loadCheckpoint(*m, arena, path, options, &result, error)) {
-    // What strict=False skipped is worth seeing: a typo in a module name
-    // would otherwise silently leave a layer at its initialization.
-    auto list = [](const std::vector<std::string> &names) {
-      std::string text;
-      for (const std::string &n : names)
-        text += (text.empty() ? "" : ", ") + n;
-      return text.empty() ? std::string("none") : text;
-    };
-    if (partial)
-      std::printf("partial load: kept initialization of %s; ignored %s\n",
-                  list(result.missing).c_str(), list(result.unexpected).c_str());
-    return true;
-  }
-  std::map<std::string, std::string> meta;
-  std::string ignored;
-  if (readCheckpointMetadata(path, meta, ignored) && meta.count("kiln.model") &&
-      meta["kiln.model"] != (m->name ? m->name : ""))
-    error += " (the file was saved by model '" + meta["kiln.model"] + "')";
-  return false;
-}
-
-std::string formatDouble(const char *format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
-/// Saves the arena with what --resume needs (epoch, seed, lr, schedule) and what a
-/// reader may want to see (model, last train loss, test accuracy).
-bool saveTrainerCheckpoint(const kiln_model_info *m, const void *arena, const TrainerFlags &flags,
-                           float lr, int epoch, const double *trainLoss, const Metric &metric,
-                           std::string &error) {
-  std::map<std::string, std::string> meta = {
-      {"format", "pt"},
-      {"kiln.model", m->name ? m->name : ""},
-      {"kiln.epoch", std::to_string(epoch)},
-      {"kiln.seed", std::to_string(flags.seed)},
-      {"kiln.lr", formatDouble("%.9g", lr)},
-      {metric.metadataKey, formatDouble("%.17g", metric.value)},
-  };
-  if (!flags.lrSchedule.empty())
-    meta["kiln.lr_schedule"] = flags.lrSchedule;
-  if (trainLoss)
-    meta["kiln.train_loss"] = formatDouble("%.17g", *trainLoss);
-  if (!saveCheckpoint(*m, arena, flags.save, meta, error))
-    return false;
-  std::printf("checkpoint: saved %s (epoch %d)\n", flags.save.c_str(), epoch);
-  std::fflush(stdout);
-  return true;
+  return f;
 }
 
 /// Writes the test-set logits (valid rows only) and labels for --dump-logits.
@@ -340,6 +260,8 @@ bool dumpLogits(const kiln_model_info *m, void *arena, DataLoader &loader, Batch
                 std::vector<float> &logits, const Dataset &test,
                 const std::vector<float> &testTargets, const std::string &path,
                 std::string &error) {
+  if (!checkOutputPath(path, "--dump-logits", error))
+    return false;
   std::vector<float> all;
   all.reserve(static_cast<size_t>(test.size) * m->num_classes);
   Metric metric;
@@ -353,33 +275,46 @@ bool dumpLogits(const kiln_model_info *m, void *arena, DataLoader &loader, Batch
   return writeSafetensors(path, tensors, {{"kiln.model", m->name ? m->name : ""}}, error);
 }
 
-/// Writes the observation entries of the state table (the model's observe()
-/// calls, as the last training step left them) for --dump-observations.
-bool dumpObservations(const kiln_model_info *m, const void *arena, const std::string &path,
-                      std::string &error) {
-  std::vector<TensorRef> tensors;
-  for (int32_t i = 0; i < m->num_state; ++i) {
-    const kiln_state_entry &e = m->state[i];
-    if (!(e.flags & KILN_STATE_OBSERVATION))
+/// Checks every file the run will write before it reads data or trains, so a
+/// bad path fails at once instead of after the first epoch; two flags naming
+/// the same file would have one output overwrite the other.
+bool checkOutputs(const TrainerFlags &flags, std::string &error) {
+  const std::pair<const char *, const std::string *> outputs[] = {
+      {"--save", &flags.save},
+      {"--loss-csv", &flags.lossCsv},
+      {"--dump-logits", &flags.dumpLogits},
+      {"--dump-observations", &flags.dumpObservations}};
+  for (size_t i = 0; i < std::size(outputs); ++i) {
+    const auto &[flag, path] = outputs[i];
+    if (path->empty())
       continue;
-    uint64_t bytes = static_cast<uint64_t>(dtypeSize(e.dtype));
-    for (int32_t d = 0; d < e.rank && e.shape; ++d)
-      bytes *= static_cast<uint64_t>(e.shape[d]);
-    if (!e.name || bytes == 0 || e.rank < 0 || (e.rank > 0 && !e.shape) ||
-        e.offset > m->arena_bytes || bytes > m->arena_bytes - e.offset) {
-      error = "--dump-observations: state entry " + std::to_string(i) +
-              " is malformed or lies outside the arena";
+    if (!checkOutputPath(*path, flag, error))
       return false;
-    }
-    tensors.push_back({e.name, e.dtype, std::vector<int64_t>(e.shape, e.shape + e.rank),
-                       static_cast<const char *>(arena) + e.offset});
+    for (size_t j = 0; j < i; ++j)
+      if (*outputs[j].second == *path) {
+        error = std::string(outputs[j].first) + " and " + flag + " name the same file " + *path;
+        return false;
+      }
   }
-  if (tensors.empty()) {
-    error = "--dump-observations: model " + std::string(m->name ? m->name : "<unnamed>") +
-            " observes nothing (see observe() in kiln/dsl/hooks.h)";
-    return false;
-  }
-  return writeSafetensors(path, tensors, {{"kiln.model", m->name ? m->name : ""}}, error);
+  return true;
+}
+
+/// The learning rate of global step \p step, or an error naming the step if
+/// the schedule gives a rate the step cannot use (zero, negative, infinite,
+/// or a float32 underflow).
+bool rateAt(const LrSchedule &schedule, const TrainerFlags &flags, int64_t step,
+            int64_t stepsPerEpoch, float &rate, std::string &error) {
+  const double r = schedule.at(step);
+  rate = static_cast<float>(r);
+  if (std::isfinite(rate) && rate > 0)
+    return true;
+  error = "--lr-schedule '" + printableExcerpt(flags.lrSchedule) + "' gives learning rate " +
+          formatDouble("%g", r) + " at step t=" + std::to_string(step) + " (epoch " +
+          std::to_string(step / stepsPerEpoch + 1) + " step " +
+          std::to_string(step % stepsPerEpoch + 1) +
+          "); a schedule must keep the rate finite and > 0 for every step it runs "
+          "(e.g. a cosine ETA_MIN > 0, or a T_MAX of at least the run's steps)";
+  return false;
 }
 
 int trainMain(const kiln_model_info *m, int argc, char **argv) {
@@ -399,13 +334,18 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
     printTrainerUsage(stdout, prog, name, m->default_lr, KILN_DEFAULT_DATA_DIR);
     return KILN_TRAIN_OK;
   }
-  int startEpoch = 0; // Epochs completed before this process started.
-  if (!flags.resume.empty() && !readResumePoint(flags, startEpoch, error))
+  if (!checkOutputs(flags, error))
     return fail(error);
-  const float lr = static_cast<float>(flags.lrSet ? flags.lr : m->default_lr);
+  Progress start; // Where this process starts: nothing done, or the checkpoint's.
+  if (!flags.resume.empty() && !readResumePoint(flags, start, error))
+    return fail(error);
+  const double baseLr = flags.lrSet ? flags.lr : m->default_lr;
+  const float lr = static_cast<float>(baseLr);
   if (!std::isfinite(lr) || lr <= 0)
-    return fail("learning rate must be a finite number > 0 (got " + std::to_string(lr) +
-                "); pass --lr");
+    return fail("learning rate " + formatDouble("%g", baseLr) + " (" +
+                (flags.lrSet ? "from " + (flags.resume.empty() ? "--lr" : flags.resume)
+                             : std::string("the model's default")) +
+                ") is not a finite float32 number > 0; pass --lr");
   std::optional<LrSchedule> schedule = LrSchedule::constant(lr);
   if (!flags.lrSchedule.empty()) {
     std::string scheduleError;
@@ -442,9 +382,12 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
                   std::to_string(m->input_elements) + " input elements per sample, " +
                   (d == &train ? "training" : "test") + " data in " + source + " has " +
                   std::to_string(d->sampleElements()));
-  if (m->task == KILN_TASK_CLASSIFICATION &&
-      (!checkLabels(train, "training", m->num_classes, error) ||
-       !checkLabels(test, "test", m->num_classes, error)))
+  // A metric over no samples would be a made-up 0 (or NaN) reported as a result.
+  if (test.size == 0)
+    return fail("test set is empty: " + (fromCsv ? flags.testCsv : source) +
+                " has 0 samples, so there is nothing to evaluate the model on");
+  if (!fromCsv && (!checkLabels(train, "training", m->num_classes, error) ||
+                   !checkLabels(test, "test", m->num_classes, error)))
     return fail(error);
 
   // The next batch is gathered on a worker thread while the step runs; the
@@ -465,21 +408,54 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
                 " samples, fewer than one batch of " + std::to_string(m->batch_size));
   const int64_t steps = flags.maxSteps > 0 && flags.maxSteps < batchesPerEpoch
                             ? flags.maxSteps : batchesPerEpoch;
+  if (start.stepInEpoch >= steps)
+    return fail(flags.resume + ": the checkpoint was saved after step " +
+                std::to_string(start.stepInEpoch) + " of epoch " +
+                std::to_string(start.epoch + 1) + ", but an epoch has " +
+                std::to_string(steps) +
+                " steps here; use the data and --max-steps of the original run");
+  int64_t globalStep = static_cast<int64_t>(start.epoch) * steps + start.stepInEpoch;
+  if (start.globalStep >= 0 && start.globalStep != globalStep)
+    std::fprintf(stderr,
+                 "warning: %s was saved at global step %lld, but epoch %d step %lld is global "
+                 "step %lld with %lld steps per epoch; --max-steps or the data differ from the "
+                 "original run, so its schedule and batches will not continue exactly\n",
+                 flags.resume.c_str(), static_cast<long long>(start.globalStep),
+                 start.epoch + 1, static_cast<long long>(start.stepInEpoch),
+                 static_cast<long long>(globalStep), static_cast<long long>(steps));
+  // Every rate this run will use is checked before the first step (up to a
+  // bound that keeps this instant); the loop checks the rest as it goes.
+  const int64_t lastStep =
+      flags.epochs > start.epoch ? static_cast<int64_t>(flags.epochs) * steps : globalStep;
+  for (int64_t t = globalStep; t < lastStep && t < globalStep + 1'000'000; ++t) {
+    float rate;
+    if (!rateAt(*schedule, flags, t, steps, rate, error))
+      return fail(error);
+  }
   std::printf("data: %s (%lld train, %lld test samples)\n", source.c_str(),
               static_cast<long long>(train.size), static_cast<long long>(test.size));
   std::printf("training: %lld epochs x %lld steps, lr %g, seed %llu\n",
               static_cast<long long>(flags.epochs), static_cast<long long>(steps), lr,
               static_cast<unsigned long long>(flags.seed));
-  if (!flags.resume.empty())
-    std::printf("resuming: %s after epoch %d\n", flags.resume.c_str(), startEpoch);
+  if (!flags.resume.empty()) {
+    if (start.stepInEpoch > 0)
+      std::printf("resuming: %s after epoch %d, step %lld of epoch %d\n", flags.resume.c_str(),
+                  start.epoch, static_cast<long long>(start.stepInEpoch), start.epoch + 1);
+    else
+      std::printf("resuming: %s after epoch %d\n", flags.resume.c_str(), start.epoch);
+    if (start.epoch >= flags.epochs)
+      std::printf("checkpoint is at epoch %d of --epochs %lld: nothing to train; pass a larger "
+                  "--epochs (the total, counting the checkpoint's epochs)\n",
+                  start.epoch, static_cast<long long>(flags.epochs));
+  }
   if (!flags.initFrom.empty())
     std::printf("parameters: %s\n", flags.initFrom.c_str());
 
   std::unique_ptr<std::FILE, FileCloser> csv;
   if (!flags.lossCsv.empty()) {
-    csv.reset(std::fopen(flags.lossCsv.c_str(), "w"));
+    csv.reset(openLossCsv(flags.lossCsv, error));
     if (!csv)
-      return fail("cannot open loss CSV " + flags.lossCsv + ": " + std::strerror(errno));
+      return fail(error);
     std::fprintf(csv.get(), "step,epoch,loss\n");
   }
 
@@ -497,36 +473,48 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
   if (int status = m->init(arena.get(), flags.seed))
     return fail("model init failed with status " + std::to_string(status));
   if (!flags.resume.empty() &&
-      !loadState(m, arena.get(), flags.resume, /*parametersOnly=*/false, /*partial=*/false, error))
+      (!loadState(m, arena.get(), flags.resume, /*parametersOnly=*/false, /*partial=*/false,
+                  error) ||
+       !checkFiniteState(m, arena.get(), flags.resume, error)))
     return fail(error);
   if (!flags.initFrom.empty() &&
-      !loadState(m, arena.get(), flags.initFrom, /*parametersOnly=*/true, flags.partial, error))
+      (!loadState(m, arena.get(), flags.initFrom, /*parametersOnly=*/true, flags.partial,
+                  error) ||
+       !checkFiniteState(m, arena.get(), flags.initFrom, error)))
     return fail(error);
   const char *metricFormat = flags.fullPrecision ? "%.17g" : "%.4f";
 
   Batch batch, testBatch;
   std::vector<float> logits(static_cast<size_t>(m->batch_size) * m->num_classes);
   Metric metric = metricOf(m);
-  int64_t globalStep = static_cast<int64_t>(startEpoch) * steps;
   bool trained = false; // Whether this process ran an epoch.
-  for (int epoch = startEpoch + 1; epoch <= flags.epochs; ++epoch) {
+  for (int epoch = start.epoch + 1; epoch <= flags.epochs; ++epoch) {
     const auto epochStart = Clock::now();
     auto windowStart = epochStart;
-    double epochLoss = 0, windowLoss = 0;
+    // A checkpoint saved inside this epoch: its steps are done, and their
+    // batches are drawn and dropped so the rest of the order is unchanged.
+    const int64_t firstStep = epoch == start.epoch + 1 ? start.stepInEpoch + 1 : 1;
+    double epochLoss = firstStep > 1 ? start.epochLossSum : 0, windowLoss = 0;
     int64_t windowSteps = 0;
     trainLoader.startEpoch(epoch);
-    for (int64_t step = 1; step <= steps && trainLoader.next(batch); ++step) {
+    for (int64_t skipped = 1; skipped < firstStep; ++skipped)
+      trainLoader.next(batch);
+    for (int64_t step = firstStep; step <= steps && trainLoader.next(batch); ++step) {
       float loss = 0;
       // The schedule is a function of the global step, so a resumed run
       // continues it exactly.
-      const float stepLr = static_cast<float>(schedule->at(globalStep));
+      float stepLr;
+      if (!rateAt(*schedule, flags, globalStep, steps, stepLr, error))
+        return fail(error);
+      const std::string where = "at epoch " + std::to_string(epoch) + " step " +
+                                std::to_string(step) + " (global step " +
+                                std::to_string(globalStep + 1) + ", lr " +
+                                formatDouble("%g", stepLr) + ")";
       if (int status = m->train_step(arena.get(), batch.x.data(), targetsOf(m, batch), stepLr, &loss))
-        return fail("train_step failed with status " + std::to_string(status) + " at epoch " +
-                    std::to_string(epoch) + " step " + std::to_string(step));
+        return fail("train_step failed with status " + std::to_string(status) + " " + where);
       if (!std::isfinite(loss))
-        return fail("loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
-                    " at epoch " + std::to_string(epoch) + " step " + std::to_string(step) +
-                    " (lr " + std::to_string(lr) + "); training diverged");
+        return fail("loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " " +
+                    where + "; training diverged");
       ++globalStep;
       epochLoss += loss;
       windowLoss += loss;
@@ -547,6 +535,12 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
         windowSteps = 0;
         windowStart = Clock::now();
       }
+      // The end of the epoch saves anyway, with its test metric.
+      if (flags.saveEvery > 0 && globalStep % flags.saveEvery == 0 && step < steps) {
+        const Progress here{epoch - 1, step, epochLoss, globalStep};
+        if (!saveTrainerCheckpoint(m, arena.get(), flags, lr, here, nullptr, nullptr, error))
+          return fail(error);
+      }
     }
     if (!evaluate(m, arena.get(), testLoader, testBatch, logits, metric, error))
       return fail(error);
@@ -557,8 +551,9 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
                 formatDouble(metricFormat, metric.value).c_str(), secondsSince(epochStart));
     std::fflush(stdout);
     trained = true;
-    if (!flags.save.empty() && !saveTrainerCheckpoint(m, arena.get(), flags, lr, epoch,
-                                                      &trainLoss, metric, error))
+    const Progress done{epoch, 0, 0, globalStep};
+    if (!flags.save.empty() &&
+        !saveTrainerCheckpoint(m, arena.get(), flags, lr, done, &trainLoss, &metric, error))
       return fail(error);
   }
   if (!trained) {
@@ -566,9 +561,10 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
       return fail(error);
     // Nothing trained (--epochs 0, or resumed at or past --epochs): the
     // checkpoint still records the state, e.g. one converted by --init-from.
+    Progress unchanged = start;
+    unchanged.globalStep = globalStep;
     if (!flags.save.empty() &&
-        !saveTrainerCheckpoint(m, arena.get(), flags, lr, startEpoch, nullptr,
-                               metric, error))
+        !saveTrainerCheckpoint(m, arena.get(), flags, lr, unchanged, nullptr, &metric, error))
       return fail(error);
   }
   if (!flags.dumpLogits.empty() && !dumpLogits(m, arena.get(), testLoader, testBatch, logits,
@@ -590,6 +586,8 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
 extern "C" int kiln_train_main(const kiln_model_info *model, int argc, char **argv) {
   try {
     return trainMain(model, argc, argv);
+  } catch (const std::bad_alloc &) {
+    std::fprintf(stderr, "error: out of memory (std::bad_alloc)\n");
   } catch (const std::exception &e) {
     // Plain fprintf: building a std::string here could throw again.
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -7,9 +7,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "trainer_flags.h"
+#include "file_checks.h"
 
 #include <cerrno>
 #include <cstdint>
+#include <cfloat>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -65,7 +67,7 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
       continue;
     }
     if (arg.rfind("--", 0) != 0) {
-      error = "unexpected argument '" + arg + "'";
+      error = "unexpected argument '" + printableExcerpt(arg) + "'";
       return false;
     }
     std::string name = arg, value;
@@ -86,7 +88,8 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
       return true;
     };
     auto bad = [&](const char *expected) {
-      error = "invalid value '" + value + "' for " + name + " (expected " + expected + ")";
+      error = "invalid value '" + printableExcerpt(value) + "' for " + name + " (expected " +
+              expected + ")";
       return false;
     };
 
@@ -99,8 +102,9 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
     } else if (name == "--lr") {
       if (!takeValue())
         return false;
-      if (!parsePositiveFloat(value, flags.lr))
-        return bad("a finite number > 0");
+      // The step takes a float32 rate: 1e-50 would become 0 and 1e39 infinity.
+      if (!parsePositiveFloat(value, flags.lr) || flags.lr < FLT_MIN || flags.lr > FLT_MAX)
+        return bad("a finite number > 0 that float32 can hold, 1.2e-38 to 3.4e+38");
       flags.lrSet = true;
     } else if (name == "--lr-schedule") {
       if (!takeValue())
@@ -123,6 +127,18 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
         return false;
       if (!parseInt(value, 0, INT64_MAX, flags.maxSteps))
         return bad("an integer >= 0");
+    } else if (name == "--save-every") {
+      if (!takeValue())
+        return false;
+      if (!parseInt(value, 1, INT64_MAX, flags.saveEvery))
+        return bad("an integer >= 1");
+    } else if (name == "--max-csv-bytes") {
+      if (!takeValue())
+        return false;
+      int64_t bytes = 0;
+      if (!parseInt(value, 1, INT64_MAX, bytes))
+        return bad("an integer >= 1");
+      flags.maxCsvBytes = static_cast<uint64_t>(bytes);
     } else if (name == "--log-every") {
       if (!takeValue())
         return false;
@@ -162,7 +178,7 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
       }
       (name == "--partial" ? flags.partial : flags.fullPrecision) = true;
     } else {
-      error = "unknown option '" + name + "' (see --help)";
+      error = "unknown option '" + printableExcerpt(name) + "' (see --help)";
       return false;
     }
   }
@@ -175,6 +191,10 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
       (!flags.trainCsv.empty() && flags.labelColumn.empty()) ||
       (flags.trainCsv.empty() && !flags.labelColumn.empty())) {
     error = "--train-csv, --test-csv and --label-column go together";
+    return false;
+  }
+  if (flags.saveEvery > 0 && flags.save.empty()) {
+    error = "--save-every needs --save FILE to write to";
     return false;
   }
   if (flags.partial && flags.initFrom.empty()) {
@@ -191,7 +211,10 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                "Trains the kiln-compiled model '%s' on Fashion-MNIST, or on CSV tables.\n"
                "\n"
                "options:\n"
-               "  --epochs N       training epochs (default 5; 0 = evaluate only)\n"
+               "  --epochs N       total training epochs (default 5; 0 = evaluate only);\n"
+               "                   with --resume the checkpoint's epochs count towards N:\n"
+               "                   a run saved after epoch 2 and resumed with --epochs 5\n"
+               "                   trains epochs 3, 4 and 5\n"
                "  --lr X           learning rate (default %g, the model's default)\n"
                "  --lr-schedule S  per-step schedule of the rate, e.g. cosine:10000:1e-5,\n"
                "                   step:2000:0.1, warmup:500:0.01,cosine:9500 (lr_schedule.h)\n"
@@ -203,14 +226,18 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                "                   is the target (a class index, or a value for\n"
                "                   regression and binary models), the other columns\n"
                "                   the features (docs/data.md)\n"
+               "  --max-csv-bytes N  refuse CSV files larger than N bytes (default 2 GiB)\n"
                "  --max-steps N    at most N steps per epoch (default 0 = all)\n"
                "  --log-every N    progress line every N steps (default 50; 0 = none)\n"
                "  --loss-csv FILE  write 'step,epoch,loss' for every logged step\n"
                "  --save FILE      save a safetensors checkpoint (parameters, optimizer\n"
                "                   buffers, epoch) after every epoch, or at the end if\n"
-               "                   no epoch runs\n"
-               "  --resume FILE    continue the run saved in FILE with its next epoch\n"
-               "                   (and its seed and lr unless --seed/--lr are given)\n"
+               "                   no epoch runs; FILE must be a regular file or a new path\n"
+               "  --save-every N   with --save: also save every N steps (the checkpoint\n"
+               "                   records the step, and --resume continues there)\n"
+               "  --resume FILE    continue the run saved in FILE where it stopped, up to\n"
+               "                   --epochs in total (and with its seed and lr unless\n"
+               "                   --seed/--lr are given)\n"
                "  --init-from FILE load only the parameters from FILE (fine-tuning; FILE\n"
                "                   may be a PyTorch state_dict saved as safetensors)\n"
                "  --partial        with --init-from: load the parameters FILE has, keep the\n"

@@ -16,7 +16,7 @@ namespace kiln::runtime {
 
 /// Trainer settings after flag parsing; defaults match --help.
 struct TrainerFlags {
-  int64_t epochs = 5;
+  int64_t epochs = 5;    ///< Total epochs; with --resume, counting the checkpoint's.
   double lr = 0;         ///< Only meaningful if lrSet; else the model default.
   bool lrSet = false;
   uint64_t seed = 0;
@@ -24,11 +24,13 @@ struct TrainerFlags {
   std::string dataDir;
   std::string trainCsv, testCsv; ///< CSV tables instead of Fashion-MNIST.
   std::string labelColumn;       ///< The CSV column holding the target.
+  uint64_t maxCsvBytes = uint64_t(2) << 30; ///< Larger CSV files are refused.
   int64_t maxSteps = 0;  ///< Steps per epoch; 0 = the whole epoch.
   int64_t logEvery = 50; ///< 0 disables progress lines.
   std::string lossCsv;   ///< Empty = no CSV.
   std::string lrSchedule; ///< Empty = constant lr (see lr_schedule.h).
   std::string save;      ///< Checkpoint after every epoch and at the end.
+  int64_t saveEvery = 0; ///< Also checkpoint every N global steps; 0 = off.
   std::string resume;    ///< Checkpoint to continue from (state + epoch).
   std::string initFrom;  ///< Checkpoint to take the parameters from.
   bool partial = false;  ///< --init-from may miss or add tensors (strict=False).

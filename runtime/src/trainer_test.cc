@@ -1,14 +1,13 @@
 //===- trainer_test.cc - Tests for kiln_train_main ------------------------===//
 //
-// Drives the trainer end to end with a hand-written softmax-regression model
-// behind the kiln_model_info ABI (a stand-in for a compiled model) on a tiny
+// Drives the trainer end to end with the toy model of toy_trainer.h on a tiny
 // synthetic, linearly separable dataset, and checks flags, the output format,
-// determinism, and that every failure is a non-zero status with a message.
+// determinism, and that every failure is a non-zero status with a message
+// that says where (file:line, epoch and step) and with which value.
 //
 //===----------------------------------------------------------------------===//
 
-#include "kiln/runtime/trainer.h"
-#include "test_util.h"
+#include "toy_trainer.h"
 
 #include <gmock/gmock.h>
 
@@ -17,70 +16,25 @@
 #include <regex>
 #include <sstream>
 
+#include <sys/stat.h>
+
 using namespace kiln::runtime::testutil;
 using testing::HasSubstr;
+using testing::Not;
 
 namespace {
-
-constexpr int kBatch = 8, kClasses = 4, kSide = 4, kElems = kSide * kSide;
-const int64_t kShape[] = {kSide, kSide};
-
-// Arena layout: weights [kElems][kClasses], then biases [kClasses].
-float *weights(void *arena) { return static_cast<float *>(arena); }
-float *biases(void *arena) { return weights(arena) + kElems * kClasses; }
-
-int initModel(void *arena, uint64_t seed) {
-  for (int i = 0; i < kElems * kClasses; ++i) {
-    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    weights(arena)[i] = (static_cast<float>(seed >> 40) / (1 << 24) - 0.5f) * 0.02f;
-  }
-  for (int c = 0; c < kClasses; ++c)
-    biases(arena)[c] = 0;
-  return 0;
-}
-
-void logitsOf(void *arena, const float *x, float *out) {
-  for (int c = 0; c < kClasses; ++c) {
-    out[c] = biases(arena)[c];
-    for (int e = 0; e < kElems; ++e)
-      out[c] += x[e] * weights(arena)[e * kClasses + c];
-  }
-}
-
-int predictModel(void *arena, const float *x, float *logits) {
-  for (int r = 0; r < kBatch; ++r)
-    logitsOf(arena, x + r * kElems, logits + r * kClasses);
-  return 0;
-}
-
-/// One SGD step on mean softmax cross-entropy; d loss / d logit = p - onehot.
-int trainModel(void *arena, const float *x, const void *labels, float lr, float *loss) {
-  const int32_t *y = static_cast<const int32_t *>(labels);
-  float grad[kBatch][kClasses];
-  double total = 0;
-  for (int r = 0; r < kBatch; ++r) {
-    float z[kClasses];
-    logitsOf(arena, x + r * kElems, z);
-    float mx = *std::max_element(z, z + kClasses), sum = 0;
-    for (float &v : z)
-      sum += (v = std::exp(v - mx));
-    for (int c = 0; c < kClasses; ++c)
-      grad[r][c] = (z[c] / sum - (c == y[r])) / kBatch;
-    total -= std::log(z[y[r]] / sum);
-  }
-  for (int r = 0; r < kBatch; ++r)
-    for (int c = 0; c < kClasses; ++c) {
-      biases(arena)[c] -= lr * grad[r][c];
-      for (int e = 0; e < kElems; ++e)
-        weights(arena)[e * kClasses + c] -= lr * grad[r][c] * x[r * kElems + e];
-    }
-  *loss = static_cast<float>(total / kBatch);
-  return 0;
-}
 
 int nanCalls = 0;
 int nanAfterTwoSteps(void *, const float *, const void *, float, float *loss) {
   *loss = ++nanCalls >= 3 ? NAN : 1.0f;
+  return 0;
+}
+
+/// The learning rates train_step was given.
+std::vector<float> ratesSeen;
+int rateRecordingStep(void *, const float *, const void *, float lr, float *loss) {
+  ratesSeen.push_back(lr);
+  *loss = 1.0f;
   return 0;
 }
 
@@ -113,61 +67,6 @@ int oraclePredict(void *, const float *x, float *logits) {
   return 0;
 }
 
-kiln_model_info makeModel() {
-  return {"toy_softmax", (kElems + 1) * kClasses * sizeof(float), kBatch, 2, kShape, kElems,
-          kClasses, 0.5f, initModel, trainModel, predictModel};
-}
-
-/// Class c lights up quadrant c of a 4x4 image, with some deterministic noise.
-void writeToySplit(const std::string &dir, bool train, uint32_t n) {
-  std::vector<uint8_t> images, labels;
-  for (uint32_t i = 0; i < n; ++i) {
-    uint32_t c = (i * 5 + (train ? 0 : 1)) % kClasses;
-    labels.push_back(static_cast<uint8_t>(c));
-    for (int row = 0; row < kSide; ++row)
-      for (int col = 0; col < kSide; ++col) {
-        bool hot = static_cast<uint32_t>((row / 2) * 2 + col / 2) == c;
-        images.push_back(static_cast<uint8_t>(hot ? 180 + (i * 7 + col) % 70 : (i * 13 + row) % 60));
-      }
-  }
-  writeSplit(dir, train, n, kSide, kSide, images, labels);
-}
-
-struct RunResult {
-  int status;
-  std::string out, err;
-};
-
-RunResult runTrainer(const kiln_model_info &model, std::vector<std::string> args) {
-  args.insert(args.begin(), "toy-train");
-  std::vector<char *> argv;
-  for (auto &a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  testing::internal::CaptureStdout();
-  testing::internal::CaptureStderr();
-  int status = kiln_train_main(&model, static_cast<int>(args.size()), argv.data());
-  std::string out = testing::internal::GetCapturedStdout();
-  std::string err = testing::internal::GetCapturedStderr();
-  return {status, out, err};
-}
-
-std::vector<std::string> lines(const std::string &text) {
-  std::vector<std::string> result;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    result.push_back(line);
-  return result;
-}
-
-class TrainerTest : public TempDirTest {
-protected:
-  void SetUp() override {
-    TempDirTest::SetUp();
-    writeToySplit(dir, /*train=*/true, 64); // 8 batches of 8.
-    writeToySplit(dir, /*train=*/false, 30); // Last eval batch padded (6 of 8).
-  }
-};
 
 TEST_F(TrainerTest, TrainsAndPrintsDocumentedFormat) {
   std::string csv = dir + "/loss.csv";
@@ -307,6 +206,121 @@ TEST_F(TrainerTest, ModelErrorsAndMismatchesFail) {
   testing::internal::CaptureStderr();
   EXPECT_EQ(kiln_train_main(nullptr, 0, nullptr), KILN_TRAIN_FAILED);
   EXPECT_THAT(testing::internal::GetCapturedStderr(), HasSubstr("null kiln_model_info"));
+}
+
+TEST_F(TrainerTest, NanStopNamesWhereAndTheRateInUse) {
+  kiln_model_info model = makeModel();
+  model.train_step = nanAfterTwoSteps;
+  nanCalls = 0;
+  // step:1:0.5 halves the rate every step: the third step runs at 0.125,
+  // not at the base rate 0.5.
+  RunResult r = runTrainer(model, {"--data-dir", dir, "--lr-schedule", "step:1:0.5"});
+  EXPECT_EQ(r.status, KILN_TRAIN_FAILED);
+  EXPECT_EQ(r.err, "error: loss became NaN at epoch 1 step 3 (global step 3, lr 0.125); "
+                   "training diverged\n");
+}
+
+TEST_F(TrainerTest, ScheduleReachingZeroFailsBeforeTraining) {
+  kiln_model_info model = makeModel();
+  model.train_step = rateRecordingStep;
+  ratesSeen.clear();
+  // cosine:4 reaches eta_min = 0 at step 4, the fifth of an 8-step epoch.
+  RunResult r = runTrainer(model, {"--data-dir", dir, "--epochs", "1", "--lr-schedule",
+                                   "cosine:4"});
+  EXPECT_EQ(r.status, KILN_TRAIN_FAILED);
+  EXPECT_THAT(r.err, HasSubstr("error: --lr-schedule 'cosine:4' gives learning rate 0 at step t=4 "
+                               "(epoch 1 step 5); a schedule must keep the rate finite and > 0"));
+  EXPECT_TRUE(ratesSeen.empty()) << "checked before the first step";
+
+  r = runTrainer(model, {"--data-dir", dir, "--epochs", "2", "--lr-schedule", "exp:-0.5"});
+  EXPECT_THAT(r.err, HasSubstr("gives learning rate -0.25 at step t=1 (epoch 1 step 2)"));
+
+  // Ending at a positive eta_min is fine, and every step gets its own rate.
+  r = runTrainer(model, {"--data-dir", dir, "--epochs", "1", "--lr-schedule", "cosine:4:0.1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(ratesSeen.size(), 8u);
+  EXPECT_FLOAT_EQ(ratesSeen[0], 0.5f);
+  EXPECT_FLOAT_EQ(ratesSeen[7], 0.1f);
+}
+
+TEST_F(TrainerTest, LearningRatesFloat32CannotHoldAreUsageErrors) {
+  for (const char *lr : {"1e-50", "1e39"}) {
+    RunResult r = runTrainer(makeModel(), {"--data-dir", dir, "--lr", lr});
+    EXPECT_EQ(r.status, KILN_TRAIN_USAGE_ERROR);
+    EXPECT_EQ(r.err, std::string("toy-train: error: invalid value '") + lr +
+                         "' for --lr (expected a finite number > 0 that float32 can hold, "
+                         "1.2e-38 to 3.4e+38)\n");
+  }
+  kiln_model_info model = makeModel();
+  model.default_lr = 0;
+  RunResult r = runTrainer(model, {"--data-dir", dir});
+  EXPECT_EQ(r.err, "error: learning rate 0 (the model's default) is not a finite float32 "
+                   "number > 0; pass --lr\n");
+}
+
+TEST_F(TrainerTest, EmptyTestSetIsAnError) {
+  writeToySplit(dir, /*train=*/false, 0);
+  RunResult r = runTrainer(makeModel(), {"--data-dir", dir});
+  EXPECT_EQ(r.status, KILN_TRAIN_FAILED);
+  EXPECT_EQ(r.err, "error: test set is empty: " + dir +
+                       " has 0 samples, so there is nothing to evaluate the model on\n");
+  EXPECT_THAT(r.out, Not(HasSubstr("final test accuracy")));
+}
+
+/// A CSV table the toy model can train on: 16 features f0..f15 and a label.
+std::string toyCsv(const std::vector<std::string> &labels) {
+  std::string text;
+  for (int e = 0; e < kElems; ++e)
+    text += "f" + std::to_string(e) + ",";
+  text += "label\n";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    for (int e = 0; e < kElems; ++e)
+      text += std::to_string((i + e) % 3) + ",";
+    text += labels[i] + "\n";
+  }
+  return text;
+}
+
+TEST_F(TrainerTest, CsvLabelErrorsNameFileAndLine) {
+  const std::string train = dir + "/train.csv", test = dir + "/test.csv";
+  std::vector<std::string> labels(16, "1");
+  auto write = [](const std::string &path, const std::string &text) {
+    writeFile(path, std::vector<uint8_t>(text.begin(), text.end()));
+  };
+  write(test, toyCsv(labels));
+  labels[5] = "7"; // line 7: the header is line 1
+  write(train, toyCsv(labels));
+  RunResult r = runTrainer(makeModel(), {"--train-csv", train, "--test-csv", test,
+                                         "--label-column", "label"});
+  EXPECT_EQ(r.status, KILN_TRAIN_FAILED);
+  EXPECT_EQ(r.err, "error: " + train + ":7: column 'label': class 7 is out of range for 4 "
+                                       "classes\n");
+
+  kiln_model_info binary = makeModel();
+  binary.task = KILN_TASK_BINARY;
+  binary.num_classes = 1;
+  labels.assign(16, "0");
+  labels[2] = "0.5";
+  write(train, toyCsv(labels));
+  r = runTrainer(binary, {"--train-csv", train, "--test-csv", test, "--label-column", "label"});
+  EXPECT_EQ(r.err, "error: " + train + ":4: column 'label': target 0.5 is not 0 or 1, which a "
+                                       "binary model needs\n");
+}
+
+TEST_F(TrainerTest, CsvFromAFifoIsRefusedWithoutBlocking) {
+  const std::string fifo = dir + "/train.csv";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  RunResult r = runTrainer(makeModel(), {"--train-csv", fifo, "--test-csv", fifo,
+                                         "--label-column", "label"});
+  EXPECT_EQ(r.status, KILN_TRAIN_FAILED);
+  EXPECT_THAT(r.err, HasSubstr(fifo + ": cannot read: it is a FIFO, not a regular file"));
+}
+
+TEST_F(TrainerTest, BadFlagValuesAreQuotedPrintably) {
+  RunResult r = runTrainer(makeModel(), {"--seed", "1\x01\x7f" + std::string(300, 'x')});
+  EXPECT_EQ(r.status, KILN_TRAIN_USAGE_ERROR);
+  EXPECT_EQ(r.err, "toy-train: error: invalid value '1\\x01\\x7f" + std::string(197, 'x') +
+                       "... (303 bytes)' for --seed (expected an unsigned 64-bit integer)\n");
 }
 
 } // namespace

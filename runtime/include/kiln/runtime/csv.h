@@ -29,6 +29,7 @@
 
 #include "kiln/runtime/dataset.h"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,9 @@ struct CsvOptions {
   std::vector<std::string> feature_columns;
   CsvLabelKind label_kind = CsvLabelKind::ClassIndex;
   char delimiter = ',';
+  /// readCsv refuses larger files: the whole text is held in memory while it
+  /// is parsed, next to the floats it becomes.
+  uint64_t max_file_bytes = uint64_t(2) << 30;
 };
 
 /// A parsed CSV dataset.
@@ -59,11 +63,16 @@ struct CsvData {
   std::vector<float> targets;             ///< One per sample (Regression only).
   std::vector<std::string> feature_names; ///< Column names in x order.
   std::vector<std::string> class_names;   ///< ClassName only: y -> name.
+  std::vector<int64_t> sample_lines;      ///< 1-based file line of each sample.
 };
 
-/// Reads the CSV file at \p path. Returns true on success; on failure returns
-/// false and sets \p error to a message starting with \p path (and the line
-/// number where one applies), leaving \p out unspecified but valid.
+/// Reads the CSV file at \p path, which must be a regular file (a FIFO or a
+/// device is refused before it is opened) of at most options.max_file_bytes.
+/// Returns true on success; on failure (running out of memory included)
+/// returns false and sets \p error to a message starting with \p path (and
+/// the line number where one applies), leaving \p out unspecified but valid.
+/// Input text quoted in a message is escaped and shortened
+/// ("'a\x00b'", "... (N bytes)").
 bool readCsv(const std::string &path, const CsvOptions &options, CsvData &out,
              std::string &error);
 
