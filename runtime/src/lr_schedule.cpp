@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/lr_schedule.h"
+#include "file_checks.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -186,7 +187,7 @@ double parseDouble(const std::string &text, const std::string &what) {
   errno = 0;
   double v = std::strtod(text.c_str(), &end);
   if (text.empty() || *end || errno || !std::isfinite(v))
-    throw std::invalid_argument(what + " '" + text + "' is not a number");
+    throw std::invalid_argument(what + " '" + printableExcerpt(text) + "' is not a number");
   return v;
 }
 
@@ -195,7 +196,7 @@ int64_t parseInt(const std::string &text, const std::string &what) {
   errno = 0;
   long long v = std::strtoll(text.c_str(), &end, 10);
   if (text.empty() || *end || errno)
-    throw std::invalid_argument(what + " '" + text + "' is not an integer");
+    throw std::invalid_argument(what + " '" + printableExcerpt(text) + "' is not an integer");
   return v;
 }
 
@@ -203,7 +204,7 @@ void arity(const std::vector<std::string> &parts, size_t min, size_t max,
            const std::string &usage) {
   if (parts.size() - 1 < min || parts.size() - 1 > max)
     throw std::invalid_argument("expected " + usage + ", got '" +
-                                parts[0] + (parts.size() > 1 ? ":..." : "") +
+                                printableExcerpt(parts[0]) + (parts.size() > 1 ? ":..." : "") +
                                 "' with " + std::to_string(parts.size() - 1) +
                                 " value(s)");
 }
@@ -245,7 +246,7 @@ LrSchedule parseMain(const std::string &text, double lr) {
                               parseInt(p[3], "total iters"));
   }
   throw std::invalid_argument(
-      "unknown schedule '" + name +
+      "unknown schedule '" + printableExcerpt(name) +
       "' (expected constant, step, multistep, exp, cosine or linear)");
 }
 } // namespace
@@ -269,7 +270,9 @@ std::optional<LrSchedule> parse_lr_schedule(const std::string &spec,
         w.size() > 2 ? parseDouble(w[2], "start factor") : 1.0 / 3.0,
         parseMain(spec.substr(comma + 1), lr));
   } catch (const std::invalid_argument &e) {
-    error = "invalid learning-rate schedule '" + spec + "': " + e.what();
+    // The text may come from a checkpoint's metadata: what quotes it is
+    // escaped (the exceptions escape the parts they quote).
+    error = "invalid learning-rate schedule '" + printableExcerpt(spec) + "': " + e.what();
     return std::nullopt;
   }
 }

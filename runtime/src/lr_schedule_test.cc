@@ -106,5 +106,12 @@ TEST(LrSchedule, ParseErrorsNameTheProblem) {
   EXPECT_THROW(LrSchedule::cosine(0.1, 0), std::invalid_argument);
 }
 
+TEST(LrSchedule, ParseErrorsEscapeTheText) {
+  std::string error;
+  EXPECT_FALSE(parse_lr_schedule(std::string("cos\0x:1", 7), 0.1, error));
+  EXPECT_EQ(error, "invalid learning-rate schedule 'cos\\x00x:1': unknown schedule "
+                   "'cos\\x00x' (expected constant, step, multistep, exp, cosine or linear)");
+}
+
 } // namespace
 } // namespace kiln::runtime
