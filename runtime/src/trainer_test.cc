@@ -148,7 +148,8 @@ TEST_F(TrainerTest, HelpListsFlags) {
   RunResult r = runTrainer(makeModel(), {"--help"});
   EXPECT_EQ(r.status, 0);
   for (const char *flag : {"--epochs", "--lr", "--seed", "--data-dir", "--max-steps",
-                           "--log-every", "--loss-csv", "--init-from", "--partial", "--help"})
+                           "--log-every", "--loss-csv", "--init-from", "--partial", "--help",
+                           "--save-every", "--max-csv-bytes"})
     EXPECT_THAT(r.out, HasSubstr(flag));
   EXPECT_THAT(r.out, HasSubstr("toy_softmax"));
 }
@@ -157,7 +158,8 @@ TEST_F(TrainerTest, BadFlagsAreUsageErrors) {
   const std::vector<std::vector<std::string>> cases = {
       {"--bogus"}, {"--epochs", "abc"}, {"--epochs", "-1"}, {"--lr", "0"},
       {"--lr", "nan"}, {"--seed", "-1"}, {"--log-every"}, {"stray"},
-      {"--partial"}, {"--partial=1", "--init-from", "x"}};
+      {"--partial"}, {"--partial=1", "--init-from", "x"}, {"--save-every", "3"},
+      {"--save-every", "0", "--save", "x"}, {"--max-csv-bytes", "0"}};
   for (const auto &args : cases) {
     RunResult r = runTrainer(makeModel(), args);
     EXPECT_EQ(r.status, KILN_TRAIN_USAGE_ERROR) << args[0];
@@ -305,6 +307,18 @@ TEST_F(TrainerTest, CsvLabelErrorsNameFileAndLine) {
   r = runTrainer(binary, {"--train-csv", train, "--test-csv", test, "--label-column", "label"});
   EXPECT_EQ(r.err, "error: " + train + ":4: column 'label': target 0.5 is not 0 or 1, which a "
                                        "binary model needs\n");
+}
+
+TEST_F(TrainerTest, CsvSizeLimitIsAFlag) {
+  const std::string table = dir + "/t.csv";
+  const std::string text = toyCsv(std::vector<std::string>(16, "1"));
+  writeFile(table, std::vector<uint8_t>(text.begin(), text.end()));
+  RunResult r = runTrainer(makeModel(), {"--train-csv", table, "--test-csv", table,
+                                         "--label-column", "label", "--max-csv-bytes", "100"});
+  EXPECT_EQ(r.status, KILN_TRAIN_FAILED);
+  EXPECT_EQ(r.err, "error: " + table + ": file of " + std::to_string(text.size()) +
+                       " bytes exceeds the limit of 100 bytes (CsvOptions::max_file_bytes; the "
+                       "trainer's --max-csv-bytes)\n");
 }
 
 TEST_F(TrainerTest, CsvFromAFifoIsRefusedWithoutBlocking) {
