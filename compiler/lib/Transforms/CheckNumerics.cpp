@@ -46,6 +46,7 @@ bool isFloatTensor(Value v) {
   return type && type.getElementType().isa<FloatType>();
 }
 
+/// The strings of `attrName` on `fn` (kiln.state_args, ...; empty if absent).
 SmallVector<StringRef> namesOf(func::FuncOp fn, StringRef attrName) {
   SmallVector<StringRef> names;
   if (auto array = fn->getAttrOfType<ArrayAttr>(attrName))
