@@ -30,9 +30,10 @@
 // CHECK-NOT: kiln.sub
 // CHECK: %[[P:.*]] = kiln.mul
 // CHECK-NEXT: kiln.sub %[[P]], %[[P]]
-// The f64 sum is checked too, its flag cast to f32.
-// CHECK: kiln.reduce_sum
-// CHECK: kiln.cast %{{.*}} : tensor<f64> -> tensor<f32>
+// An f64 value is checked in f64, its flag cast to f32.
+// CHECK: kiln.cast %[[P]] : tensor<3xf32> -> tensor<3xf64>
+// CHECK: kiln.reduce_max %{{.*}} axes = [0] : tensor<3xf64> -> tensor<f64>
+// CHECK-NEXT: kiln.cast %{{.*}} : tensor<f64> -> tensor<f32>
 // Lowest id first: site 1 (w) is the outermost select.
 // CHECK: %[[C4:.*]] = kiln.constant dense<4.000000e+00>
 // CHECK-NEXT: %[[S4:.*]] = kiln.select %{{.*}}, %[[C4]], %{{.*}}
