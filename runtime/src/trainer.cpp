@@ -23,6 +23,7 @@
 #include "kiln/runtime/dataloader.h"
 #include "kiln/runtime/dataset.h"
 #include "file_checks.h"
+#include "numerics_check.h"
 #include "trainer_flags.h"
 #include "trainer_state.h"
 
@@ -483,6 +484,11 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
        !checkFiniteState(m, arena.get(), flags.initFrom, error)))
     return fail(error);
   const char *metricFormat = flags.fullPrecision ? "%.17g" : "%.4f";
+  const NumericsCheck numerics(m, std::getenv("KILN_CHECK_NUMERICS"));
+  if (numerics.requestedButMissing())
+    std::fprintf(stderr, "note: KILN_CHECK_NUMERICS=1, but %s was built without "
+                 "--check-numerics: only a NaN/Inf loss stops training, without "
+                 "naming the op\n", m->name);
 
   Batch batch, testBatch;
   std::vector<float> logits(static_cast<size_t>(m->batch_size) * m->num_classes);
@@ -512,6 +518,9 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
                                 formatDouble("%g", stepLr) + ")";
       if (int status = m->train_step(arena.get(), batch.x.data(), targetsOf(m, batch), stepLr, &loss))
         return fail("train_step failed with status " + std::to_string(status) + " " + where);
+      if (std::string site = numerics.firstNonFinite(arena.get()); !site.empty())
+        return fail("step " + std::to_string(globalStep + 1) + " (epoch " +
+                    std::to_string(epoch) + "): first NaN/Inf produced by " + site);
       if (!std::isfinite(loss))
         return fail("loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " " +
                     where + "; training diverged");

@@ -2,6 +2,7 @@
 
 #include "kiln/Driver/Driver.h"
 
+#include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/ABI.h"
 #include "mlir/IR/Verifier.h"
@@ -36,6 +37,8 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
   -O0 -O1 -O2 -O3 LLVM optimization level (default -O3)
   --no-approx-math  keep libm calls for exp/log instead of polynomials
   --debug-locations print each op's source location (model.cpp:LINE) in IR
+  --check-numerics  each call records the first op that made a NaN/Inf
+                  (see <model>_numerics_sites in the header)
 )";
   return usage;
 }
@@ -91,6 +94,8 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
       options.approximateMath = false;
     } else if (arg == "--debug-locations") {
       options.debugLocations = true;
+    } else if (arg == "--check-numerics") {
+      options.checkNumerics = true;
     } else if (takesInput && (!arg.startswith("-") || arg == "-") &&
                options.input.empty()) {
       options.input = arg.str();
@@ -180,6 +185,11 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
     return writeText(options.output, print);
 
   if (failed(runPipeline(module, buildKilnDifferentiatePipeline)))
+    return 1;
+  if (options.checkNumerics &&
+      failed(runPipeline(module, [](OpPassManager &pm) {
+        pm.addPass(createKilnCheckNumerics());
+      })))
     return 1;
   if (options.emit == EmitKind::Mlir)
     return writeText(options.output, print);

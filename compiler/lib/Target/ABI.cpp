@@ -115,6 +115,9 @@ FailureOr<kiln::ModuleAbi> kiln::extractAbi(ModuleOp module) {
       abi.state.push_back(std::move(entry));
     }
   }
+  if (auto sites = module->getAttrOfType<ArrayAttr>("kiln.numerics_sites"))
+    for (Attribute site : sites)
+      abi.numericsSites.push_back(site.cast<StringAttr>().getValue().str());
   if (auto model = module->getAttrOfType<DictionaryAttr>("kiln.model")) {
     AbiModel info;
     info.name = model.getAs<StringAttr>("name").getValue().str();
@@ -151,6 +154,28 @@ static void emitPrototype(const kiln::AbiFunction &fn, llvm::raw_ostream &os) {
     os << ",\n    " << out.cType << " *out" << index++ << " /* "
        << shapeComment(out) << " */";
   os << ");\n\n";
+}
+
+/// The checked-mode table: the state entry kiln.numerics.first_nonfinite
+/// holds 0 or an id; its site is <name>_numerics_sites[id - 1].
+static void emitNumericsSites(const kiln::ModuleAbi &abi,
+                              llvm::StringRef name, llvm::raw_ostream &os) {
+  if (abi.numericsSites.empty())
+    return;
+  os << "/* Built with --check-numerics: after each call the int32_t state\n"
+     << " * entry kiln.numerics.first_nonfinite is 0, or the id of the first\n"
+     << " * check (in program order) that saw a NaN or Inf; its source is\n"
+     << " * " << name << "_numerics_sites[id - 1]. */\n"
+     << "#define " << upper(name) << "_NUMERICS_SITES "
+     << abi.numericsSites.size() << "\n"
+     << "#if defined(__GNUC__)\n__attribute__((unused))\n#endif\n"
+     << "static const char *const " << name << "_numerics_sites[] = {\n";
+  for (const std::string &site : abi.numericsSites) {
+    os << "    \"";
+    os.write_escaped(site);
+    os << "\",\n";
+  }
+  os << "};\n\n";
 }
 
 static void emitModelInfo(const kiln::ModuleAbi &abi, llvm::raw_ostream &os) {
@@ -200,7 +225,9 @@ static void emitModelInfo(const kiln::ModuleAbi &abi, llvm::raw_ostream &os) {
      << m.numClasses << ", " << llvm::format("%g", m.defaultLearningRate)
      << "f,\n      " << n << "_info_init, " << n << "_info_train_step, " << n
      << "_info_predict,\n      " << abi.state.size() << ", state, "
-     << m.task << "};\n  return &info;\n}\n\n";
+     << m.task << ", " << abi.numericsSites.size() << ", "
+     << (abi.numericsSites.empty() ? "0" : n + "_numerics_sites")
+     << "};\n  return &info;\n}\n\n";
 }
 
 void kiln::emitCHeader(const ModuleAbi &abi, llvm::StringRef guardName,
@@ -227,6 +254,7 @@ void kiln::emitCHeader(const ModuleAbi &abi, llvm::StringRef guardName,
   }
   for (const AbiFunction &fn : abi.functions)
     emitPrototype(fn, os);
+  emitNumericsSites(abi, guardName, os);
   if (abi.model)
     emitModelInfo(abi, os);
   os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << prefix << "_H_ */\n";

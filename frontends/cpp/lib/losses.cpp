@@ -58,6 +58,24 @@ Tensor clampedLog(const Tensor &v) {
   Tensor logV = log(where(positive, v, 1.0));
   return where(positive, clamp_min(logV, -100.0), -100.0);
 }
+
+/// `value`, exactly, but with d value / d input = `slope` (elementwise): with
+/// s = input * detach(slope), s - detach(s) is 0 (the same finite product
+/// twice) and differentiates to `slope`. `value` must see `input` only
+/// through a detached copy.
+Tensor withInputGradient(const Tensor &value, const Tensor &input,
+                         const Tensor &slope) {
+  Tensor scaled = input * stop_gradient(slope);
+  return value + (scaled - stop_gradient(scaled));
+}
+
+/// log_probs[n, target[n]] as a [N, C] tensor zero elsewhere. A select, not
+/// a product with one_hot: 0 * -inf would be NaN where a class PyTorch
+/// never reads has probability 0 (a masked logit).
+Tensor pickClass(const Tensor &logProbs, const Tensor &target) {
+  return where(one_hot(target, logProbs.size(1), logProbs.dtype()), logProbs,
+               0.0);
+}
 } // namespace
 
 // loss_n = -sum_c t_nc log softmax(x_n)_c, t = (1 - e) onehot(y) + e / C.
@@ -77,10 +95,19 @@ Tensor cross_entropy(const Tensor &logits, const Tensor &target,
                          std::to_string(label_smoothing));
   int64_t classes = logits.size(1);
   Tensor logProbs = log_softmax(logits, 1);
-  Tensor t = probabilities ? target : one_hot(target, classes, logits.dtype());
+  if (probabilities) {
+    // As PyTorch: -sum(t log p), so 0 * -inf is NaN here too.
+    Tensor t = target;
+    if (label_smoothing != 0.0)
+      t = (1.0 - label_smoothing) * t + label_smoothing / double(classes);
+    return reduce(-sum(t * logProbs, {1}), reduction);
+  }
+  // As PyTorch: (1 - e) nll + e / C * -sum_c log p_c.
+  Tensor loss = -sum(pickClass(logProbs, target), {1});
   if (label_smoothing != 0.0)
-    t = (1.0 - label_smoothing) * t + label_smoothing / double(classes);
-  return reduce(-sum(t * logProbs, {1}), reduction);
+    loss = (1.0 - label_smoothing) * loss -
+           label_smoothing / double(classes) * sum(logProbs, {1});
+  return reduce(loss, reduction);
 }
 
 Tensor mse_loss(const Tensor &input, const Tensor &target, Reduction reduction,
@@ -102,17 +129,25 @@ Tensor nll_loss(const Tensor &log_probs, const Tensor &target,
                 Reduction reduction, Loc loc) {
   LocationScope scope(loc);
   checkClassTarget("nll_loss", log_probs, target, loc);
-  Tensor picked = one_hot(target, log_probs.size(1), log_probs.dtype());
-  return reduce(-sum(picked * log_probs, {1}), reduction);
+  return reduce(-sum(pickClass(log_probs, target), {1}), reduction);
 }
 
 Tensor binary_cross_entropy(const Tensor &probs, const Tensor &target,
                             Reduction reduction, Loc loc) {
   LocationScope scope(loc);
   checkSameShape("binary_cross_entropy", probs, target, loc);
-  Tensor loss =
-      -(target * clampedLog(probs) + (1.0 - target) * clampedLog(1.0 - probs));
-  return reduce(loss, reduction);
+  // The target's gradient comes from the clamped forward (-logit(p), +-100
+  // at p = 0 or 1 where PyTorch's is infinite); the probabilities' from
+  // PyTorch's backward, (p - t) / max(p (1 - p), eps): the derivative of the
+  // clamped logs would be 0 at p = 0 or 1 (no push back from a confidently
+  // wrong p) and 1/p = 1e30 at p = 1e-30. eps is PyTorch's float EPSILON
+  // 1e-12f, in every dtype.
+  Tensor frozen = stop_gradient(probs);
+  Tensor loss = -(target * clampedLog(frozen) +
+                  (1.0 - target) * clampedLog(1.0 - frozen));
+  const double eps = double(1e-12f);
+  Tensor slope = (probs - target) / clamp_min(probs * (1.0 - probs), eps);
+  return reduce(withInputGradient(loss, probs, slope), reduction);
 }
 
 // max(x, 0) - x y + log(1 + e^-|x|): e^-|x| <= 1 never overflows, and

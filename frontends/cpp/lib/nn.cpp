@@ -114,10 +114,9 @@ Tensor cross_entropy(const Tensor &logits, const Tensor &labels, Loc loc) {
     raise_error(loc, "cross_entropy expects logits [N, C] and labels [N], "
                      "got logits " + to_string(logits.shape()) +
                      " and labels " + to_string(labels.shape()));
-  Tensor logProbs = log_softmax(logits, 1);
-  Tensor target = one_hot(labels, logits.size(1), logits.dtype());
-  // -1/N sum_n log p(y_n | x_n)
-  return -mean(sum(target * logProbs, {1}), {0});
+  // -1/N sum_n log p(y_n | x_n), as losses.h computes it (a -inf logit of
+  // another class does not make it NaN).
+  return cross_entropy(logits, labels, Reduction::Mean, 0.0, loc);
 }
 
 Tensor mse_loss(const Tensor &input, const Tensor &target, Loc loc) {

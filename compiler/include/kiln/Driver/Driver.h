@@ -32,6 +32,8 @@ struct DriverOptions {
   TargetOptions target;
   bool approximateMath = true;
   bool debugLocations = false; ///< print each op's source location in IR
+  /// Record the first op making a NaN/Inf per call (kiln-check-numerics).
+  bool checkNumerics = false;
 };
 
 /// Parses kilnc-style flags. Returns false with `error` set on bad input;

@@ -52,6 +52,10 @@ struct ModuleAbi {
   std::vector<AbiFunction> functions;
   std::vector<AbiStateEntry> state;
   std::optional<AbiModel> model;
+  /// kilnc --check-numerics: the text of each check site, id - 1 (empty in
+  /// normal builds); a call stores the first failing id in the state entry
+  /// kiln.numerics.first_nonfinite.
+  std::vector<std::string> numericsSites;
   const AbiFunction *lookup(llvm::StringRef name) const;
 };
 

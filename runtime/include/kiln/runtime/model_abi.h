@@ -66,6 +66,13 @@ typedef struct kiln_model_info {
   int32_t num_state;           /* entries in `state`, parameters first */
   const kiln_state_entry* state;
   int32_t task;                /* KILN_TASK_* */
+  /* Built with --check-numerics: each train_step stores in the state entry
+   * "kiln.numerics.first_nonfinite" (int32) 0, or the id of the first op (in
+   * program order) whose result had a NaN or Inf; numerics_sites[id - 1]
+   * says "file:line:col op (forward|backward|update of P, parameter)".
+   * 0 and NULL in normal builds. */
+  int32_t num_numerics_sites;
+  const char* const* numerics_sites;
 } kiln_model_info;
 #endif
 

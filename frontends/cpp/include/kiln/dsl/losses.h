@@ -27,12 +27,14 @@ Tensor mse_loss(const Tensor &input, const Tensor &target, Reduction reduction,
 /// |input - target|; the gradient at 0 is 0, as in PyTorch.
 Tensor l1_loss(const Tensor &input, const Tensor &target,
                Reduction reduction = Reduction::Mean, Loc loc = Loc::current());
-/// -log_probs[n, target[n]] on log-probabilities [N, C] (after log_softmax).
+/// -log_probs[n, target[n]] on log-probabilities [N, C] (after log_softmax);
+/// -inf in other classes is never read, as in PyTorch.
 Tensor nll_loss(const Tensor &log_probs, const Tensor &target,
                 Reduction reduction = Reduction::Mean,
                 Loc loc = Loc::current());
 /// -(y log p + (1 - y) log(1 - p)) on probabilities p, each log clamped at
-/// -100 as in PyTorch (finite for p = 0 or 1, gradient included).
+/// -100 as in PyTorch (finite for p = 0 or 1); the gradient is PyTorch's,
+/// (p - y) / max(p (1 - p), 1e-12): +-1e12 at a saturated wrong p.
 Tensor binary_cross_entropy(const Tensor &probs, const Tensor &target,
                             Reduction reduction = Reduction::Mean,
                             Loc loc = Loc::current());

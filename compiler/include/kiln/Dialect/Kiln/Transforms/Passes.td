@@ -31,6 +31,47 @@ def KilnAutodiff : Pass<"kiln-autodiff", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
+def KilnCheckNumerics : Pass<"kiln-check-numerics", "mlir::ModuleOp"> {
+  let summary = "Records the first op that produces a NaN or Inf (checked mode)";
+  let description = [{
+    Runs on differentiated kiln IR (`kilnc --check-numerics`). In every
+    public function, each float argument and each float result of an op that
+    can make a non-finite value from finite operands (not layout, select,
+    compare, neg, abs, relu, maximum/minimum, reduce_max, random) gets a
+    check `any(v - v != 0)`, numbered in program order from 1. The lowest
+    failing id (0: all finite) becomes the new state result
+    `kiln.numerics.first_nonfinite` (i32, an observation: written by every
+    call, left out of checkpoints). The module attribute
+    `kiln.numerics_sites` lists each id's "file:line:col op (role,
+    parameter)"; the C header emits it as `<model>_numerics_sites` and
+    `kiln_model_info::numerics_sites`. Without this pass nothing changes.
+
+    Before:
+    ```mlir
+    func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+      %y = kiln.log %x : tensor<4xf32>
+      return %y : tensor<4xf32>
+    }
+    ```
+    After (the check of %x, id 1, is alike):
+    ```mlir
+    func.func @f(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<i32>)
+        attributes {kiln.observations = ["kiln.numerics.first_nonfinite"], ...} {
+      %y = kiln.log %x : tensor<4xf32>
+      %d = kiln.sub %y, %y : ...
+      %ne = kiln.compare "ne", %d, %zero : ...
+      %bad = kiln.reduce_max %ne axes = [0] : tensor<4xf32> -> tensor<f32>
+      ...
+      %s2 = kiln.select %bad, %two, %zero : ...
+      %s1 = kiln.select %bad_x, %one, %s2 : ...
+      %slot = kiln.cast %s1 : tensor<f32> -> tensor<i32>
+      return %y, %slot : tensor<4xf32>, tensor<i32>
+    }
+    ```
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
 def KilnFuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "Fuses elementwise linalg producers where it costs no recomputation";
   let description = [{
