@@ -26,7 +26,9 @@
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/Hashing.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
 
@@ -53,6 +55,13 @@ void noteFeature(llvm::StringRef kind, llvm::StringRef what) {
     ++counter;
 }
 } // namespace
+
+/// libFuzzer prints a crash's stack with this sanitizer hook when it
+/// exists; without a sanitizer runtime (the g++ build), LLVM's unwinder
+/// stands in. Weak, so a sanitizer runtime's own definition wins.
+extern "C" __attribute__((weak)) void __sanitizer_print_stack_trace() {
+  llvm::sys::PrintStackTrace(llvm::errs());
+}
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   kiln::registerAllPasses();
