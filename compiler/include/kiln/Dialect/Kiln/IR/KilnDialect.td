@@ -21,6 +21,8 @@ def Kiln_Dialect : Dialect {
   let cppNamespace = "::kiln";
   let useFoldAPI = kEmitFoldAdaptorFolder;
   let hasConstantMaterializer = 1;
+  // kiln.model and the state name lists (see verifyOperationAttribute).
+  let hasOperationAttrVerify = 1;
 }
 
 // Tensor constraints shared by the ops.
