@@ -23,6 +23,17 @@ using Json = nlohmann::json;
 
 std::string str(uint64_t v) { return std::to_string(v); }
 
+/// "[begin, end]". (Built by appending: `"[" + str(...)` makes g++ 12 warn
+/// falsely, -Wrestrict, GCC bug 105651.)
+std::string rangeString(uint64_t begin, uint64_t end) {
+  std::string s = "[";
+  s += str(begin);
+  s += ", ";
+  s += str(end);
+  s += ']';
+  return s;
+}
+
 /// Appends \p s as a JSON string literal; false if it is not valid UTF-8.
 bool appendJsonString(std::string &out, std::string_view s) {
   try {
@@ -37,7 +48,7 @@ bool appendJsonString(std::string &out, std::string_view s) {
 std::string jsonQuoted(std::string_view s) {
   std::string out;
   if (!appendJsonString(out, s))
-    out = "\"" + std::string(s) + "\"";
+    out.append(1, '"').append(s).append(1, '"');
   return out;
 }
 
@@ -235,7 +246,7 @@ std::string HeaderBuilder::finishTensor() {
   const int64_t elemSize = sizeOfDtypeName(t.dtype);
   if (!elemSize)
     return where + " has unknown dtype '" + t.dtype + "'";
-  const std::string range = "[" + str(t.begin) + ", " + str(t.end) + "]";
+  const std::string range = rangeString(t.begin, t.end);
   if (t.begin > t.end)
     return where + ": data_offsets " + range + " end before they begin";
   uint64_t bytes = 0;
@@ -284,11 +295,11 @@ std::string checkDataLayout(const std::vector<TensorInfo> &tensors, uint64_t dat
   uint64_t expected = 0; // Where the next tensor must begin.
   for (size_t i = 0; i < sorted.size(); ++i) {
     const TensorInfo &t = *sorted[i];
-    const std::string range = "[" + str(t.begin) + ", " + str(t.end) + "]";
+    const std::string range = rangeString(t.begin, t.end);
     if (t.begin < expected) {
       const TensorInfo &prev = *sorted[i - 1];
-      return "tensors '" + prev.name + "' and '" + t.name + "' overlap (data_offsets [" +
-             str(prev.begin) + ", " + str(prev.end) + "] and " + range + ")";
+      return "tensors '" + prev.name + "' and '" + t.name + "' overlap (data_offsets " +
+             rangeString(prev.begin, prev.end) + " and " + range + ")";
     }
     if (t.begin > expected)
       return "gap of " + str(t.begin - expected) + " bytes before tensor '" + t.name +

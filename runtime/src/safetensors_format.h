@@ -1,4 +1,4 @@
-//===- safetensors_format.h - safetensors headers, read and written -*- C++ -*-===//
+//===- safetensors_format.h - safetensors headers ---------------*- C++ -*-===//
 //
 // The in-memory side of the safetensors format (checkpoint.h describes the
 // layout): parsing and validating a header's JSON text, checking that the

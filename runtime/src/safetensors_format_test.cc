@@ -140,8 +140,10 @@ TEST(SafetensorsHeader, MetadataEntriesAreLimited) {
 TEST(SafetensorsHeader, TensorsAreLimited) {
   auto tensors = [](uint64_t n) {
     std::string json = "{";
-    for (uint64_t i = 0; i < n; ++i)
-      json += (i ? "," : "") + entry(std::to_string(i), "U8", "[0]", 0, 0);
+    for (uint64_t i = 0; i < n; ++i) {
+      json += i ? "," : "";
+      json += entry(std::to_string(i), "U8", "[0]", 0, 0);
+    }
     return json + "}";
   };
   const auto start = std::chrono::steady_clock::now();
