@@ -302,27 +302,56 @@ TEST_F(CheckpointTest, FileLevelErrors) {
 }
 
 TEST_F(CheckpointTest, BadJsonIsRejectedWithPosition) {
+  // Syntax errors (nlohmann::json's messages, up to "; last read") give the
+  // column; the bad text sits where the header may hold any JSON (metadata
+  // values, unknown tensor fields) so that it is the syntax that fails.
   const std::string p = dir + "/bad.safetensors";
   const std::string e = entry("fc.weight", "F32", "[2,3]", 0, 24);
+  const std::string syntax = "bad JSON header: parse error at line 1, column ";
   const std::pair<std::string, std::string> cases[] = {
-      {"{" + e, "bad JSON header: expected ',' or '}' at byte 64"},
-      {"{" + e + ",}", "bad JSON header: expected '\"' to start a key at byte 65"},
-      {"{\"a\" 1}", "bad JSON header: expected ':' at byte 5"},
-      {"{\"a\":[1,2}", "bad JSON header: expected ',' or ']' at byte 9"},
-      {"{\"a\":tru}", "bad JSON header: unexpected character 't' at byte 5"},
-      {"{\"a\":\"x\\q\"}", "bad JSON header: invalid escape '\\q' at byte 8"},
-      {"{\"a\":\"\\ud800\"}", "bad JSON header: unpaired high surrogate in \\u escape at byte 12"},
-      {"{\"a\":\"tab\there\"}", "bad JSON header: control character in string at byte 9"},
-      {"{\"a\":01}", "bad JSON header: expected ',' or '}' at byte 6"},
-      {"{\"a\":-}", "bad JSON header: invalid number at byte 6"},
-      {"{\"a\":1} {}", "bad JSON header: unexpected text after the header object at byte 8"},
-      {"{\"a\":\"unterminated}", "bad JSON header: unterminated string at byte 19"},
-      {"{\"a\":1,\"a\":2}", "bad JSON header: duplicate key \"a\" at byte 7"},
-      {"{\"a\":" + std::string(100, '[') + std::string(100, ']') + "}",
-       "bad JSON header: nesting deeper than 64 at byte 69"},
+      {"{" + e, "65: syntax error while parsing object - unexpected end of input; expected '}'"},
+      {"{" + e + ",}", "66: syntax error while parsing object key - unexpected '}'; expected "
+                       "string literal"},
+      {"{\"a\" 1}", "6: syntax error while parsing object separator - unexpected number literal; "
+                    "expected ':'"},
+      {"{\"__metadata__\":{\"k\":\"v\"]}",
+       "25: syntax error while parsing object - unexpected ']'; expected '}'"},
+      {"{\"x\":{\"e\":[1,2}}}", "15: syntax error while parsing array - unexpected '}'; expected "
+                                "']'"},
+      {"{\"x\":{\"e\":tru}}", "14: syntax error while parsing value - invalid literal"},
+      {"{\"__metadata__\":{\"k\":\"x\\q\"}}",
+       "25: syntax error while parsing value - invalid string: forbidden character after "
+       "backslash"},
+      {"{\"__metadata__\":{\"k\":\"\\ud800\"}}",
+       "29: syntax error while parsing value - invalid string: surrogate U+D800..U+DBFF must be "
+       "followed by U+DC00..U+DFFF"},
+      {"{\"__metadata__\":{\"k\":\"tab\there\"}}",
+       "26: syntax error while parsing value - invalid string: control character U+0009 (HT) "
+       "must be escaped to \\u0009 or \\t"},
+      {"{\"__metadata__\":{\"k\":\"\xff\"}}",
+       "23: syntax error while parsing value - invalid string: ill-formed UTF-8 byte"},
+      {"{\"x\":{\"e\":01}}", "12: syntax error while parsing object - unexpected number literal; "
+                             "expected '}'"},
+      {"{\"x\":{\"e\":-}}", "12: syntax error while parsing value - invalid number; expected digit "
+                            "after '-'"},
+      {"{} {}", "4: syntax error while parsing value - unexpected '{'; expected end of input"},
+      {"{\"a\":\"unterminated}", "20: syntax error while parsing value - invalid string: missing "
+                                 "closing quote"},
   };
-  for (const auto &[json, message] : cases)
-    EXPECT_EQ(loadError(stFile(json, {})), p + ": " + message) << json;
+  for (const auto &[json, message] : cases) {
+    const std::string error = loadError(stFile(json, {}));
+    EXPECT_EQ(error.substr(0, error.find("; last read")), p + ": " + syntax + message) << json;
+  }
+  EXPECT_EQ(loadError(stFile("{\"x\":{\"e\":1e999}}", {})),
+            p + ": bad JSON header: number overflow parsing '1e999'");
+  EXPECT_EQ(loadError(stFile("{\"a\":1,\"a\":2}", {})),
+            p + ": tensor 'a' must be an object, not a number");
+  EXPECT_EQ(loadError(stFile("{\"__metadata__\":{},\"__metadata__\":{}}", {})),
+            p + ": duplicate key \"__metadata__\"");
+  EXPECT_EQ(loadError(stFile("{\"x\":{\"e\":" + std::string(100, '[') + std::string(100, ']') +
+                                 "}}",
+                             {})),
+            p + ": header nests objects and arrays deeper than 64 levels");
 }
 
 TEST_F(CheckpointTest, BadHeaderEntriesAreRejected) {
@@ -374,7 +403,8 @@ TEST_F(CheckpointTest, TensorsMustMatchTheModel) {
   EXPECT_EQ(loadError(with(entry("steps", "I64", "[]", 36, 44),
                            entry("steps", "F64", "[]", 36, 44))),
             p + ": tensor 'steps' has dtype F64, the model expects I64");
-  EXPECT_EQ(loadError(with(entry("fc.bias", "F32", "[3]", 24, 36) + ",", "")),
+  EXPECT_EQ(loadError(with(entry("fc.bias", "F32", "[3]", 24, 36),
+                           entry("fc.bias2", "F32", "[3]", 24, 36))),
             p + ": missing tensor 'fc.bias'");
 
   // An unknown tensor is an error unless allowed.
@@ -462,15 +492,6 @@ TEST_F(CheckpointTest, WriterRejectsBadTensors) {
   // No tensors and no metadata is still a valid file.
   ASSERT_TRUE(writeSafetensors(dir + "/t", {}, {}, error)) << error;
   EXPECT_EQ(readFile(dir + "/t"), stFile("{}      ", {}));
-}
-
-/// Files in \p dir (to check that no temporary file is left behind).
-std::vector<std::string> listDir(const std::string &dir) {
-  std::vector<std::string> names;
-  for (const auto &e : std::filesystem::directory_iterator(dir))
-    names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 TEST_F(CheckpointTest, FailedSaveKeepsExistingFile) {
@@ -719,6 +740,31 @@ TEST_F(TrainerCheckpointTest, ResumeContinuesTheLearningRateSchedule) {
   EXPECT_EQ(d.status, 0) << d.err;
   EXPECT_THAT(d.err, HasSubstr("warning: --lr-schedule step:8:0.5 differs from the "
                                "checkpoint's schedule cosine:32:0.01"));
+}
+
+TEST_F(TrainerCheckpointTest, ResumeRejectsAnEpochThatWouldWrap) {
+  // The state of a real run, with its epoch counter replaced: resuming after
+  // epoch 2147483647 used to continue at epoch -2147483648 and train for 2^31
+  // epochs.
+  const std::string ck = dir + "/ck.st";
+  ASSERT_EQ(run({"--epochs", "1", "--save", ck}).status, 0);
+  Arena arena(640);
+  LoadResult loaded;
+  std::string error;
+  ASSERT_TRUE(loadCheckpoint(toyModel(), arena.data(), ck, {}, &loaded, error)) << error;
+  std::vector<TensorRef> tensors;
+  for (const kiln_state_entry &e : kToyState)
+    tensors.push_back({e.name, e.dtype, std::vector<int64_t>(e.shape, e.shape + e.rank),
+                       arena.data() + e.offset});
+  for (const char *epoch : {"2147483647", "-1", "1 "}) {
+    loaded.metadata["kiln.epoch"] = epoch;
+    ASSERT_TRUE(writeSafetensors(ck, tensors, loaded.metadata, error)) << error;
+    RunResult r = run({"--epochs", "3", "--resume", ck, "--save", ck});
+    EXPECT_EQ(r.status, KILN_TRAIN_FAILED);
+    EXPECT_THAT(r.err, HasSubstr(ck + ": metadata \"kiln.epoch\" is \"" + epoch +
+                                 "\", not an epoch count from 0 to 2147483646"));
+    EXPECT_EQ(grep(r.out, "^epoch"), std::vector<std::string>{});
+  }
 }
 
 TEST_F(TrainerCheckpointTest, ResumeNeedsTheWholeState) {

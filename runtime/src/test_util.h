@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -111,6 +112,16 @@ inline void writeSplit(const std::string &dir, bool train, uint32_t n, uint32_t 
   writeIdxU8(prefix + "-images-idx3-ubyte.gz", {n, h, w}, images, true);
   writeIdxU8(prefix + "-labels-idx1-ubyte.gz", {static_cast<uint32_t>(labels.size())}, labels,
              true);
+}
+
+/// The names of the files in \p dir, sorted (e.g. to check that no
+/// temporary file is left behind).
+inline std::vector<std::string> listDir(const std::string &dir) {
+  std::vector<std::string> names;
+  for (const auto &e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 } // namespace kiln::runtime::testutil

@@ -18,9 +18,14 @@
 // Saving is atomic: the file is written under a temporary name in the target's
 // directory, fsync'ed and renamed over the target, so a crash or an I/O error
 // never leaves a truncated checkpoint and never loses an existing one.
+// A save also removes temporary files that earlier saves to the same path
+// left when their process was killed (but never one a live process writes).
 // Loading validates the whole file (header, JSON, every tensor's dtype, shape
-// and data range) against the model before it writes a byte of the arena, so
-// a failed load leaves the arena unchanged.
+// and data range, the data layout as the reference implementation does, and
+// the kiln.* metadata) against the model before it writes a byte of the
+// arena, so a failed load leaves the arena unchanged. The header's size and
+// the work spent on it are bounded (at most 100,000,000 bytes as in
+// safetensors, 100,000 tensors, 10,000 metadata entries, nesting 64 deep).
 //
 // Thread safety: the functions keep no global state and are reentrant; two
 // concurrent saves to the same path leave one of the two complete files.
@@ -71,7 +76,8 @@ bool writeSafetensors(const std::string &path, const std::vector<TensorRef> &ten
 /// Saves every state tensor of \p model (parameters, then optimizer buffers,
 /// in state-table order) from \p arena to \p path, with \p metadata in
 /// "__metadata__". Adds "format": "pt" (what PyTorch tooling expects) unless
-/// \p metadata has a "format" entry. Atomic as writeSafetensors.
+/// \p metadata has a "format" entry. Refuses kiln.* metadata that
+/// validateKilnMetadata rejects. Atomic as writeSafetensors.
 bool saveCheckpoint(const kiln_model_info &model, const void *arena, const std::string &path,
                     const std::map<std::string, std::string> &metadata, std::string &error);
 
@@ -110,9 +116,24 @@ bool loadCheckpoint(const kiln_model_info &model, void *arena, const std::string
                     const LoadOptions &options, LoadResult *result, std::string &error);
 
 /// Reads only the "__metadata__" of the safetensors file \p path (validating
-/// its header as loadCheckpoint does, but no tensor against any model).
+/// its header and kiln.* metadata as loadCheckpoint does, but no tensor
+/// against any model).
 bool readCheckpointMetadata(const std::string &path, std::map<std::string, std::string> &metadata,
                             std::string &error);
+
+/// The largest "kiln.epoch" a checkpoint may record: a resumed run continues
+/// with epoch + 1, which must still be an int.
+constexpr int32_t kMaxCheckpointEpoch = INT32_MAX - 1;
+
+/// Checks the metadata entries kiln reads back, where present: "kiln.epoch"
+/// (a decimal integer from 0 to kMaxCheckpointEpoch), "kiln.seed" (a decimal
+/// uint64), "kiln.lr" (a finite number > 0) and "kiln.lr_schedule" (as
+/// parse_lr_schedule reads it). Integers are canonical: no sign, space,
+/// leading zero or trailing text. On error returns false and sets \p error
+/// to "<path>: metadata \"kiln.epoch\" is ...". loadCheckpoint and
+/// readCheckpointMetadata call it on every file they read.
+bool validateKilnMetadata(const std::string &path,
+                          const std::map<std::string, std::string> &metadata, std::string &error);
 
 } // namespace kiln::runtime
 
