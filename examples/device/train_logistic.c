@@ -8,7 +8,7 @@
  * epoch; then checkpoints the state to a memory buffer, reloads it into a
  * second arena and checks both predict the same. It prints every step's rate
  * and loss as float bits, so runs on different targets can be compared
- * exactly (tests/device/compare_runs.py), and writes the checkpoint to
+ * exactly (compare_runs.py), and writes the checkpoint to
  * logistic_regression-<target>.safetensors (through semihosting on the M4).
  *
  * No heap: the arena, workspace and checkpoint buffer are static. Integers

@@ -2,7 +2,7 @@
  *
  * Implements checkpoint.h without heap or stdio. The writer emits exactly
  * the bytes of the host's writer (runtime/src/checkpoint.cpp); a test
- * (tests/device/device_runtime_test.cc) compares the two byte for byte. The
+ * (examples/device/device_runtime_test.cc) compares the two byte for byte. The
  * reader is a small JSON scanner that re-reads the header instead of
  * building a tree: a model's state table is short, and no allocation is
  * worth more on a microcontroller than the microseconds saved.
