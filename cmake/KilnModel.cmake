@@ -1,22 +1,85 @@
 # Build-time model compilation (in the spirit of Halide's add_halide_library).
 #
-#   kiln_add_model(NAME mlp SOURCES mlp.cpp [FLAGS --target=... --mcpu=...])
+#   kiln_add_model(NAME mlp SOURCES mlp.cpp [FLAGS --mcpu=...])
 #     builds the generator `mlp-gen` from the model source, runs it to produce
 #     mlp/mlp.o and mlp/mlp.h (plus mlp/mlp.mlir: the forward and generated
 #     backward IR), and wraps the object as the static library `mlp_model`
 #     whose include directory holds mlp.h.
+#   kiln_add_model(NAME mlp [SOURCES mlp.cpp] TARGET aarch64-linux-gnu [FLAGS ...])
+#     cross-compiles the model for a target triple (aarch64-linux-gnu,
+#     riscv64-linux-gnu, thumbv7em-none-eabihf): mlp-<triple>/mlp.{o,h} and the
+#     custom target `mlp_model_<triple>`, whose KILN_MODEL_OBJECT and
+#     KILN_MODEL_INCLUDE_DIR properties kiln_add_device_program reads. The
+#     generator is shared with the host build of the same NAME, so SOURCES
+#     may be left out when that exists.
 #   kiln_add_trainer(mlp)
 #     links `mlp-train`: the runtime's trainer driving the compiled model.
+#   kiln_add_device_program(NAME p TARGET <triple> MODEL mlp SOURCES p.c ...)
+#     builds a program for the target with the cross toolchain of
+#     cmake/toolchains/ (a sub-build of runtime/device/program), linking the
+#     model's object and the C device runtime; see below and docs/devices.md.
+
+include(ExternalProject)
+
+set(KILN_TOOLCHAIN_DIR ${CMAKE_CURRENT_LIST_DIR}/toolchains)
+set(KILN_DEVICE_PROGRAM_DIR ${CMAKE_CURRENT_LIST_DIR}/../runtime/device/program)
+
+# The toolchain file of a target triple.
+function(kiln_toolchain_file triple out)
+  if(triple STREQUAL "thumbv7em-none-eabihf")
+    set(file ${KILN_TOOLCHAIN_DIR}/cortex-m4.cmake)
+  else()
+    set(file ${KILN_TOOLCHAIN_DIR}/${triple}.cmake)
+  endif()
+  if(NOT EXISTS ${file})
+    message(FATAL_ERROR "kiln: no toolchain file for target '${triple}' (have "
+      "aarch64-linux-gnu, riscv64-linux-gnu, thumbv7em-none-eabihf)")
+  endif()
+  set(${out} ${file} PARENT_SCOPE)
+endfunction()
+
+# kilnc flags a target needs beyond the triple. riscv64: Debian's libraries
+# are lp64d, so objects must use the hard-float ABI with the F and D
+# extensions; Cortex-M4: its FPU. Once the compiler derives these defaults
+# from the triple itself, passing them here stays harmless.
+function(kiln_target_flags triple out)
+  set(flags)
+  if(triple MATCHES "^riscv64")
+    set(flags --mattr=+m,+a,+f,+d,+c)
+  elseif(triple MATCHES "^thumbv7em")
+    set(flags --mcpu=cortex-m4)
+  endif()
+  set(${out} ${flags} PARENT_SCOPE)
+endfunction()
 
 function(kiln_add_model)
-  cmake_parse_arguments(ARG "" "NAME" "SOURCES;FLAGS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;TARGET" "SOURCES;FLAGS" ${ARGN})
   set(name ${ARG_NAME})
-  add_executable(${name}-gen ${ARG_SOURCES})
-  target_link_libraries(${name}-gen PRIVATE kiln_generator_main)
-  target_compile_options(${name}-gen PRIVATE -fexceptions)
-  # Generators sit beside kilnc so lit tests can run them.
-  set_target_properties(${name}-gen PROPERTIES
-    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+  if(NOT TARGET ${name}-gen)
+    add_executable(${name}-gen ${ARG_SOURCES})
+    target_link_libraries(${name}-gen PRIVATE kiln_generator_main)
+    target_compile_options(${name}-gen PRIVATE -fexceptions)
+    # Generators sit beside kilnc so lit tests can run them.
+    set_target_properties(${name}-gen PROPERTIES
+      RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+  endif()
+
+  if(ARG_TARGET)
+    kiln_target_flags(${ARG_TARGET} target_flags)
+    set(out ${CMAKE_CURRENT_BINARY_DIR}/${name}-${ARG_TARGET})
+    add_custom_command(
+      OUTPUT ${out}/${name}.o ${out}/${name}.h
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${out}
+      COMMAND ${name}-gen --emit=obj --target=${ARG_TARGET} ${target_flags} ${ARG_FLAGS}
+              -o ${out}/${name}.o
+      DEPENDS ${name}-gen
+      COMMENT "kiln: compiling model ${name} for ${ARG_TARGET}"
+      VERBATIM)
+    add_custom_target(${name}_model_${ARG_TARGET} ALL DEPENDS ${out}/${name}.o ${out}/${name}.h)
+    set_target_properties(${name}_model_${ARG_TARGET} PROPERTIES
+      KILN_MODEL_OBJECT ${out}/${name}.o KILN_MODEL_INCLUDE_DIR ${out})
+    return()
+  endif()
 
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${name})
   add_custom_command(
@@ -43,4 +106,96 @@ function(kiln_add_trainer name)
   configure_file(${main}.in ${main} COPYONLY)
   add_executable(${name}-train ${main})
   target_link_libraries(${name}-train PRIVATE ${name}_model kiln_runtime)
+endfunction()
+
+# Whether the cross toolchain of \p triple can build programs here: sets
+# \p out to "" if so, else to the reason (a missing compiler or C library),
+# and \p emulator to the command that runs the target's programs.
+function(kiln_check_toolchain triple out emulator)
+  kiln_toolchain_file(${triple} file)
+  # The toolchain file only sets variables; read them in this scope.
+  include(${file})
+  set(${emulator} ${KILN_TARGET_EMULATOR} PARENT_SCOPE)
+  find_program(compiler ${CMAKE_C_COMPILER} NO_CACHE)
+  if(NOT compiler)
+    set(${out} "${CMAKE_C_COMPILER} not found (scripts/setup.sh installs it)" PARENT_SCOPE)
+    return()
+  endif()
+  # Compile (Linux: and link) a trivial program, which needs the target's C
+  # library: Debian's libc6-dev-*-cross or libnewlib-arm-none-eabi.
+  set(probe ${CMAKE_BINARY_DIR}/CMakeFiles/kiln-toolchain-probe-${triple})
+  file(WRITE ${probe}.c "#include <stdio.h>\n#include <math.h>\nint main(void) { return 0; }\n")
+  if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+    set(probe_args -static ${probe}.c -o ${probe} -lm)
+  else()
+    separate_arguments(probe_args UNIX_COMMAND "${CMAKE_C_FLAGS_INIT}")
+    list(APPEND probe_args -c ${probe}.c -o ${probe}.o)
+  endif()
+  execute_process(COMMAND ${compiler} ${probe_args} RESULT_VARIABLE rc
+                  OUTPUT_QUIET ERROR_VARIABLE probe_error)
+  if(NOT rc EQUAL 0)
+    set(${out} "${CMAKE_C_COMPILER} cannot build a C program (its C library is missing; "
+               "scripts/setup.sh installs it)" PARENT_SCOPE)
+    return()
+  endif()
+  set(${out} "" PARENT_SCOPE)
+endfunction()
+
+#   kiln_add_device_program(NAME prog TARGET <triple> MODEL m SOURCES a.c ...
+#                           [INCLUDE_DIRECTORIES dir...] [DEPENDS target...])
+# Builds `prog` for the target from SOURCES, the object of
+# kiln_add_model(NAME m TARGET <triple>) and the C device runtime, with the
+# triple's toolchain file (a Cortex-M4 program also gets the MPS2 AN386
+# startup code and linker script). Sets in the caller's scope:
+#   <prog>_PROGRAM        the executable (an .elf for bare metal)
+#   <prog>_EMULATOR       the command that runs it (qemu-user, qemu-system-arm)
+#   <prog>_SKIP_REASON    why it was not built ("" if it was): a missing
+#                         cross compiler or C library leaves it out instead of
+#                         failing the build
+function(kiln_add_device_program)
+  cmake_parse_arguments(ARG "" "NAME;TARGET;MODEL" "SOURCES;INCLUDE_DIRECTORIES;DEPENDS" ${ARGN})
+  set(name ${ARG_NAME})
+  kiln_check_toolchain(${ARG_TARGET} skip emulator)
+  set(${name}_EMULATOR ${emulator} PARENT_SCOPE)
+  set(${name}_SKIP_REASON "${skip}" PARENT_SCOPE)
+  if(skip)
+    message(STATUS "kiln: not building ${name}: ${skip}")
+    return()
+  endif()
+  kiln_toolchain_file(${ARG_TARGET} toolchain)
+  set(model_target ${ARG_MODEL}_model_${ARG_TARGET})
+  get_target_property(object ${model_target} KILN_MODEL_OBJECT)
+  get_target_property(model_include ${model_target} KILN_MODEL_INCLUDE_DIR)
+  # Bare metal: optimise for size (flash is the scarce resource there).
+  set(suffix "")
+  set(build_type Release)
+  if(ARG_TARGET MATCHES "-none-")
+    set(suffix .elf)
+    set(build_type MinSizeRel)
+  endif()
+  set(binary_dir ${CMAKE_CURRENT_BINARY_DIR}/${name})
+  set(sources)
+  foreach(source ${ARG_SOURCES})
+    get_filename_component(source ${source} ABSOLUTE)
+    list(APPEND sources ${source})
+  endforeach()
+  string(REPLACE ";" "|" sources "${sources}")
+  string(REPLACE ";" "|" includes "${model_include};${ARG_INCLUDE_DIRECTORIES}")
+  ExternalProject_Add(${name}
+    SOURCE_DIR ${KILN_DEVICE_PROGRAM_DIR}
+    BINARY_DIR ${binary_dir}
+    LIST_SEPARATOR |
+    CMAKE_ARGS
+      -DCMAKE_TOOLCHAIN_FILE=${toolchain}
+      -DCMAKE_BUILD_TYPE=${build_type}
+      -DCMAKE_C_COMPILER_LAUNCHER=${CMAKE_C_COMPILER_LAUNCHER}
+      -DKILN_PROGRAM_NAME=${name}
+      -DKILN_PROGRAM_SOURCES=${sources}
+      -DKILN_PROGRAM_INCLUDE_DIRS=${includes}
+      -DKILN_MODEL_OBJECT=${object}
+    BUILD_ALWAYS ON
+    INSTALL_COMMAND ""
+    BUILD_BYPRODUCTS ${binary_dir}/${name}${suffix}
+    DEPENDS ${model_target} ${ARG_DEPENDS})
+  set(${name}_PROGRAM ${binary_dir}/${name}${suffix} PARENT_SCOPE)
 endfunction()

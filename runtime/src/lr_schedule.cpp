@@ -1,7 +1,9 @@
 //===- lr_schedule.cpp - learning-rate schedules for the trainer ----------===//
 //
-// Closed forms of torch.optim.lr_scheduler (1.13) and a small parser for
-// trainer flags. See lr_schedule.h.
+// Closed forms of torch.optim.lr_scheduler (1.13), evaluated by the device
+// runtime's C definition (runtime/device/src/lr_schedule.c), with the
+// argument checks, the text form and a small parser for trainer flags. See
+// lr_schedule.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,8 +20,6 @@
 namespace kiln::runtime {
 
 namespace {
-constexpr double kPi = 3.14159265358979323846;
-
 void require(bool ok, const char *message) {
   if (!ok)
     throw std::invalid_argument(message);
@@ -34,17 +34,14 @@ std::string number(double v) {
 
 LrSchedule LrSchedule::constant(double lr) {
   LrSchedule s;
-  s.lr_ = lr;
+  s.spec_ = kiln_lr_constant(lr);
   return s;
 }
 
 LrSchedule LrSchedule::step(double lr, int64_t step_size, double gamma) {
   require(step_size > 0, "step: step_size must be positive");
   LrSchedule s;
-  s.kind_ = Kind::Step;
-  s.lr_ = lr;
-  s.n_ = step_size;
-  s.a_ = gamma;
+  s.spec_ = kiln_lr_step(lr, step_size, gamma);
   return s;
 }
 
@@ -53,28 +50,22 @@ LrSchedule LrSchedule::multi_step(double lr, std::vector<int64_t> milestones,
   require(std::is_sorted(milestones.begin(), milestones.end()),
           "multistep: milestones must be sorted");
   LrSchedule s;
-  s.kind_ = Kind::MultiStep;
-  s.lr_ = lr;
-  s.milestones_ = std::move(milestones);
-  s.a_ = gamma;
+  s.milestones_ = std::make_shared<const std::vector<int64_t>>(std::move(milestones));
+  s.spec_ = kiln_lr_multi_step(lr, s.milestones_->data(),
+                               static_cast<int32_t>(s.milestones_->size()), gamma);
   return s;
 }
 
 LrSchedule LrSchedule::exponential(double lr, double gamma) {
   LrSchedule s;
-  s.kind_ = Kind::Exponential;
-  s.lr_ = lr;
-  s.a_ = gamma;
+  s.spec_ = kiln_lr_exponential(lr, gamma);
   return s;
 }
 
 LrSchedule LrSchedule::cosine(double lr, int64_t t_max, double eta_min) {
   require(t_max > 0, "cosine: t_max must be positive");
   LrSchedule s;
-  s.kind_ = Kind::Cosine;
-  s.lr_ = lr;
-  s.n_ = t_max;
-  s.a_ = eta_min;
+  s.spec_ = kiln_lr_cosine(lr, t_max, eta_min);
   return s;
 }
 
@@ -82,11 +73,7 @@ LrSchedule LrSchedule::linear(double lr, double start_factor,
                               double end_factor, int64_t total_iters) {
   require(total_iters > 0, "linear: total_iters must be positive");
   LrSchedule s;
-  s.kind_ = Kind::Linear;
-  s.lr_ = lr;
-  s.a_ = start_factor;
-  s.b_ = end_factor;
-  s.n_ = total_iters;
+  s.spec_ = kiln_lr_linear(lr, start_factor, end_factor, total_iters);
   return s;
 }
 
@@ -94,73 +81,37 @@ LrSchedule LrSchedule::warmup(int64_t warmup_steps, double start_factor,
                               LrSchedule after) {
   require(warmup_steps > 0, "warmup: the number of steps must be positive");
   LrSchedule s;
-  s.kind_ = Kind::Warmup;
-  s.n_ = warmup_steps;
-  s.a_ = start_factor;
-  s.lr_ = after.at(0);
   s.after_ = std::make_shared<const LrSchedule>(std::move(after));
+  s.spec_ = kiln_lr_warmup(warmup_steps, start_factor, &s.after_->spec_);
   return s;
 }
 
-double LrSchedule::at(int64_t t) const {
-  t = std::max<int64_t>(t, 0);
-  switch (kind_) {
-  case Kind::Constant:
-    return lr_;
-  case Kind::Step:
-    return lr_ * std::pow(a_, static_cast<double>(t / n_));
-  case Kind::MultiStep: {
-    auto passed = std::upper_bound(milestones_.begin(), milestones_.end(), t) -
-                  milestones_.begin();
-    return lr_ * std::pow(a_, static_cast<double>(passed));
-  }
-  case Kind::Exponential:
-    return lr_ * std::pow(a_, static_cast<double>(t));
-  case Kind::Cosine:
-    if (t >= n_)
-      return a_;
-    return a_ + (lr_ - a_) *
-                    (1.0 + std::cos(kPi * static_cast<double>(t) /
-                                    static_cast<double>(n_))) /
-                    2.0;
-  case Kind::Linear: {
-    double progress =
-        static_cast<double>(std::min(t, n_)) / static_cast<double>(n_);
-    return lr_ * (a_ + (b_ - a_) * progress);
-  }
-  case Kind::Warmup:
-    if (t < n_)
-      return lr_ * (a_ + (1.0 - a_) * static_cast<double>(t) /
-                             static_cast<double>(n_));
-    return after_->at(t - n_);
-  }
-  return lr_;
-}
+double LrSchedule::at(int64_t t) const { return kiln_lr_rate(&spec_, t); }
 
 std::string LrSchedule::describe() const {
-  switch (kind_) {
-  case Kind::Constant:
+  const kiln_lr_schedule &s = spec_;
+  switch (s.kind) {
+  case KILN_LR_CONSTANT:
     return "constant";
-  case Kind::Step:
-    return "step:" + std::to_string(n_) + ":" + number(a_);
-  case Kind::MultiStep: {
+  case KILN_LR_STEP:
+    return "step:" + std::to_string(s.n) + ":" + number(s.a);
+  case KILN_LR_MULTI_STEP: {
     std::string text = "multistep:";
-    for (size_t i = 0; i < milestones_.size(); ++i) {
+    for (int32_t i = 0; i < s.num_milestones; ++i) {
       if (i)
         text += '/';
-      text += std::to_string(milestones_[i]);
+      text += std::to_string(s.milestones[i]);
     }
-    return text + ":" + number(a_);
+    return text + ":" + number(s.a);
   }
-  case Kind::Exponential:
-    return "exp:" + number(a_);
-  case Kind::Cosine:
-    return "cosine:" + std::to_string(n_) + ":" + number(a_);
-  case Kind::Linear:
-    return "linear:" + number(a_) + ":" + number(b_) + ":" + std::to_string(n_);
-  case Kind::Warmup:
-    return "warmup:" + std::to_string(n_) + ":" + number(a_) + "," +
-           after_->describe();
+  case KILN_LR_EXPONENTIAL:
+    return "exp:" + number(s.a);
+  case KILN_LR_COSINE:
+    return "cosine:" + std::to_string(s.n) + ":" + number(s.a);
+  case KILN_LR_LINEAR:
+    return "linear:" + number(s.a) + ":" + number(s.b) + ":" + std::to_string(s.n);
+  case KILN_LR_WARMUP:
+    return "warmup:" + std::to_string(s.n) + ":" + number(s.a) + "," + after_->describe();
   }
   return "";
 }

@@ -1,13 +1,15 @@
 //===- sampler.cpp - Sample orders for the DataLoader ---------------------===//
 //
-// The random primitives (splitmix64, unbiased bounded integers, the seeded
-// Fisher-Yates shuffle) and the three standard samplers. The shuffle is the
-// one the DataLoader has always used; its golden outputs are pinned by
-// dataloader_test.cc, so changing anything here breaks reproducibility.
+// The three standard samplers over the random primitives (splitmix64,
+// unbiased bounded integers, the seeded Fisher-Yates shuffle) of the device
+// runtime's random.h, which the device training loop uses too. The shuffle is
+// the one the DataLoader has always used; its golden outputs are pinned by
+// dataloader_test.cc, so changing it breaks reproducibility.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/sampler.h"
+#include "kiln/device/random.h"
 
 #include <numeric>
 #include <stdexcept>
@@ -16,33 +18,14 @@
 
 namespace kiln::runtime {
 
-uint64_t splitMix64(uint64_t &state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+// The generator and the shuffle are defined once, in C, for the host and the
+// device training loop alike (runtime/device/src/random.c).
+uint64_t splitMix64(uint64_t &state) { return kiln_splitmix64(&state); }
 
-uint64_t uniformBelow(uint64_t &state, uint64_t n) {
-  // Reject the few raw values below 2^64 mod n so the remaining range is a
-  // multiple of n.
-  const uint64_t threshold = (0 - n) % n;
-  for (;;) {
-    uint64_t r = splitMix64(state);
-    if (r >= threshold)
-      return r % n;
-  }
-}
+uint64_t uniformBelow(uint64_t &state, uint64_t n) { return kiln_uniform_below(&state, n); }
 
 void shuffleForEpoch(uint64_t seed, int epoch, std::vector<int64_t> &values) {
-  // Hash the seed first so that nearby seeds (0, 1, 2, ...) and epochs do not
-  // produce correlated generator states.
-  uint64_t s = seed;
-  uint64_t state = splitMix64(s) ^ (static_cast<uint64_t>(epoch) * 0xd1b54a32d192ed03ULL);
-  for (size_t i = values.size(); i > 1; --i) {
-    size_t j = static_cast<size_t>(uniformBelow(state, i));
-    std::swap(values[i - 1], values[j]);
-  }
+  kiln_shuffle_for_epoch(seed, epoch, values.data(), values.size());
 }
 
 namespace {

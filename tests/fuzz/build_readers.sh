@@ -12,7 +12,8 @@ src="$(cd "$(dirname "$0")/readers" && pwd)"
 mkdir -p "$out"
 log="$out/build.log"
 if { [ -f "$out/build.ninja" ] ||
-     cmake -S "$src" -B "$out" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" "$@"; } >"$log" 2>&1 &&
+     cmake -S "$src" -B "$out" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" \
+           -DCMAKE_C_COMPILER="${cxx/clang++/clang}" "$@"; } >"$log" 2>&1 &&
    cmake --build "$out" >>"$log" 2>&1; then
   rm -f "$out/build-failed.log"
 else

@@ -17,6 +17,9 @@
 //                                  milestones=[w]): LinearLR for t < w, then
 //                                  `after` at t - w
 //
+// The formulas themselves are C (kiln/device/lr_schedule.h), shared with the
+// device training loop, so a device run uses the host's rates bit for bit.
+//
 // The same schedules parse from a flag-friendly text (parse_lr_schedule),
 // e.g. "cosine:10000:1e-5", "warmup:500:0.01,step:30:0.1".
 //
@@ -29,6 +32,8 @@
 
 #ifndef KILN_RUNTIME_LR_SCHEDULE_H
 #define KILN_RUNTIME_LR_SCHEDULE_H
+
+#include "kiln/device/lr_schedule.h"
 
 #include <cstdint>
 #include <memory>
@@ -68,15 +73,14 @@ public:
   std::string describe() const;
 
 private:
-  enum class Kind { Constant, Step, MultiStep, Exponential, Cosine, Linear, Warmup };
   LrSchedule() = default;
 
-  Kind kind_ = Kind::Constant;
-  double lr_ = 0.0;
-  double a_ = 0.0, b_ = 0.0; ///< gamma / eta_min / start and end factors
-  int64_t n_ = 0;            ///< step_size / t_max / total_iters / warm-up steps
-  std::vector<int64_t> milestones_;
-  std::shared_ptr<const LrSchedule> after_; ///< Warmup's second schedule
+  /// The C description the rates come from (kiln/device/lr_schedule.h, which
+  /// the device training loop evaluates too). Its milestones and `after`
+  /// point into the shared, immutable objects below, so copies stay valid.
+  kiln_lr_schedule spec_ = kiln_lr_constant(0.0);
+  std::shared_ptr<const std::vector<int64_t>> milestones_; ///< MultiStep's
+  std::shared_ptr<const LrSchedule> after_;                 ///< Warmup's second schedule
 };
 
 /// Parses `spec` for a base rate `lr`: an optional warm-up, a comma, then
