@@ -9,6 +9,8 @@ helpers (__aeabi_d*, __adddf3), no heap.
 
 usage: check_freestanding.py BIN_DIR LLVM_NM
 """
+import concurrent.futures
+import os
 import pathlib
 import re
 import subprocess
@@ -25,33 +27,44 @@ TARGETS = {
 }
 ALLOWED = re.compile(
     r"^(memcpy|memset|memmove|__aeabi_mem(cpy|move|set|clr)[48]?)$")
+TARGETS_INDEX = {target: i for i, target in enumerate(TARGETS)}
 SKIPPED = {"bad_shape-gen"}  # fails by design (tests/lit/Integration)
 
 
+def undefined_symbols(gen, flags, obj, nm):
+    """The symbols `gen`'s object for `flags` leaves undefined, or an error."""
+    emit = subprocess.run([str(gen), "--emit=obj", "-o", str(obj)] + flags,
+                          capture_output=True, text=True)
+    if emit.returncode != 0:
+        return None, emit.stderr.strip()
+    listing = subprocess.run([nm, "-u", str(obj)], capture_output=True,
+                             text=True, check=True).stdout.split()
+    return [s for s in listing if s != "U"], None
+
+
 def main():
-    bin_dir, nm = pathlib.Path(sys.argv[1]), sys.argv[2]
+    bin_dir, nm = pathlib.Path(sys.argv[1]).resolve(), sys.argv[2]
     generators = sorted(p for p in bin_dir.glob("*-gen") if p.name not in SKIPPED)
     if not generators:
         print(f"no *-gen in {bin_dir}")
         return 1
+    jobs = [(gen, target) for gen in generators for target in TARGETS]
     failures = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for gen in generators:
-            for target, flags in TARGETS.items():
-                obj = pathlib.Path(tmp) / "model.o"
-                emit = subprocess.run([str(gen), "--emit=obj", "-o", str(obj)] + flags,
-                                      capture_output=True, text=True)
-                if emit.returncode != 0:
-                    failures.append(f"{gen.name} {target}: emit failed: {emit.stderr.strip()}")
-                    continue
-                symbols = subprocess.run([nm, "-u", str(obj)], capture_output=True,
-                                         text=True, check=True).stdout.split()
-                symbols = [s for s in symbols if s != "U"]
-                bad = sorted(s for s in symbols if not ALLOWED.match(s))
-                status = "FAIL " + " ".join(bad) if bad else "ok"
-                print(f"{gen.name:28} {target:28} {status}")
-                if bad:
-                    failures.append(f"{gen.name} {target}: {' '.join(bad)}")
+    with tempfile.TemporaryDirectory() as tmp, \
+            concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        results = pool.map(
+            lambda job: undefined_symbols(
+                job[0], TARGETS[job[1]], pathlib.Path(tmp) / f"{job[0].name}-{TARGETS_INDEX[job[1]]}.o", nm),
+            jobs)
+        for (gen, target), (symbols, error) in zip(jobs, results):
+            if error is not None:
+                failures.append(f"{gen.name} {target}: emit failed: {error}")
+                continue
+            bad = sorted(s for s in symbols if not ALLOWED.match(s))
+            status = "FAIL " + " ".join(bad) if bad else "ok"
+            print(f"{gen.name:28} {target:28} {status}")
+            if bad:
+                failures.append(f"{gen.name} {target}: {' '.join(bad)}")
     if failures:
         print("\nundefined symbols beyond memcpy/memset/memmove:")
         print("\n".join(failures))
