@@ -36,7 +36,9 @@ int64_t Buffer::numElements() const {
 
 Buffer Buffer::scalar(double value) { return Buffer{{}, {value}}; }
 
-double kiln::interp::uniform01(uint64_t seed, uint64_t stream, uint64_t index) {
+namespace {
+/// splitmix64 of seed + stream C1 + index C2 (kiln.random_uniform's hash).
+uint64_t splitmix(uint64_t seed, uint64_t stream, uint64_t index) {
   uint64_t z = seed + stream * 0x9E3779B97F4A7C15ull +
                index * 0xBF58476D1CE4E5B9ull;
   z ^= z >> 30;
@@ -44,7 +46,16 @@ double kiln::interp::uniform01(uint64_t seed, uint64_t stream, uint64_t index) {
   z ^= z >> 27;
   z *= 0x94D049BB133111EBull;
   z ^= z >> 31;
-  return static_cast<double>(z >> 11) * 0x1.0p-53;
+  return z;
+}
+} // namespace
+
+double kiln::interp::uniform01(uint64_t seed, uint64_t stream, uint64_t index) {
+  return static_cast<double>(splitmix(seed, stream, index) >> 11) * 0x1.0p-53;
+}
+
+uint32_t kiln::interp::hash24(uint64_t seed, uint64_t stream, uint64_t index) {
+  return static_cast<uint32_t>(splitmix(seed, stream, index) >> 40);
 }
 
 namespace {
@@ -156,12 +167,20 @@ Buffer evalRandomUniform(kiln::RandomUniformOp op, const Buffer &seedBuf) {
   Type elementType = type.getElementType();
   int64_t n = out.numElements();
   out.data.reserve(n);
+  // Narrower than f64: float32 operations on 24 bits, as the lowering.
+  auto lowF = static_cast<float>(low);
+  auto rangeF = static_cast<float>(high - low);
   for (int64_t i = 0; i < n; ++i) {
-    double value = low + (high - low) * kiln::interp::uniform01(
-                                            seed, stream, uint64_t(i));
-    if (elementType.isF32()) {
-      value = static_cast<double>(static_cast<float>(value));
-    } else if (!elementType.isF64()) {
+    if (elementType.isF64()) {
+      out.data.push_back(low + (high - low) * kiln::interp::uniform01(
+                                                  seed, stream, uint64_t(i)));
+      continue;
+    }
+    float u = static_cast<float>(kiln::interp::hash24(seed, stream, i)) *
+              0x1.0p-24f;
+    float scaled = rangeF * u;
+    double value = static_cast<double>(lowF + scaled);
+    if (!elementType.isF32()) {
       // f16/bf16: round to the declared type as the compiled code would.
       APFloat narrow(value);
       bool lost;

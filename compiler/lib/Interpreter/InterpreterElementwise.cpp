@@ -3,9 +3,9 @@
 // float64 evaluation of the ops in KilnElementwiseOps.td. Broadcasting
 // follows NumPy (as the core evaluators do); random_normal implements the
 // counter-based Box-Muller transform of the op's description with fixed
-// float64 series for ln and cos, which the lowering in
-// KilnToLinalgElementwise.cpp repeats operation for operation: the two agree
-// bit for bit.
+// series for ln and cos (float64 for f64 results, float32 for the others),
+// which the lowering in KilnToLinalgElementwise.cpp repeats operation for
+// operation: the two agree bit for bit.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 using namespace mlir;
 using kiln::interp::Buffer;
@@ -97,64 +98,96 @@ double minimum(double a, double b) {
 // random_normal
 //===----------------------------------------------------------------------===//
 
-/// splitmix64 of (seed, stream, index), the hash of kiln.random_uniform.
-uint64_t hash(uint64_t seed, uint64_t stream, uint64_t index) {
-  uint64_t z =
-      seed + stream * 0x9E3779B97F4A7C15ull + index * 0xBF58476D1CE4E5B9ull;
-  z ^= z >> 30;
-  z *= 0xBF58476D1CE4E5B9ull;
-  z ^= z >> 27;
-  z *= 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return z;
-}
+/// The float type random_normal computes in: float64 with 53 random bits
+/// for f64 results, float32 with 24 bits for the others (no double
+/// arithmetic, which a Cortex-M would run through soft-float helpers).
+/// `logTerms` and `cosTerms` are the series lengths that reach the type's
+/// precision.
+template <typename T> struct NormalPrecision;
+template <> struct NormalPrecision<double> {
+  using Bits = uint64_t;
+  static constexpr int mantissaBits = 52, bias = 1023, logTerms = 10,
+                       cosTerms = 11;
+};
+template <> struct NormalPrecision<float> {
+  using Bits = uint32_t;
+  static constexpr int mantissaBits = 23, bias = 127, logTerms = 6,
+                       cosTerms = 8;
+};
 
 /// ln(u) for u in (0, 1]: u = m 2^e with m in [sqrt(1/2), sqrt(2)), then
-/// ln(m) = 2 atanh(s), s = (m - 1) / (m + 1), by its series to s^21.
-double seriesLog(double u) {
-  uint64_t bits;
+/// ln(m) = 2 atanh(s), s = (m - 1) / (m + 1), by its series to
+/// s^(2 logTerms + 1).
+template <typename T> T seriesLog(T u) {
+  using P = NormalPrecision<T>;
+  typename P::Bits bits;
   std::memcpy(&bits, &u, sizeof bits);
-  int64_t e = static_cast<int64_t>(bits >> 52) - 1023;
-  bits = (bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
-  double m;
+  auto e = static_cast<int64_t>(bits >> P::mantissaBits) - P::bias;
+  typename P::Bits mantissaMask =
+      (typename P::Bits(1) << P::mantissaBits) - 1;
+  typename P::Bits oneBits = typename P::Bits(P::bias) << P::mantissaBits;
+  bits = (bits & mantissaMask) | oneBits;
+  T m;
   std::memcpy(&m, &bits, sizeof m);
-  if (m > 1.4142135623730951) {
-    m = m * 0.5;
+  if (m > static_cast<T>(1.4142135623730951)) {
+    m = m * T(0.5);
     e = e + 1;
   }
-  double s = (m - 1.0) / (m + 1.0);
-  double s2 = s * s;
-  double p = 1.0 / 21.0;
-  for (int k = 9; k >= 0; --k)
-    p = p * s2 + 1.0 / static_cast<double>(2 * k + 1);
-  double lnM = 2.0 * (s * p);
-  return static_cast<double>(e) * 0.6931471805599453 + lnM;
+  T s = (m - T(1.0)) / (m + T(1.0));
+  T s2 = s * s;
+  T p = static_cast<T>(1.0 / static_cast<double>(2 * P::logTerms + 1));
+  for (int k = P::logTerms - 1; k >= 0; --k)
+    p = p * s2 + static_cast<T>(1.0 / static_cast<double>(2 * k + 1));
+  T lnM = T(2.0) * (s * p);
+  return static_cast<T>(e) * static_cast<T>(0.6931471805599453) + lnM;
 }
 
 /// cos(2 pi t) for t in [0, 1): reduced by symmetry to x = 2 pi t in
-/// [0, pi/2], then the Taylor series to x^22.
-double seriesCos2Pi(double t) {
-  if (t >= 0.5)
-    t = 1.0 - t;
-  double sign = 1.0;
-  if (t > 0.25) {
-    t = 0.5 - t;
-    sign = -1.0;
+/// [0, pi/2], then the Taylor series to x^(2 cosTerms).
+template <typename T> T seriesCos2Pi(T t) {
+  using P = NormalPrecision<T>;
+  if (t >= T(0.5))
+    t = T(1.0) - t;
+  T sign = T(1.0);
+  if (t > T(0.25)) {
+    t = T(0.5) - t;
+    sign = T(-1.0);
   }
-  double x = 6.283185307179586 * t;
-  double x2 = x * x;
-  // Coefficients (-1)^k / (2k)!, k = 11 down to 0.
+  T x = static_cast<T>(6.283185307179586) * t;
+  T x2 = x * x;
+  // Coefficients (-1)^k / (2k)!, computed in double.
   double factorial = 1.0;
-  double coefficients[12];
-  for (int k = 0; k < 12; ++k) {
+  double coefficients[P::cosTerms + 1];
+  for (int k = 0; k <= P::cosTerms; ++k) {
     if (k > 0)
       factorial = factorial * static_cast<double>((2 * k - 1) * (2 * k));
     coefficients[k] = (k % 2 ? -1.0 : 1.0) / factorial;
   }
-  double p = coefficients[11];
-  for (int k = 10; k >= 0; --k)
-    p = p * x2 + coefficients[k];
+  T p = static_cast<T>(coefficients[P::cosTerms]);
+  for (int k = P::cosTerms - 1; k >= 0; --k)
+    p = p * x2 + static_cast<T>(coefficients[k]);
   return sign * p;
+}
+
+/// mean + std sqrt(-2 ln u1) cos(2 pi u2) in T, from the hashes of 2i and
+/// 2i + 1.
+template <typename T>
+T boxMuller(uint64_t seed, uint64_t stream, uint64_t i, double mean,
+            double stddev) {
+  uint64_t index = i * 2;
+  T u1, u2;
+  if constexpr (std::is_same_v<T, double>) {
+    u1 = kiln::interp::uniform01(seed, stream, index) + 0x1.0p-53;
+    u2 = kiln::interp::uniform01(seed, stream, index + 1);
+  } else {
+    u1 = (static_cast<T>(kiln::interp::hash24(seed, stream, index)) + T(1)) *
+         T(0x1.0p-24);
+    u2 = static_cast<T>(kiln::interp::hash24(seed, stream, index + 1)) *
+         T(0x1.0p-24);
+  }
+  T radius = std::sqrt(T(-2.0) * seriesLog(u1));
+  T z = radius * seriesCos2Pi(u2);
+  return static_cast<T>(mean) + static_cast<T>(stddev) * z;
 }
 
 /// Exact seed: from the defining constant when there is one, so seeds
@@ -203,14 +236,11 @@ Buffer evalRandomNormal(kiln::RandomNormalOp op, const Buffer &seedBuf) {
   int64_t n = out.numElements();
   out.data.reserve(n);
   for (int64_t i = 0; i < n; ++i) {
-    uint64_t index = static_cast<uint64_t>(i) * 2;
-    double u1 = (static_cast<double>(hash(seed, stream, index) >> 11) + 1.0) *
-                0x1.0p-53;
-    double u2 =
-        static_cast<double>(hash(seed, stream, index + 1) >> 11) * 0x1.0p-53;
-    double radius = std::sqrt(-2.0 * seriesLog(u1));
-    double z = radius * seriesCos2Pi(u2);
-    out.data.push_back(roundTo(elementType, mean + stddev * z));
+    double value =
+        elementType.isF64()
+            ? boxMuller<double>(seed, stream, uint64_t(i), mean, stddev)
+            : boxMuller<float>(seed, stream, uint64_t(i), mean, stddev);
+    out.data.push_back(roundTo(elementType, value));
   }
   return out;
 }

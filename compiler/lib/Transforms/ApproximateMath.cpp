@@ -1,19 +1,22 @@
-//===- ApproximateMath.cpp - polynomial exp/log/tanh ----------------------===//
+//===- ApproximateMath.cpp - kiln's own f32 exp/log/tanh/pow --------------===//
 //
-// MLIR ships the approximations as patterns only (the mlir-opt flag is a
-// test pass), so kiln wraps them in its own pass. MLIR 16 has no expansion
-// of f32 math.powf, so kiln adds one: exp(y ln|x|) with C's special cases,
-// whose exp and log the same pass then approximates.
+// Replaces f32 math.exp, math.log, math.tanh and math.powf (scalar or
+// vector) with the arith code of FloatMath.h: a few ulp from the correctly
+// rounded result over all floats, no libm call and no fma, floor or double
+// (so a Cortex-M object links with nothing but memcpy/memset). MLIR's own
+// polynomial approximations are not used: they reach ~2e-6 relative error
+// and emit math.fma and math.floor, which become fmaf/floorf calls on cores
+// without those instructions.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
-#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "FloatMath.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-
-#include <cmath>
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNAPPROXIMATEMATH
@@ -21,62 +24,25 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using namespace kiln::floatmath;
 
 namespace {
-/// f32 (scalar or vector) x^y = exp(y ln|x|), negated for a negative base
-/// and an odd integral exponent, NaN for a negative base and a fractional
-/// one; x^0 = 1^y = 1. Matches C's powf up to the exp/log error.
-struct ExpandPowF : OpRewritePattern<math::PowFOp> {
-  using OpRewritePattern::OpRewritePattern;
+/// Replaces an f32 (scalar or vector) op `OpTy` with `build` applied to its
+/// operands.
+template <typename OpTy, auto build> struct ExpandF32 : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
 
-  LogicalResult matchAndRewrite(math::PowFOp op,
+  LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     Type type = op.getType();
     if (!getElementTypeOrSelf(type).isF32())
       return failure();
-    Location loc = op.getLoc();
-    auto vector = type.dyn_cast<VectorType>();
-    Type i32 = rewriter.getI32Type();
-    Type intType = vector ? Type(VectorType::get(vector.getShape(), i32)) : i32;
-    auto constant = [&](Type t, Attribute scalar) -> Value {
-      auto v = t.dyn_cast<VectorType>();
-      TypedAttr attr = v ? TypedAttr(DenseElementsAttr::get(v, scalar))
-                         : scalar.cast<TypedAttr>();
-      return rewriter.create<arith::ConstantOp>(loc, attr);
-    };
-    auto f = [&](double v) {
-      return constant(type, rewriter.getF32FloatAttr(v));
-    };
-    auto cmp = [&](arith::CmpFPredicate p, Value a, Value b) -> Value {
-      return rewriter.create<arith::CmpFOp>(loc, p, a, b);
-    };
-    auto select = [&](Value c, Value a, Value b) -> Value {
-      return rewriter.create<arith::SelectOp>(loc, c, a, b);
-    };
-    Value x = op.getLhs(), y = op.getRhs();
-    Value magnitude = rewriter.create<math::ExpOp>(
-        loc, rewriter.create<arith::MulFOp>(
-                 loc, y,
-                 rewriter.create<math::LogOp>(
-                     loc, rewriter.create<math::AbsFOp>(loc, x))));
-    // Every f32 of magnitude >= 2^24 is an even integer.
-    Value small = cmp(arith::CmpFPredicate::OLT,
-                      rewriter.create<math::AbsFOp>(loc, y), f(0x1p24));
-    Value yc = select(small, y, f(0.0));
-    Value yi = rewriter.create<arith::FPToSIOp>(loc, intType, yc);
-    Value integral = cmp(arith::CmpFPredicate::OEQ,
-                         rewriter.create<arith::SIToFPOp>(loc, type, yi), yc);
-    Value one = constant(intType, rewriter.getI32IntegerAttr(1));
-    Value odd = rewriter.create<arith::CmpIOp>(
-        loc, arith::CmpIPredicate::eq,
-        rewriter.create<arith::AndIOp>(loc, yi, one), one);
-    Value signedMagnitude =
-        select(odd, rewriter.create<arith::NegFOp>(loc, magnitude), magnitude);
-    Value negativeBase = select(integral, signedMagnitude, f(NAN));
-    Value result = select(cmp(arith::CmpFPredicate::OLT, x, f(0.0)),
-                          negativeBase, magnitude);
-    result = select(cmp(arith::CmpFPredicate::OEQ, y, f(0.0)), f(1.0), result);
-    result = select(cmp(arith::CmpFPredicate::OEQ, x, f(1.0)), f(1.0), result);
+    F32Builder b(rewriter, op.getLoc(), type);
+    Value result;
+    if constexpr (OpTy::template hasTrait<OpTrait::OneOperand>())
+      result = build(b, op->getOperand(0));
+    else
+      result = build(b, op->getOperand(0), op->getOperand(1));
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -86,12 +52,12 @@ struct KilnApproximateMathPass
     : public kiln::impl::KilnApproximateMathBase<KilnApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    MathPolynomialApproximationOptions options;
-    options.enableAvx2 = false;
-    populateMathPolynomialApproximationPatterns(patterns, options);
-    patterns.add<ExpandPowF>(&getContext());
-    if (failed(applyPatternsAndFoldGreedily(getOperation(),
-                                            std::move(patterns))))
+    patterns
+        .add<ExpandF32<math::ExpOp, buildExp>, ExpandF32<math::LogOp, buildLog>,
+             ExpandF32<math::TanhOp, buildTanh>,
+             ExpandF32<math::PowFOp, buildPow>>(&getContext());
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -167,10 +167,16 @@ private:
             loc, a, ValueRange{offset(i, r), kk});
         Value broadcastA = b.create<vector::BroadcastOp>(loc, vectorType,
                                                          scalarA);
-        for (size_t v = 0; v < columns.size(); ++v)
-          next.push_back(b.create<vector::FMAOp>(
-              loc, broadcastA, bRows[v],
-              kLoop.getRegionIterArgs()[r * columns.size() + v]));
+        // A multiply and an add that LLVM may contract into one fma where
+        // the core has the instruction: vector.fma would be an fmaf call
+        // per lane on cores without it (generic x86-64, riscv64 without F).
+        for (size_t v = 0; v < columns.size(); ++v) {
+          Value product = b.create<arith::MulFOp>(
+              loc, broadcastA, bRows[v], arith::FastMathFlags::contract);
+          next.push_back(b.create<arith::AddFOp>(
+              loc, product, kLoop.getRegionIterArgs()[r * columns.size() + v],
+              arith::FastMathFlags::contract));
+        }
       }
       b.create<scf::YieldOp>(loc, next);
     }

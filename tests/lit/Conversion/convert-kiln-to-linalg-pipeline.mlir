@@ -10,7 +10,8 @@
 
 // CHECK-LABEL: llvm.func @mlp
 // CHECK: llvm.fmul
-// CHECK: llvm.intr.maxnum
+// CHECK: llvm.fcmp "ogt"
+// CHECK: llvm.select
 // CHECK: llvm.intr.exp
 // CHECK: llvm.intr.log
 // CHECK: llvm.return

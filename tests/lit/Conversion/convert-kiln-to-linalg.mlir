@@ -80,7 +80,8 @@ func.func @compare(%a: tensor<4xf32>, %b: tensor<f32>) -> (tensor<4xf32>, tensor
 // CHECK: math.log
 // CHECK: %[[RELU:.*]] = linalg.generic
 // CHECK: %[[Z:.*]] = arith.constant 0.000000e+00 : f32
-// CHECK: arith.maxf %{{.*}}, %[[Z]] : f32
+// CHECK: %[[POS:.*]] = arith.cmpf ogt, %[[IN:.*]], %[[Z]] : f32
+// CHECK: arith.select %[[POS]], %[[IN]], %[[Z]] : f32
 // CHECK: return %[[RELU]]
 func.func @unary(%x: tensor<4xf32>) -> tensor<4xf32> {
   %0 = kiln.neg %x : tensor<4xf32>
@@ -294,9 +295,12 @@ func.func @constant() -> tensor<2xf32> {
 // CHECK: arith.constant 27 : i64
 // CHECK: arith.constant -7723592293110705685 : i64
 // CHECK: arith.constant 31 : i64
-// CHECK: arith.constant 11 : i64
-// CHECK: arith.uitofp %{{.*}} : i64 to f64
-// CHECK: arith.truncf %{{.*}} : f64 to f32
+// CHECK: arith.constant 40 : i64
+// CHECK: arith.trunci %{{.*}} : i64 to i32
+// CHECK: arith.sitofp %{{.*}} : i32 to f32
+// CHECK: arith.mulf
+// CHECK-NOT: f64
+// CHECK: linalg.yield
 func.func @random_uniform(%seed: tensor<i64>) -> tensor<4x3xf32> {
   %r = kiln.random_uniform %seed stream 3 range [-0.5, 0.5] : tensor<i64> -> tensor<4x3xf32>
   return %r : tensor<4x3xf32>

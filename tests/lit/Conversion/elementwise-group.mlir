@@ -25,7 +25,9 @@ func.func @unary(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
 
 // -----
 
-// NaN propagates explicitly: arith.maxf/minf become llvm.maxnum/minnum.
+// Compares and selects, not arith.maxf/minf (llvm.maxnum/minnum: an fmaxf
+// call on a Cortex-M4, and NaN-dropping); a tie takes the bits' and (max:
+// +0 beats -0) or or (min); NaN propagates explicitly.
 // CHECK-DAG: #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[$ROW:.*]] = affine_map<(d0, d1) -> (d1)>
 // CHECK-LABEL: func.func @extrema
@@ -33,12 +35,20 @@ func.func @unary(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
 // CHECK: linalg.generic {indexing_maps = [#[[$ID]], #[[$ROW]], #[[$ID]]], iterator_types = ["parallel", "parallel"]}
 // CHECK-SAME: ins(%[[A]], %[[B]] : tensor<4x3xf32>, tensor<3xf32>)
 // CHECK: ^bb0(%[[X:.*]]: f32, %[[Y:.*]]: f32, %{{.*}}: f32):
-// CHECK: %[[MAX:.*]] = arith.maxf %[[X]], %[[Y]] : f32
+// CHECK: %[[GT:.*]] = arith.cmpf ogt, %[[X]], %[[Y]] : f32
+// CHECK: %[[EQ:.*]] = arith.cmpf oeq, %[[X]], %[[Y]] : f32
+// CHECK: %[[AND:.*]] = arith.andi %{{.*}}, %{{.*}} : i32
+// CHECK: %[[TIE:.*]] = arith.bitcast %[[AND]] : i32 to f32
+// CHECK: %[[OTHER:.*]] = arith.select %[[EQ]], %[[TIE]], %[[Y]] : f32
+// CHECK: %[[MAX:.*]] = arith.select %[[GT]], %[[X]], %[[OTHER]] : f32
 // CHECK: %[[UNO:.*]] = arith.cmpf uno, %[[X]], %[[Y]] : f32
 // CHECK: %[[NAN:.*]] = arith.constant 0x7FC00000 : f32
 // CHECK: arith.select %[[UNO]], %[[NAN]], %[[MAX]] : f32
 // CHECK: linalg.generic
-// CHECK: arith.minf
+// CHECK: arith.cmpf olt
+// CHECK: arith.ori
+// CHECK-NOT: arith.maxf
+// CHECK-NOT: arith.minf
 func.func @extrema(%a: tensor<4x3xf32>, %b: tensor<3xf32>) -> tensor<4x3xf32> {
   %max = kiln.maximum %a, %b : tensor<4x3xf32>, tensor<3xf32> -> tensor<4x3xf32>
   %min = kiln.minimum %max, %b : tensor<4x3xf32>, tensor<3xf32> -> tensor<4x3xf32>
@@ -81,9 +91,9 @@ func.func @select(%m: tensor<4x1xf32>, %a: tensor<3xf32>, %b: tensor<f32>) -> te
 
 // -----
 
-// Box-Muller in f64 from two splitmix64 counters per element, with ln and
-// cos as arith series (no math.log / math.cos: no libm, bit-exact), then one
-// truncation to the result type.
+// Box-Muller in f32 (f64 only for f64 results: no soft-double helpers on a
+// Cortex-M) from two splitmix64 counters per element, with ln and cos as
+// arith series (no math.log / math.cos: no libm, bit-exact).
 // CHECK-LABEL: func.func @random_normal
 // CHECK: tensor.extract
 // CHECK: linalg.generic
@@ -91,12 +101,15 @@ func.func @select(%m: tensor<4x1xf32>, %a: tensor<3xf32>, %b: tensor<f32>) -> te
 // CHECK: linalg.index 0
 // CHECK: linalg.index 1
 // CHECK: arith.shrui
-// CHECK: arith.bitcast {{.*}} : f64 to i64
+// CHECK: arith.trunci {{.*}} : i64 to i32
+// CHECK: arith.sitofp {{.*}} : i32 to f32
+// CHECK: arith.bitcast {{.*}} : f32 to i32
 // CHECK-NOT: math.log
-// CHECK: math.sqrt {{.*}} : f64
+// CHECK: math.sqrt {{.*}} : f32
 // CHECK-NOT: math.cos
-// CHECK: arith.truncf {{.*}} : f64 to f32
+// CHECK-NOT: f64
 // CHECK-NOT: kiln.
+// CHECK: return
 func.func @random_normal(%seed: tensor<i64>) -> tensor<2x3xf32> {
   %w = kiln.random_normal %seed stream 3 mean 0.0 std 0.02 : tensor<i64> -> tensor<2x3xf32>
   return %w : tensor<2x3xf32>

@@ -37,7 +37,7 @@ func.func @conv(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x4x
 }
 
 // VEC-LABEL: func.func @conv
-// VEC: vector.fma
+// VEC: arith.addf {{.*}} fastmath<contract>
 // VEC-NOT: iterator_types = ["parallel", "reduction", "parallel"]
 // VEC: return
 

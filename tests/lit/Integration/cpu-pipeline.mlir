@@ -31,7 +31,8 @@
 // CHECK-NOT: linalg.
 // CHECK-NOT: = kiln.
 // CHECK: llvm.fmul
-// CHECK: llvm.intr.fma
+// CHECK: llvm.fadd {{.*}} {fastmathFlags = #llvm.fastmath<contract>}
+// CHECK-NOT: llvm.intr.fma
 // CHECK-NOT: llvm.call
 // CHECK: llvm.return
 

@@ -44,6 +44,12 @@ mlir::FailureOr<std::vector<Buffer>> run(mlir::func::FuncOp fn,
 /// implements the same formula bit for bit.
 double uniform01(uint64_t seed, uint64_t stream, uint64_t index);
 
+/// The top 24 bits of the same hash. Float32 (and narrower) results of
+/// kiln.random_uniform and kiln.random_normal are computed from them in
+/// float32 arithmetic alone, so that code for a microcontroller needs no
+/// double-precision helpers; float64 results use uniform01's 53 bits.
+uint32_t hash24(uint64_t seed, uint64_t stream, uint64_t index);
+
 } // namespace kiln::interp
 
 #endif // KILN_INTERPRETER_INTERPRETER_H

@@ -145,11 +145,15 @@ Value scalarOp(ExpOp, OpBuilder &b, Location loc, ValueRange x) {
 Value scalarOp(LogOp, OpBuilder &b, Location loc, ValueRange x) {
   return b.create<math::LogOp>(loc, x[0]);
 }
+// x > 0 ? x : 0, as the interpreter (NaN gives 0). Not arith.maxf, which
+// lowers to llvm.maxnum: an fmaxf call on a Cortex-M4.
 Value scalarOp(ReluOp, OpBuilder &b, Location loc, ValueRange x) {
   Value zero = scalarConstant(b, loc, x[0].getType(), 0.0);
   if (!isFloat(x[0]))
     return b.create<arith::MaxSIOp>(loc, x[0], zero);
-  return b.create<arith::MaxFOp>(loc, x[0], zero);
+  Value positive =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x[0], zero);
+  return b.create<arith::SelectOp>(loc, positive, x[0], zero);
 }
 Value scalarOp(BroadcastToOp, OpBuilder &, Location, ValueRange x) {
   return x[0]; // The indexing map does the broadcasting.

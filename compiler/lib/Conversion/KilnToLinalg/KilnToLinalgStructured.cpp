@@ -388,8 +388,12 @@ struct OneHotLowering : OpConversionPattern<OneHotOp> {
 ///   z ^= z >> 30;  z *= 0xBF58476D1CE4E5B9;
 ///   z ^= z >> 27;  z *= 0x94D049BB133111EB;
 ///   z ^= z >> 31;                                  (splitmix64 finalizer)
-///   u = (double)(z >> 11) * 0x1p-53                (exact, in [0, 1))
-///   r = low + (high - low) * u                     (double, no FMA)
+///   f64 results:
+///     u = (double)(z >> 11) * 0x1p-53              (exact, in [0, 1))
+///     r = low + (high - low) * u                   (double, no FMA)
+///   other float types, in float32 only (a Cortex-M needs no double helpers):
+///     u = (float)(int32)(z >> 40) * 0x1p-24        (exact, in [0, 1))
+///     r = (float)low + (float)(high - low) * u     (float, no FMA)
 ///   result = (element type) r                      (round to nearest)
 ///
 /// `seed + stream * C1` is loop-invariant: computed once, outside the loop
@@ -420,6 +424,8 @@ struct RandomUniformLowering : OpConversionPattern<RandomUniformOp> {
         loc, seed, u64Constant(rewriter, loc, op.getStream() * kStreamMul));
     double low = op.getLow().convertToDouble();
     double range = op.getHigh().convertToDouble() - low;
+    Type computeType =
+        type.getElementType() == f64 ? f64 : Type(rewriter.getF32Type());
 
     int64_t rank = type.getRank();
     SmallVector<AffineMap> maps = {
@@ -455,16 +461,26 @@ struct RandomUniformLowering : OpConversionPattern<RandomUniformOp> {
           z = mul(xorShift(z, 30), kMix1);
           z = mul(xorShift(z, 27), kMix2);
           z = xorShift(z, 31);
-          Value top53 =
-              b.create<arith::ShRUIOp>(loc, z, u64Constant(b, loc, 11));
-          Value u = b.create<arith::MulFOp>(
-              loc, b.create<arith::UIToFPOp>(loc, f64, top53),
-              scalarConstant(b, loc, f64, 0x1p-53));
+          Value u;
+          if (computeType == f64) {
+            Value top53 =
+                b.create<arith::ShRUIOp>(loc, z, u64Constant(b, loc, 11));
+            u = b.create<arith::MulFOp>(
+                loc, b.create<arith::UIToFPOp>(loc, f64, top53),
+                scalarConstant(b, loc, f64, 0x1p-53));
+          } else {
+            Value top24 = b.create<arith::TruncIOp>(
+                loc, b.getI32Type(),
+                b.create<arith::ShRUIOp>(loc, z, u64Constant(b, loc, 40)));
+            u = b.create<arith::MulFOp>(
+                loc, b.create<arith::SIToFPOp>(loc, computeType, top24),
+                scalarConstant(b, loc, computeType, 0x1p-24));
+          }
           Value r = b.create<arith::AddFOp>(
-              loc, scalarConstant(b, loc, f64, low),
-              b.create<arith::MulFOp>(loc, scalarConstant(b, loc, f64, range),
-                                      u));
-          if (type.getElementType() == f64)
+              loc, scalarConstant(b, loc, computeType, low),
+              b.create<arith::MulFOp>(
+                  loc, scalarConstant(b, loc, computeType, range), u));
+          if (type.getElementType() == computeType)
             return r;
           return b.create<arith::TruncFOp>(loc, type.getElementType(), r);
         });

@@ -109,11 +109,13 @@ def Kiln_RandomNormalOp : Kiln_Op<"random_normal", []> {
   let summary = "Counter-based normal random tensor N(mean, std^2)";
   let description = [{
     Element `i` is `mean + std * sqrt(-2 ln u1) * cos(2 pi u2)` (Box-Muller)
-    with `u1 = (h(2i) + 1) 2^-53` in (0, 1] and `u2 = h(2i + 1) 2^-53` in
-    [0, 1), where `h(k)` is the top 53 bits of the splitmix64 hash of
-    (seed, stream, k) that `kiln.random_uniform` uses. `ln` and `cos` are
-    fixed float64 series (not libm), so the interpreter and compiled code on
-    every target produce the same bits.
+    with `u1 = (h(2i) + 1) 2^-b` in (0, 1] and `u2 = h(2i + 1) 2^-b` in
+    [0, 1), where `h(k)` is the top b bits of the splitmix64 hash of
+    (seed, stream, k) that `kiln.random_uniform` uses: b = 53 and float64
+    arithmetic for f64 results, b = 24 and float32 arithmetic (no double
+    anywhere) for the other float types. `ln` and `cos` are fixed series
+    (not libm), so the interpreter and compiled code on every target produce
+    the same bits.
     ```mlir
     %w = kiln.random_normal %seed stream 3 mean 0.0 std 0.02 : tensor<i64> -> tensor<4x3xf32>
     ```
