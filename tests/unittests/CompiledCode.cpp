@@ -26,7 +26,8 @@ CompiledCode::~CompiledCode() {
   std::free(arena_);
 }
 
-bool CompiledCode::build(ModuleOp source, std::string &error) {
+bool CompiledCode::build(ModuleOp source, std::string &error,
+                         const CPUPipelineOptions &options) {
   module_ = source.clone();
   MLIRContext *ctx = source.getContext();
   std::string diagnostics;
@@ -48,7 +49,7 @@ bool CompiledCode::build(ModuleOp source, std::string &error) {
   }
   abi_ = *abi;
   PassManager back(ctx);
-  buildKilnLowerToLLVMPipeline(back, CPUPipelineOptions());
+  buildKilnLowerToLLVMPipeline(back, options);
   if (failed(back.run(*module_))) {
     error = "lower-to-llvm failed:\n" + diagnostics;
     return false;

@@ -12,6 +12,7 @@
 #define KILN_TESTS_UNITTESTS_COMPILEDCODE_H
 
 #include "kiln/Interpreter/Interpreter.h"
+#include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/ABI.h"
 #include "kiln/Target/JIT.h"
 
@@ -33,7 +34,8 @@ public:
 
   /// Compiles a copy of `module` (kiln IR, possibly with kiln.vjp); false
   /// with `error` set on failure.
-  bool build(mlir::ModuleOp module, std::string &error);
+  bool build(mlir::ModuleOp module, std::string &error,
+             const CPUPipelineOptions &options = CPUPipelineOptions());
   /// Calls @name with its plain inputs in order (state lives in the arena);
   /// returns the plain results.
   std::vector<interp::Buffer> call(const std::string &name,

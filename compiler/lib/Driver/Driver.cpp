@@ -5,6 +5,7 @@
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/ABI.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/IR/LLVMContext.h"
@@ -32,8 +33,12 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
   --header=FILE   header path for --emit=obj (default: output with .h)
   --target=TRIPLE cross-compile, e.g. aarch64-linux-gnu, riscv64-linux-gnu,
                   thumbv7em-none-eabihf (default: the host)
-  --mcpu=CPU      target CPU (default: host CPU, or generic)
-  --mattr=FEATS   target features, e.g. +m,+a,+f,+d,+c
+  --mcpu=CPU      target CPU (default: the build machine's CPU for the host,
+                  --mcpu=generic for a portable object; cortex-m4 for
+                  thumbv7em, generic otherwise)
+  --mattr=FEATS   target features (default for riscv64 Linux: +m,+a,+f,+d,+c)
+  --float-abi=ABI soft, softfp (ARM) or hard (default: from the triple, ARM
+                  eabi soft, eabihf hard; RISC-V hard, lp64d, with an FPU)
   -O0 -O1 -O2 -O3 LLVM optimization level (default -O3)
   --no-approx-math  keep libm calls for exp/log instead of polynomials
   --debug-locations print each op's source location (model.cpp:LINE) in IR
@@ -87,6 +92,13 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
                value("--target", options.target.triple) ||
                value("--mcpu", options.target.cpu) ||
                value("--mattr", options.target.features)) {
+    } else if (value("--float-abi", text)) {
+      if (text != "soft" && text != "softfp" && text != "hard") {
+        error = "unknown --float-abi '" + text +
+                "' (expected soft, softfp or hard)";
+        return false;
+      }
+      options.target.floatABI = text;
     } else if (arg.size() == 3 && arg.startswith("-O") && arg[2] >= '0' &&
                arg[2] <= '3') {
       options.target.optLevel = arg[2] - '0';
@@ -174,6 +186,21 @@ int writeText(const std::string &path,
 int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   if (failed(verify(module)))
     return 1;
+  if (llvm::none_of(module.getOps<func::FuncOp>(),
+                    [](func::FuncOp fn) { return !fn.isExternal(); })) {
+    emitError(module.getLoc(), "the input defines no function: nothing to "
+                               "compile (is it an empty file?)");
+    return 1;
+  }
+  // The target comes first: bad --target/--mcpu/--mattr/--float-abi fail
+  // before any work, and the memory plan needs the pointer width.
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> machine =
+      createTargetMachine(options.target, error);
+  if (!machine) {
+    llvm::errs() << "kiln: " << error << "\n";
+    return 1;
+  }
   auto print = [&](llvm::raw_ostream &os) {
     OpPrintingFlags flags;
     if (options.debugLocations)
@@ -194,7 +221,11 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   if (options.emit == EmitKind::Mlir)
     return writeText(options.output, print);
 
-  if (failed(runPipeline(module, buildKilnBufferizePipeline)))
+  BufferizePipelineOptions bufferize;
+  bufferize.pointerBits = machine->getPointerSizeInBits(/*AS=*/0);
+  if (failed(runPipeline(module, [&](OpPassManager &pm) {
+        buildKilnBufferizePipeline(pm, bufferize);
+      })))
     return 1;
   if (options.emit == EmitKind::Memref)
     return writeText(options.output, print);
@@ -213,13 +244,6 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
         buildKilnLowerToLLVMPipeline(pm, cpu);
       })))
     return 1;
-  std::string error;
-  std::unique_ptr<llvm::TargetMachine> machine =
-      createTargetMachine(options.target, error);
-  if (!machine) {
-    llvm::errs() << "kiln: " << error << "\n";
-    return 1;
-  }
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule = translateAndOptimize(
       module, llvmContext, *machine, options.target.optLevel);

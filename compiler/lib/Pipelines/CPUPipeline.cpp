@@ -37,7 +37,8 @@ void kiln::buildKilnDifferentiatePipeline(OpPassManager &pm) {
   addPasses(pm, "canonicalize,cse");
 }
 
-void kiln::buildKilnBufferizePipeline(OpPassManager &pm) {
+void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
+                                      const BufferizePipelineOptions &options) {
   pm.addPass(createConvertKilnToLinalg());
   pm.addNestedPass<func::FuncOp>(createKilnFuseElementwise());
   addPasses(pm, "canonicalize,cse");
@@ -48,7 +49,9 @@ void kiln::buildKilnBufferizePipeline(OpPassManager &pm) {
                 "function-boundary-type-conversion=identity-layout-map "
                 "create-deallocs=0},"
                 "buffer-results-to-out-params,canonicalize");
-  pm.addPass(createKilnStaticMemoryPlan());
+  KilnStaticMemoryPlanOptions plan;
+  plan.pointerBits = options.pointerBits;
+  pm.addPass(createKilnStaticMemoryPlan(plan));
 }
 
 void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
@@ -78,6 +81,8 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
                       " vectorize-reductions=true})");
   if (options.approximateMath)
     pm.addPass(createKilnApproximateMath());
+  else // LLVM has no intrinsic for tanh (nor erf, atan2): call libm's.
+    pm.addPass(createKilnMathToLibm());
   addPasses(pm, "lower-affine,convert-vector-to-scf,convert-scf-to-cf,"
                 "canonicalize,expand-strided-metadata,lower-affine,"
                 "convert-vector-to-llvm,convert-math-to-llvm,"
@@ -99,7 +104,9 @@ void kiln::registerKilnPipelines() {
                              buildKilnDifferentiatePipeline);
   PassPipelineRegistration<>("kiln-bufferize",
                              "Lower kiln to memrefs in one static arena",
-                             buildKilnBufferizePipeline);
+                             [](OpPassManager &pm) {
+                               buildKilnBufferizePipeline(pm);
+                             });
   PassPipelineRegistration<>(
       "kiln-lower-to-llvm", "Lower planned memrefs to the LLVM dialect",
       [](OpPassManager &pm) { buildKilnLowerToLLVMPipeline(pm, {}); });

@@ -6,6 +6,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/Format.h"
 
 using namespace mlir;
@@ -31,6 +32,16 @@ FailureOr<std::string> cTypeOf(Type type) {
   return failure();
 }
 
+/// The number of elements of `shape`, or nothing when it overflows int64_t
+/// (the memory plan rejects such buffers; a model attribute may not).
+std::optional<int64_t> elementCount(ArrayRef<int64_t> shape) {
+  std::optional<int64_t> count = 1;
+  for (int64_t dim : shape)
+    if (count)
+      count = llvm::checkedMul(*count, dim);
+  return count;
+}
+
 FailureOr<kiln::AbiBuffer> bufferOf(Type type) {
   auto memref = type.dyn_cast<MemRefType>();
   if (!memref || !memref.hasStaticShape())
@@ -40,8 +51,11 @@ FailureOr<kiln::AbiBuffer> bufferOf(Type type) {
     return failure();
   kiln::AbiBuffer buffer;
   buffer.cType = *cType;
+  std::optional<int64_t> elements = elementCount(memref.getShape());
+  if (!elements)
+    return failure();
   buffer.shape.assign(memref.getShape().begin(), memref.getShape().end());
-  buffer.elements = memref.getNumElements();
+  buffer.elements = *elements;
   return buffer;
 }
 
@@ -110,7 +124,12 @@ FailureOr<kiln::ModuleAbi> kiln::extractAbi(ModuleOp module) {
       AbiStateEntry entry;
       entry.name = dict.getAs<StringAttr>("name").getValue().str();
       entry.offset = dict.getAs<IntegerAttr>("offset").getInt();
-      entry.buffer = *bufferOf(dict.getAs<TypeAttr>("type").getValue());
+      Type type = dict.getAs<TypeAttr>("type").getValue();
+      auto buffer = bufferOf(type);
+      if (failed(buffer))
+        return module.emitError("state '")
+               << entry.name << "' of type " << type << " has no C ABI";
+      entry.buffer = *buffer;
       entry.observation = dict.contains("observation");
       abi.state.push_back(std::move(entry));
     }
@@ -125,6 +144,9 @@ FailureOr<kiln::ModuleAbi> kiln::extractAbi(ModuleOp module) {
     info.numClasses = model.getAs<IntegerAttr>("num_classes").getInt();
     for (int64_t d : model.getAs<DenseI64ArrayAttr>("input_shape").asArrayRef())
       info.inputShape.push_back(d);
+    if (!elementCount(info.inputShape))
+      return module.emitError("the model's input shape has more elements "
+                              "than an int64_t counts");
     info.defaultLearningRate =
         model.getAs<FloatAttr>("default_lr").getValueAsDouble();
     if (auto task = model.getAs<StringAttr>("task")) {
@@ -196,9 +218,7 @@ static void emitModelInfo(const kiln::ModuleAbi &abi, llvm::raw_ostream &os) {
      << "static inline int " << n << "_info_predict(void *arena, "
      << "const float *x, float *logits) {\n  " << n
      << "_predict(arena, x, logits);\n  return 0;\n}\n\n";
-  int64_t elements = 1;
-  for (int64_t d : m.inputShape)
-    elements *= d;
+  int64_t elements = *elementCount(m.inputShape); // checked by extractAbi
   os << "/** Everything a generic trainer needs to drive this model. */\n"
      << "static inline const kiln_model_info *" << n << "_model_info(void) {\n"
      << "  static const int64_t input_shape[] = {";

@@ -7,13 +7,13 @@
 
 #include "kiln/Target/LLVMTarget.h"
 
+#include "kiln/Target/TargetSelection.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
-#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/Triple.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/Support/Host.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <mutex>
@@ -31,56 +31,33 @@ void initializeAllTargets() {
     llvm::InitializeAllAsmParsers();
   });
 }
-
-std::string hostFeatures() {
-  llvm::StringMap<bool> features;
-  std::string result;
-  if (!llvm::sys::getHostCPUFeatures(features))
-    return result;
-  for (auto &feature : features) {
-    if (!result.empty())
-      result += ",";
-    result += (feature.second ? "+" : "-") + feature.first().str();
-  }
-  return result;
-}
 } // namespace
 
 std::unique_ptr<llvm::TargetMachine>
 kiln::createTargetMachine(const TargetOptions &options, std::string &error) {
   initializeAllTargets();
-  bool host = options.triple.empty();
-  std::string triple = host ? llvm::sys::getDefaultTargetTriple()
-                            : llvm::Triple::normalize(options.triple);
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target) {
-    error = "unknown target '" + triple + "': " + error;
+  std::optional<SelectedTarget> selected = selectTarget(options, error);
+  if (!selected)
     return nullptr;
-  }
-  std::string cpu = options.cpu, features = options.features;
-  if (host && cpu.empty()) {
-    cpu = llvm::sys::getHostCPUName().str();
-    if (features.empty())
-      features = hostFeatures();
-  }
-  if (cpu.empty())
-    cpu = "generic";
-  llvm::Triple parsed(triple);
+  llvm::Triple parsed(selected->triple);
   // Bare-metal targets link statically; everything else may end up in a
   // shared library or a PIE executable.
   llvm::Reloc::Model reloc = parsed.getOS() == llvm::Triple::UnknownOS
                                  ? llvm::Reloc::Static
                                  : llvm::Reloc::PIC_;
   llvm::TargetOptions targetOptions;
-  targetOptions.FloatABIType = llvm::FloatABI::Hard;
+  targetOptions.FloatABIType = selected->floatABI;
+  targetOptions.MCOptions.ABIName = selected->abiName;
   auto codegenLevel = options.optLevel >= 3   ? llvm::CodeGenOpt::Aggressive
                       : options.optLevel == 0 ? llvm::CodeGenOpt::None
                                               : llvm::CodeGenOpt::Default;
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpu, features, targetOptions, reloc, std::nullopt, codegenLevel));
+  std::unique_ptr<llvm::TargetMachine> machine(
+      selected->target->createTargetMachine(
+          selected->triple, selected->cpu, selected->features, targetOptions,
+          reloc, std::nullopt, codegenLevel));
   if (!machine)
-    error = "cannot create a target machine for '" + triple + "' cpu '" + cpu +
-            "'";
+    error = "cannot create a target machine for '" + selected->triple +
+            "' cpu '" + selected->cpu + "'";
   return machine;
 }
 

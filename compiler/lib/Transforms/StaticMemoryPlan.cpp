@@ -19,6 +19,9 @@
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/CheckedArithmetic.h"
+
+#include <limits>
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNSTATICMEMORYPLAN
@@ -30,14 +33,56 @@ using namespace mlir;
 namespace {
 constexpr int64_t kAlignment = 64;
 
-int64_t alignUp(int64_t bytes) {
-  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
-}
+/// Byte counts are checked against the target's address space: a model on
+/// tensor<99999999999x99999999999xf32> must be an error, not an arena whose
+/// size wrapped around (and code that writes far past it).
+class ByteLimit {
+public:
+  explicit ByteLimit(unsigned pointerBits)
+      : pointerBits(std::min(pointerBits, 64u)),
+        max(pointerBits >= 64 ? std::numeric_limits<int64_t>::max()
+                              : (int64_t(1) << (pointerBits - 1)) - 1) {}
 
-int64_t bufferBytes(MemRefType type) {
-  return type.getNumElements() *
-         static_cast<int64_t>((type.getElementTypeBitWidth() + 7) / 8);
-}
+  /// `bytes` rounded up to the alignment, if that stays addressable.
+  std::optional<int64_t> alignUp(int64_t bytes) const {
+    std::optional<int64_t> padded = llvm::checkedAdd(bytes, kAlignment - 1);
+    if (!padded)
+      return std::nullopt;
+    return check(*padded / kAlignment * kAlignment);
+  }
+  std::optional<int64_t> add(int64_t a, int64_t b) const {
+    std::optional<int64_t> sum = llvm::checkedAdd(a, b);
+    return sum ? check(*sum) : std::nullopt;
+  }
+  /// The bytes of a static memref, aligned: what it takes in the arena.
+  std::optional<int64_t> bufferBytes(MemRefType type) const {
+    std::optional<int64_t> bytes =
+        int64_t((type.getElementTypeBitWidth() + 7) / 8);
+    for (int64_t dim : type.getShape())
+      if (bytes)
+        bytes = llvm::checkedMul(*bytes, dim);
+    return bytes ? alignUp(*bytes) : std::nullopt;
+  }
+  /// Error on `op`: what `parts` describe (a buffer, a sum of buffers)
+  /// does not fit.
+  template <typename... Parts>
+  LogicalResult tooLarge(Operation *op, const Parts &...parts) const {
+    InFlightDiagnostic diag = op->emitError();
+    (diag << ... << parts);
+    diag << " does not fit the " << pointerBits
+         << "-bit address space of the target (at most " << max << " bytes)";
+    return diag;
+  }
+
+private:
+  std::optional<int64_t> check(int64_t bytes) const {
+    if (bytes > max)
+      return std::nullopt;
+    return bytes;
+  }
+  unsigned pointerBits;
+  int64_t max;
+};
 
 /// The state name of each entry of `attrName` (an array of strings, "" for
 /// a non-state entry), or an empty list when the attribute is absent.
@@ -51,7 +96,8 @@ SmallVector<StringRef> stateNames(func::FuncOp fn, StringRef attrName) {
 
 struct ScratchBuffer {
   memref::AllocOp alloc;
-  int64_t bytes, first, last, offset = -1;
+  int64_t bytes; ///< aligned
+  int64_t first, last, offset = -1;
 };
 
 /// The index of the top-level op in `block` that contains `op`.
@@ -59,6 +105,20 @@ int64_t topLevelPosition(Operation *op, Block &block,
                          const llvm::DenseMap<Operation *, int64_t> &position) {
   Operation *ancestor = block.findAncestorOpInBlock(*op);
   return position.lookup(ancestor);
+}
+
+/// The op that first uses `value` (by position in `block`), to point an
+/// error at the user's model; the parent function when nothing uses it.
+Operation *firstUser(Value value, Block &block) {
+  Operation *first = nullptr, *firstTop = nullptr;
+  for (Operation *user : value.getUsers()) {
+    Operation *top = block.findAncestorOpInBlock(*user);
+    if (top && (!firstTop || top->isBeforeInBlock(firstTop))) {
+      first = user;
+      firstTop = top;
+    }
+  }
+  return first ? first : block.getParentOp();
 }
 
 /// First and last top-level positions where `value` or a view of it is
@@ -85,33 +145,39 @@ useRange(Value value, Block &block,
 }
 
 /// First-fit placement, biggest buffers first: a buffer may share bytes only
-/// with buffers whose live ranges do not overlap its own.
-int64_t placeScratch(MutableArrayRef<ScratchBuffer> buffers) {
+/// with buffers whose live ranges do not overlap its own. Returns the
+/// buffer whose end would not be addressable, if any; else `total` is the
+/// scratch size.
+ScratchBuffer *placeScratch(MutableArrayRef<ScratchBuffer> buffers,
+                            const ByteLimit &limit, int64_t &total) {
   SmallVector<ScratchBuffer *> order;
   for (ScratchBuffer &b : buffers)
     order.push_back(&b);
   llvm::stable_sort(order, [](ScratchBuffer *a, ScratchBuffer *b) {
     return a->bytes > b->bytes;
   });
-  int64_t total = 0;
+  total = 0;
   SmallVector<ScratchBuffer *> placed;
   for (ScratchBuffer *buffer : order) {
     SmallVector<std::pair<int64_t, int64_t>> busy;
     for (ScratchBuffer *other : placed)
       if (other->first <= buffer->last && buffer->first <= other->last)
-        busy.push_back({other->offset, other->offset + alignUp(other->bytes)});
+        busy.push_back({other->offset, other->offset + other->bytes});
     llvm::sort(busy);
     int64_t offset = 0;
     for (auto [begin, end] : busy) {
-      if (offset + alignUp(buffer->bytes) <= begin)
+      if (buffer->bytes <= begin - offset)
         break;
       offset = std::max(offset, end);
     }
+    std::optional<int64_t> end = limit.add(offset, buffer->bytes);
+    if (!end)
+      return buffer;
     buffer->offset = offset;
-    total = std::max(total, offset + alignUp(buffer->bytes));
+    total = std::max(total, *end);
     placed.push_back(buffer);
   }
-  return total;
+  return nullptr;
 }
 
 /// The buffer `value` views (through subviews, casts, reshapes).
@@ -214,10 +280,12 @@ LogicalResult orderStateWrites(func::FuncOp fn, ArrayRef<StringRef> argNames,
 
 struct StaticMemoryPlanPass
     : public kiln::impl::KilnStaticMemoryPlanBase<StaticMemoryPlanPass> {
+  using KilnStaticMemoryPlanBase::KilnStaticMemoryPlanBase;
   void runOnOperation() override;
 
 private:
-  LogicalResult planFunction(func::FuncOp fn, int64_t &scratchBytes);
+  LogicalResult planFunction(func::FuncOp fn, const ByteLimit &limit,
+                             int64_t &scratchBytes);
   void rewriteFunction(func::FuncOp fn, int64_t arenaBytes);
 
   llvm::MapVector<StringRef, std::pair<int64_t, MemRefType>> stateLayout;
@@ -226,6 +294,7 @@ private:
 };
 
 LogicalResult StaticMemoryPlanPass::planFunction(func::FuncOp fn,
+                                                 const ByteLimit &limit,
                                                  int64_t &scratchBytes) {
   if (!fn.getBody().hasOneBlock())
     return fn.emitError("kiln-static-memory-plan expects a single-block body");
@@ -241,6 +310,14 @@ LogicalResult StaticMemoryPlanPass::planFunction(func::FuncOp fn,
     return fn.emitError("kiln.state_args/kiln.state_results cover ")
            << allNames.size() << " buffers but the function has "
            << fn.getNumArguments() << " arguments after bufferization";
+  // Inputs and outputs live in the caller's memory, yet the code indexes
+  // them with the target's pointers too.
+  for (BlockArgument arg : block.getArguments()) {
+    auto type = arg.getType().dyn_cast<MemRefType>();
+    if (type && type.hasStaticShape() && !limit.bufferBytes(type))
+      return limit.tooLarge(firstUser(arg, block), "argument #",
+                            arg.getArgNumber(), " of type ", type);
+  }
   for (auto [name, arg] : llvm::zip(allNames, block.getArguments())) {
     if (name.empty())
       continue;
@@ -248,9 +325,15 @@ LogicalResult StaticMemoryPlanPass::planFunction(func::FuncOp fn,
     if (!type || !type.hasStaticShape())
       return fn.emitError("state '") << name << "' must be a static memref";
     auto [it, inserted] = stateLayout.insert({name, {stateBytes, type}});
-    if (inserted)
-      stateBytes += alignUp(bufferBytes(type));
-    else if (it->second.second != type)
+    if (inserted) {
+      std::optional<int64_t> end =
+          limit.add(stateBytes, *limit.bufferBytes(type));
+      if (!end)
+        return limit.tooLarge(firstUser(arg, block), "the model state (",
+                              stateLayout.size(), " buffers, the last '",
+                              name, "')");
+      stateBytes = *end;
+    } else if (it->second.second != type)
       return fn.emitError("state '")
              << name << "' has type " << type << " here but "
              << it->second.second << " elsewhere";
@@ -275,16 +358,23 @@ LogicalResult StaticMemoryPlanPass::planFunction(func::FuncOp fn,
     // A buffer is live from its first use, not from its alloc: CSE merges
     // the identical tensor.empty ops of repeated code (micro-batches), so
     // bufferization puts their allocs at the first occurrence.
+    std::optional<int64_t> bytes = limit.bufferBytes(alloc.getType());
+    if (!bytes) {
+      (void)limit.tooLarge(alloc, "a buffer of type ", alloc.getType());
+      return WalkResult::interrupt();
+    }
     int64_t at = topLevelPosition(alloc, block, position);
     auto [firstUse, lastUse] = useRange(alloc, block, position);
     int64_t first = firstUse < 0 ? at : firstUse;
     int64_t last = std::max(first, lastUse);
-    buffers.push_back({alloc, bufferBytes(alloc.getType()), first, last});
+    buffers.push_back({alloc, *bytes, first, last});
     return WalkResult::advance();
   });
   if (walk.wasInterrupted())
     return failure();
-  scratchBytes = placeScratch(buffers);
+  if (ScratchBuffer *unplaced = placeScratch(buffers, limit, scratchBytes))
+    return limit.tooLarge(unplaced->alloc, "the scratch memory of '",
+                          fn.getName(), "' (", buffers.size(), " buffers)");
   return success();
 }
 
@@ -339,11 +429,17 @@ void StaticMemoryPlanPass::runOnOperation() {
     if (!fn.isExternal())
       functions.push_back(fn);
 
+  ByteLimit limit(pointerBits);
   int64_t maxScratch = 0;
   for (func::FuncOp fn : functions) {
     int64_t bytes = 0;
-    if (failed(planFunction(fn, bytes)))
+    if (failed(planFunction(fn, limit, bytes)))
       return signalPassFailure();
+    if (!limit.add(stateBytes, bytes)) {
+      (void)limit.tooLarge(fn, "the arena (model state and the scratch "
+                               "memory of '", fn.getName(), "')");
+      return signalPassFailure();
+    }
     maxScratch = std::max(maxScratch, bytes);
   }
   // One arena type for every function, so any of them can run on the same

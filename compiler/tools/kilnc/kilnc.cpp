@@ -10,10 +10,23 @@
 #include "kiln/InitAll.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdlib>
+
+/// Bad input is diagnosed before it reaches LLVM; should some path still
+/// end in report_fatal_error, the user gets an error and exit code 1, not
+/// an abort with a crash report.
+static void reportFatalError(void *, const char *reason, bool) {
+  llvm::errs() << "kilnc: error: " << reason << "\n";
+  llvm::errs().flush();
+  std::_Exit(1);
+}
+
 int main(int argc, char **argv) {
+  llvm::install_fatal_error_handler(reportFatalError);
   kiln::DriverOptions options;
   std::string error;
   bool help = false;

@@ -50,3 +50,53 @@ func.func @blocks() {
 ^bb1:
   return
 }
+
+// -----
+
+// Sizes are checked, not wrapped: 2^62 x 4 floats is 2^66 bytes.
+func.func @wrapping_alloc() {
+  // expected-error @+1 {{a buffer of type 'memref<4611686018427387904x4xf32>' does not fit the 64-bit address space of the target (at most 9223372036854775807 bytes)}}
+  %a = memref.alloc() : memref<4611686018427387904x4xf32>
+  return
+}
+
+// -----
+
+// Rounding up to the 64-byte alignment overflows too.
+func.func @alignment_overflow() {
+  // expected-error @+1 {{a buffer of type 'memref<9223372036854775800xi8>' does not fit the 64-bit address space}}
+  %a = memref.alloc() : memref<9223372036854775800xi8>
+  return
+}
+
+// -----
+
+// Inputs and outputs are indexed with the target's pointers as well.
+func.func @huge_argument(%x: memref<99999999999x99999999999xf32>,
+                         %y: memref<99999999999x99999999999xf32>) {
+  // expected-error @+1 {{argument #0 of type 'memref<99999999999x99999999999xf32>' does not fit the 64-bit address space}}
+  memref.copy %x, %y : memref<99999999999x99999999999xf32> to memref<99999999999x99999999999xf32>
+  return
+}
+
+// -----
+
+// Each buffer fits (2^62 bytes), their sum does not.
+func.func @scratch_sum() {
+  %a = memref.alloc() : memref<1152921504606846976xf32>
+  // expected-error @+1 {{the scratch memory of 'scratch_sum' (2 buffers) does not fit the 64-bit address space}}
+  %b = memref.alloc() : memref<1152921504606846976xf32>
+  memref.copy %a, %b : memref<1152921504606846976xf32> to memref<1152921504606846976xf32>
+  return
+}
+
+// -----
+
+func.func @state_sum(%a: memref<1152921504606846976xf32>, %b: memref<1152921504606846976xf32>)
+    attributes {kiln.state_args = ["a", "b"], kiln.state_results = []} {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{the model state (2 buffers, the last 'b') does not fit the 64-bit address space}}
+  %vb = memref.load %b[%c0] : memref<1152921504606846976xf32>
+  memref.store %vb, %a[%c0] : memref<1152921504606846976xf32>
+  return
+}

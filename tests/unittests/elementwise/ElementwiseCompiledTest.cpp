@@ -97,6 +97,23 @@ func.func @f(%x: tensor<12xf64>) -> (tensor<12xf64>, tensor<12xf64>, tensor<12xf
   EXPECT_TRUE(std::signbit(actual[0].data[1]));
 }
 
+TEST(ElementwiseCompiled, Float32TanhWithoutApproximateMath) {
+  // kilnc --no-approx-math: LLVM has no tanh intrinsic, so f32 tanh becomes
+  // a call of libm's tanhf, as accurate as the interpreter's tanh rounded
+  // to f32 (a few ulp), where the polynomial is ~2e-6 off.
+  CompiledModule m;
+  kiln::CPUPipelineOptions exact;
+  exact.approximateMath = false;
+  ASSERT_TRUE(m.build(R"mlir(
+func.func @f(%x: tensor<8x33xf32>) -> tensor<8x33xf32> {
+  %t = kiln.tanh %x : tensor<8x33xf32>
+  return %t : tensor<8x33xf32>
+})mlir",
+                      exact));
+  for (unsigned seed : {1u, 2u})
+    m.check("f", {randomF32({8, 33}, -12.0, 12.0, seed)}, /*rtol=*/5e-7);
+}
+
 TEST(ElementwiseCompiled, MaximumMinimumSelect) {
   CompiledModule m;
   ASSERT_TRUE(m.build(R"mlir(

@@ -131,7 +131,8 @@ CompiledModule::CompiledModule()
       [this](Diagnostic &diag) { diagnostics += diag.str() + "\n"; });
 }
 
-bool CompiledModule::build(const std::string &ir) {
+bool CompiledModule::build(const std::string &ir,
+                           const CPUPipelineOptions &options) {
   OwningOpRef<ModuleOp> source = parseSourceString<ModuleOp>(ir, context.get());
   if (!source) {
     ADD_FAILURE() << "parse failed:\n" << diagnostics << ir;
@@ -145,7 +146,7 @@ bool CompiledModule::build(const std::string &ir) {
     return false;
   }
   std::string error;
-  if (!code.build(*source, error)) {
+  if (!code.build(*source, error, options)) {
     ADD_FAILURE() << error;
     return false;
   }

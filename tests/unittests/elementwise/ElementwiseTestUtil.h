@@ -60,7 +60,8 @@ public:
 
   /// Parses `ir`, prepares the oracle and JIT-compiles; false on failure
   /// (after reporting it).
-  bool build(const std::string &ir);
+  bool build(const std::string &ir,
+             const CPUPipelineOptions &options = CPUPipelineOptions());
 
   /// Runs @name in the interpreter: state from and to `oracleState`.
   std::vector<Buffer> runOracle(const std::string &name,

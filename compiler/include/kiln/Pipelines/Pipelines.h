@@ -20,10 +20,18 @@ struct CPUPipelineOptions {
   unsigned vectorWidth = 16;
 };
 
+struct BufferizePipelineOptions {
+  /// Pointer width of the target: every buffer and the arena must be
+  /// addressable with it (32 on Cortex-M and riscv32).
+  unsigned pointerBits = 64;
+};
+
 /// kiln.vjp -> backward ops, then canonicalize and CSE (still kiln IR).
 void buildKilnDifferentiatePipeline(mlir::OpPassManager &pm);
 /// kiln (differentiated) -> linalg -> memrefs planned into one arena.
-void buildKilnBufferizePipeline(mlir::OpPassManager &pm);
+void buildKilnBufferizePipeline(
+    mlir::OpPassManager &pm,
+    const BufferizePipelineOptions &options = BufferizePipelineOptions());
 /// Planned memrefs -> loops -> LLVM dialect with the bare-pointer C ABI.
 void buildKilnLowerToLLVMPipeline(mlir::OpPassManager &pm,
                                   const CPUPipelineOptions &options);

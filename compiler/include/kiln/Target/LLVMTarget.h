@@ -13,8 +13,11 @@ namespace kiln {
 
 struct TargetOptions {
   std::string triple;   ///< empty: the host
-  std::string cpu;      ///< empty: "generic" for a cross target, host CPU otherwise
+  std::string cpu;      ///< empty: the host CPU, or a default per triple
   std::string features; ///< LLVM feature string, e.g. "+m,+a,+f,+d,+c"
+  /// "soft", "softfp" (ARM) or "hard"; empty: from the triple (ARM eabi:
+  /// soft, eabihf: hard) or the CPU (RISC-V: hard when it has an FPU).
+  std::string floatABI;
   unsigned optLevel = 3;
 };
 

@@ -84,6 +84,11 @@ def KilnFuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
 
     Fused: `exp(x - m)` into `sum` over the same iteration space.
     Not fused: `relu(x)` into `matmul(relu(x), w)`.
+
+    Each consumer absorbs all its fusible producers at once (a producer also
+    used after the consumer stays a result of the fused op), so compile
+    time grows linearly with the number of ops; upstream's pairwise fusion
+    copies the growing body at every step.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
@@ -211,7 +216,27 @@ def KilnStaticMemoryPlan : Pass<"kiln-static-memory-plan", "mlir::ModuleOp"> {
     }
     ```
   }];
+  let options = [
+    Option<"pointerBits", "pointer-bits", "unsigned", "64",
+           "pointer width of the target: every buffer, offset and the arena "
+           "size must fit in a signed integer of this width (32 on Cortex-M)">
+  ];
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+}
+
+def KilnMathToLibm : Pass<"kiln-math-to-libm", "mlir::ModuleOp"> {
+  let summary = "Calls libm for the math ops LLVM has no intrinsic for (tanh, erf, ...)";
+  let description = [{
+    Used instead of kiln-approximate-math (kilnc --no-approx-math). Rewrites
+    math.tanh, erf, atan, atan2, tan and log1p, scalar or vector, to calls
+    of libm's tanhf/tanh, ...; every other math op is left for
+    convert-math-to-llvm. (Upstream convert-math-to-libm fails on any other
+    math op in MLIR 16.)
+
+      %t = math.tanh %x : f32   ->   %t = call @tanhf(%x) : (f32) -> f32
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::arith::ArithDialect",
+                           "mlir::vector::VectorDialect"];
 }
 
 def KilnApproximateMath : Pass<"kiln-approximate-math", "mlir::ModuleOp"> {
