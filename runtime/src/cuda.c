@@ -224,8 +224,7 @@ int kiln_cuda_free_host(void *ptr) {
   return KILN_CUDA_OK;
 }
 
-int kiln_cuda_copy_to_device(kiln_cuda_ptr dst, const void *src,
-                             size_t bytes) {
+int kiln_cuda_copy_to_device(kiln_cuda_ptr dst, const void *src, size_t bytes) {
   int status = ready("kiln_cuda_copy_to_device");
   if (status)
     return status;

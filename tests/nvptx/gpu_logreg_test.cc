@@ -3,8 +3,8 @@
 // match the CPU's. Built everywhere (the GPU object must link against
 // kiln_runtime); skipped, visibly, where no CUDA device is found.
 
-#include "logreg.h" // the CPU build: logreg_init, logreg_train_step, ...
 #include "kiln/runtime/cuda.h"
+#include "logreg.h" // the CPU build: logreg_init, logreg_train_step, ...
 
 #include <gtest/gtest.h>
 
@@ -71,13 +71,13 @@ TEST(NVPTXLogregTest, TrainsLikeTheCPU) {
         << "step " << step;
   }
   std::vector<float> gpuState(LOGREG_STATE_BYTES / 4);
-  ASSERT_EQ(kiln_cuda_copy_to_host(gpuState.data(), gpuArena,
-                                   LOGREG_STATE_BYTES),
-            0);
+  ASSERT_EQ(
+      kiln_cuda_copy_to_host(gpuState.data(), gpuArena, LOGREG_STATE_BYTES), 0);
   ASSERT_EQ(kiln_cuda_synchronize(), 0) << kiln_cuda_last_error();
   const float *cpuState = static_cast<const float *>(arena);
   for (size_t i = 0; i < gpuState.size(); ++i)
-    ASSERT_NEAR(gpuState[i], cpuState[i], 1e-4f + 1e-4f * std::fabs(cpuState[i]))
+    ASSERT_NEAR(gpuState[i], cpuState[i],
+                1e-4f + 1e-4f * std::fabs(cpuState[i]))
         << "state float " << i;
   for (kiln_cuda_ptr p : {gpuArena, dx, dy, dlr, dloss, dseed})
     kiln_cuda_free(p);

@@ -73,7 +73,9 @@ void kiln::emitNVPTXHeader(const ModuleAbi &abi, llvm::StringRef guard,
       ").\n"
       " * Every pointer argument of the functions above is a DEVICE pointer\n"
       " * (a CUdeviceptr cast to a pointer), the arena included: allocate\n"
-      " * " + prefix + "_DEVICE_ARENA_BYTES once with kiln_cuda_malloc and\n"
+      " * " +
+      prefix +
+      "_DEVICE_ARENA_BYTES once with kiln_cuda_malloc and\n"
       " * stage inputs, the learning rate, the seed and outputs in device\n"
       " * memory (kiln_cuda_copy_to_device / kiln_cuda_copy_to_host). Each\n"
       " * function only enqueues its kernels on kiln's CUDA stream, in order,\n"
@@ -82,9 +84,10 @@ void kiln::emitNVPTXHeader(const ModuleAbi &abi, llvm::StringRef guard,
       " * call kiln_cuda_init(0) first and link kiln_runtime\n"
       " * (kiln/runtime/cuda.h, which provides kiln_cuda_launch).\n"
       " */\n"
-      "#define " + prefix + "_DEVICE_ARENA_BYTES " +
-      std::to_string(abi.arenaBytes) + "u\n#define " + prefix +
-      "_NVPTX_SM " + std::to_string(options.sm) + "\n\n";
+      "#define " +
+      prefix + "_DEVICE_ARENA_BYTES " + std::to_string(abi.arenaBytes) +
+      "u\n#define " + prefix + "_NVPTX_SM " + std::to_string(options.sm) +
+      "\n\n";
   // Before the closing extern "C" brace.
   size_t close = text.rfind("#ifdef __cplusplus\n}");
   text.insert(close == std::string::npos ? text.size() : close, gpu);
@@ -95,9 +98,8 @@ namespace {
 int writeFile(const std::string &path, bool binary,
               llvm::function_ref<bool(llvm::raw_pwrite_stream &)> write) {
   std::error_code ec;
-  llvm::ToolOutputFile out(path, ec,
-                           binary ? llvm::sys::fs::OF_None
-                                  : llvm::sys::fs::OF_Text);
+  llvm::ToolOutputFile out(
+      path, ec, binary ? llvm::sys::fs::OF_None : llvm::sys::fs::OF_Text);
   if (ec) {
     llvm::errs() << "kiln: cannot open '" << path << "': " << ec.message()
                  << "\n";
@@ -175,8 +177,9 @@ int kiln::runNVPTXDriver(ModuleOp module, const DriverOptions &options,
     return 1;
   if (assembly)
     return 0;
-  return writeFile(headerPathFor(options), false, [&](llvm::raw_pwrite_stream &os) {
-    emitNVPTXHeader(abi, guard, nvptx, os);
-    return true;
-  });
+  return writeFile(headerPathFor(options), false,
+                   [&](llvm::raw_pwrite_stream &os) {
+                     emitNVPTXHeader(abi, guard, nvptx, os);
+                     return true;
+                   });
 }

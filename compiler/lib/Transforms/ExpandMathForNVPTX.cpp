@@ -22,7 +22,7 @@ IntegerType bitsOf(FloatType type) {
 FloatType scalarF32OrF64(Type type) {
   auto floatType = type.dyn_cast<FloatType>();
   return floatType && (floatType.isF32() || floatType.isF64()) ? floatType
-                                                                : FloatType();
+                                                               : FloatType();
 }
 
 /// The bits of `value` ANDed with `mask`, as a same-width integer.
@@ -130,10 +130,10 @@ struct KilnExpandMathForNVPTX
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<ExpandRounding<math::FloorOp, false>,
-                 ExpandRounding<math::CeilOp, true>, ExpandAbsF,
-                 ExpandCopySign, ExpandFma>(&getContext());
-    if (failed(applyPatternsAndFoldGreedily(getOperation(),
-                                            std::move(patterns))))
+                 ExpandRounding<math::CeilOp, true>, ExpandAbsF, ExpandCopySign,
+                 ExpandFma>(&getContext());
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

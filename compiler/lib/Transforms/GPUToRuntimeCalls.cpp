@@ -24,7 +24,7 @@ constexpr llvm::StringLiteral kLaunchFunction = "kiln_cuda_launch";
 
 /// A private constant `memref<N x i8>` holding `text` and a NUL.
 memref::GlobalOp createStringGlobal(OpBuilder &b, Location loc,
-                                   StringRef symbol, StringRef text) {
+                                    StringRef symbol, StringRef text) {
   SmallVector<char> bytes(text.begin(), text.end());
   bytes.push_back('\0');
   auto type = MemRefType::get({int64_t(bytes.size())}, b.getI8Type());
@@ -68,8 +68,8 @@ struct KilnGPUToRuntimeCalls
       if (!kernelNames.count(nameSymbol))
         kernelNames[nameSymbol] =
             createStringGlobal(b, loc, nameSymbol, kernelName);
-      if (failed(lowerLaunch(launch, image,
-                             kernelNames[nameSymbol], launchType)))
+      if (failed(
+              lowerLaunch(launch, image, kernelNames[nameSymbol], launchType)))
         return signalPassFailure();
     }
     for (auto gpuModule :

@@ -32,7 +32,8 @@ TypedAttr splatGlobalValue(Value source) {
       getGlobal, getGlobal.getNameAttr());
   if (!global || !global.getConstant())
     return {};
-  auto value = global.getConstantInitValue().dyn_cast_or_null<DenseElementsAttr>();
+  auto value =
+      global.getConstantInitValue().dyn_cast_or_null<DenseElementsAttr>();
   if (!value || !value.isSplat())
     return {};
   return value.getSplatValue<TypedAttr>();
@@ -99,7 +100,8 @@ DenseSet<Operation *> findMovableReads(func::FuncOp func) {
     }
     bool written = false;
     for (auto op : body.getOps<linalg::LinalgOp>()) {
-      if (!argument && (op->isBeforeInBlock(load) || lastUse->isBeforeInBlock(op)))
+      if (!argument &&
+          (op->isBeforeInBlock(load) || lastUse->isBeforeInBlock(op)))
         continue;
       for (OpOperand *init : op.getDpsInitOperands()) {
         if (argument) {
@@ -120,7 +122,8 @@ DenseSet<Operation *> findMovableReads(func::FuncOp func) {
 class KernelBuilder {
 public:
   KernelBuilder(func::FuncOp func, int64_t blockSize)
-      : func(func), blockSize(blockSize), movableReads(findMovableReads(func)) {}
+      : func(func), blockSize(blockSize), movableReads(findMovableReads(func)) {
+  }
 
   LogicalResult build(linalg::LinalgOp op);
 
@@ -146,12 +149,11 @@ FailureOr<Value> KernelBuilder::materialize(Value v, OpBuilder &b) {
   if (v.isa<BlockArgument>())
     return v;
   Operation *def = v.getDefiningOp();
-  bool clonable =
-      isa<arith::ConstantOp, memref::ViewOp, memref::SubViewOp,
-          memref::CollapseShapeOp, memref::ExpandShapeOp, memref::CastOp,
-          memref::ReinterpretCastOp>(def) ||
-      (isMemoryEffectFree(def) && def->getNumRegions() == 0 &&
-       !isa<memref::GetGlobalOp>(def));
+  bool clonable = isa<arith::ConstantOp, memref::ViewOp, memref::SubViewOp,
+                      memref::CollapseShapeOp, memref::ExpandShapeOp,
+                      memref::CastOp, memref::ReinterpretCastOp>(def) ||
+                  (isMemoryEffectFree(def) && def->getNumRegions() == 0 &&
+                   !isa<memref::GetGlobalOp>(def));
   if (isa<memref::LoadOp>(def))
     clonable = movableReads.contains(def);
   if (!clonable)
@@ -187,9 +189,8 @@ LogicalResult KernelBuilder::build(linalg::LinalgOp op) {
 
   OpBuilder host(op);
   Value one = index(host, loc, 1);
-  auto launch = host.create<gpu::LaunchOp>(loc, index(host, loc, grid), one,
-                                           one, index(host, loc, block), one,
-                                           one);
+  auto launch = host.create<gpu::LaunchOp>(
+      loc, index(host, loc, grid), one, one, index(host, loc, block), one, one);
   Block &body = launch.getBody().front();
   OpBuilder b = OpBuilder::atBlockEnd(&body);
   b.create<gpu::TerminatorOp>(loc);
@@ -216,9 +217,8 @@ LogicalResult KernelBuilder::build(linalg::LinalgOp op) {
     remaining = b.create<arith::DivUIOp>(loc, remaining, size);
   }
   for (unsigned dim : reductionDims) {
-    auto loop = b.create<scf::ForOp>(loc, index(b, loc, 0),
-                                     index(b, loc, ranges[dim]),
-                                     index(b, loc, 1));
+    auto loop = b.create<scf::ForOp>(
+        loc, index(b, loc, 0), index(b, loc, ranges[dim]), index(b, loc, 1));
     ivs[dim] = loop.getInductionVar();
     b.setInsertionPoint(loop.getBody()->getTerminator());
   }

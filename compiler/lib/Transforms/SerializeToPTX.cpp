@@ -103,7 +103,7 @@ struct KilnSerializeToPTX
         translateModuleToLLVMIR(*kernels, llvmContext, "kiln_kernels");
     if (!llvmModule)
       return module.emitError("kiln-serialize-to-ptx: translation to "
-                                 "LLVM IR failed"),
+                              "LLVM IR failed"),
              failure();
     llvmModule->setTargetTriple(kNVPTXTriple);
     llvmModule->setDataLayout(machine.createDataLayout());
@@ -122,7 +122,7 @@ struct KilnSerializeToPTX
       if (machine.addPassesToEmitFile(pm, buffer, nullptr,
                                       llvm::CGFT_AssemblyFile))
         return module.emitError("kiln-serialize-to-ptx: the NVPTX target "
-                                   "cannot emit assembly"),
+                                "cannot emit assembly"),
                failure();
       pm.run(*llvmModule);
     }
