@@ -129,9 +129,9 @@ public:
 
 private:
   /// The value of `v` inside the kernel being built: function arguments are
-  /// captured (they become kernel parameters); views, casts, constants and
-  /// reads of input arguments are cloned so no host address or host memory
-  /// read crosses into the kernel.
+  /// captured (they become kernel parameters); views, casts, constants,
+  /// constant globals and reads nothing overwrites are cloned so no host
+  /// address or host memory read crosses into the kernel.
   FailureOr<Value> materialize(Value v, OpBuilder &b);
   Value index(OpBuilder &b, Location loc, int64_t v) {
     return b.create<arith::ConstantIndexOp>(loc, v);
@@ -149,11 +149,13 @@ FailureOr<Value> KernelBuilder::materialize(Value v, OpBuilder &b) {
   if (v.isa<BlockArgument>())
     return v;
   Operation *def = v.getDefiningOp();
-  bool clonable = isa<arith::ConstantOp, memref::ViewOp, memref::SubViewOp,
-                      memref::CollapseShapeOp, memref::ExpandShapeOp,
-                      memref::CastOp, memref::ReinterpretCastOp>(def) ||
-                  (isMemoryEffectFree(def) && def->getNumRegions() == 0 &&
-                   !isa<memref::GetGlobalOp>(def));
+  // A constant global is referenced by name: outlining copies it into the
+  // kernel's gpu.module, so it lives in device memory.
+  bool clonable =
+      isa<arith::ConstantOp, memref::ViewOp, memref::SubViewOp,
+          memref::CollapseShapeOp, memref::ExpandShapeOp, memref::CastOp,
+          memref::ReinterpretCastOp, memref::GetGlobalOp>(def) ||
+      (isMemoryEffectFree(def) && def->getNumRegions() == 0);
   if (isa<memref::LoadOp>(def))
     clonable = movableReads.contains(def);
   if (!clonable)

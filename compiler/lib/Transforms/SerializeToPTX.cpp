@@ -84,19 +84,34 @@ struct KilnSerializeToPTX
   FailureOr<std::string> serialize(ModuleOp module,
                                    llvm::TargetMachine &machine) {
     // translateModuleToLLVMIR wants a builtin module: lend it the kernels.
-    OpBuilder builder(&getContext());
     OwningOpRef<ModuleOp> kernels = ModuleOp::create(module.getLoc());
-    builder.setInsertionPointToStart(kernels->getBody());
     // Outlining names every kernel after its function, and each gpu.module
-    // uniquely: the module's name becomes the kernel's entry name.
+    // uniquely: the module's name becomes the kernel's entry name. Globals
+    // (constants) are copies of the host module's, one per kernel using
+    // them: one of each is kept.
+    SymbolTable symbols(*kernels);
     for (auto gpuModule : module.getOps<gpu::GPUModuleOp>()) {
-      auto kernels = gpuModule.getOps<LLVM::LLVMFuncOp>();
-      if (!llvm::hasSingleElement(kernels))
+      auto kernelFuncs = llvm::make_filter_range(
+          gpuModule.getOps<LLVM::LLVMFuncOp>(),
+          [](LLVM::LLVMFuncOp f) { return !f.isExternal(); });
+      if (!llvm::hasSingleElement(kernelFuncs))
         return gpuModule.emitError("kiln-serialize-to-ptx: expected one "
                                    "kernel per gpu.module"),
                failure();
-      Operation *kernel = builder.clone(**kernels.begin());
-      SymbolTable::setSymbolName(kernel, gpuModule.getName());
+      for (Operation &op : gpuModule.getBody()->without_terminator()) {
+        bool kernel = &op == (*kernelFuncs.begin()).getOperation();
+        auto name =
+            op.getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName());
+        if (!kernel && name && symbols.lookup(name))
+          continue;
+        Operation *clone = op.clone();
+        if (kernel)
+          SymbolTable::setSymbolName(clone, gpuModule.getName());
+        if (name)
+          symbols.insert(clone);
+        else
+          kernels->push_back(clone);
+      }
     }
     llvm::LLVMContext llvmContext;
     std::unique_ptr<llvm::Module> llvmModule =

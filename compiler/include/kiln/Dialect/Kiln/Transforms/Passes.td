@@ -255,4 +255,17 @@ def KilnExpandMathForNVPTX : Pass<"kiln-expand-math-for-nvptx"> {
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::LLVM::LLVMDialect"];
 }
 
+def KilnEmulateGPULaunches : Pass<"kiln-emulate-gpu-launches", "mlir::func::FuncOp"> {
+  let summary = "Runs each gpu.launch body in host loops (tests without a GPU)";
+  let description = [{
+    Replaces every `gpu.launch` with sequential loops over its blocks and
+    threads around a copy of its body, so kernels made by kiln-map-to-gpu
+    (which never synchronize inside a block) run through the CPU pipeline
+    and can be compared with the reference interpreter on machines without
+    a GPU. Index computations, guards and reduction loops are checked this
+    way; races between threads are not.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_TRANSFORMS_PASSES
