@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNMAPTOGPU
@@ -58,6 +59,13 @@ LogicalResult rewriteCopies(func::FuncOp func) {
   return success();
 }
 
+/// A top-level loop nest (slice, concat, gather, scatter_add lower to
+/// these): it runs as one thread, in order, as scatter_add's repeated
+/// indices need.
+bool isSequentialNest(Operation *op) {
+  return op->getNumRegions() > 0 && !isa<linalg::LinalgOp, gpu::LaunchOp>(op);
+}
+
 /// Bytes [begin, end) of the arena (the first argument) that `memref`
 /// covers, if it is a view of it at a constant offset or a reshaping of one.
 std::optional<std::pair<int64_t, int64_t>> arenaRange(Value memref,
@@ -99,19 +107,24 @@ DenseSet<Operation *> findMovableReads(func::FuncOp func) {
         lastUse = top;
     }
     bool written = false;
-    for (auto op : body.getOps<linalg::LinalgOp>()) {
+    auto writes = [&](Value target) {
+      if (argument)
+        return target == source;
+      auto targetRange = arenaRange(target, arena);
+      return !targetRange || (targetRange->first < range->second &&
+                              range->first < targetRange->second);
+    };
+    for (Operation &op : body) {
       if (!argument &&
-          (op->isBeforeInBlock(load) || lastUse->isBeforeInBlock(op)))
+          (op.isBeforeInBlock(load) || lastUse->isBeforeInBlock(&op)))
         continue;
-      for (OpOperand *init : op.getDpsInitOperands()) {
-        if (argument) {
-          written |= init->get() == source;
-          continue;
-        }
-        auto target = arenaRange(init->get(), arena);
-        written |= !target || (target->first < range->second &&
-                               range->first < target->second);
-      }
+      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+        for (OpOperand *init : linalgOp.getDpsInitOperands())
+          written |= writes(init->get());
+      else if (isSequentialNest(&op))
+        op.walk([&](memref::StoreOp store) {
+          written |= writes(store.getMemRef());
+        });
     }
     if (!written)
       movable.insert(load);
@@ -126,6 +139,8 @@ public:
   }
 
   LogicalResult build(linalg::LinalgOp op);
+  /// One thread runs `op` (a loop nest) as it is.
+  LogicalResult buildSequential(Operation *op);
 
 private:
   /// The value of `v` inside the kernel being built: function arguments are
@@ -278,6 +293,34 @@ LogicalResult KernelBuilder::build(linalg::LinalgOp op) {
   return success();
 }
 
+LogicalResult KernelBuilder::buildSequential(Operation *op) {
+  Location loc = op->getLoc();
+  OpBuilder host(op);
+  Value one = index(host, loc, 1);
+  auto launch = host.create<gpu::LaunchOp>(loc, one, one, one, one, one, one);
+  Block &body = launch.getBody().front();
+  OpBuilder b = OpBuilder::atBlockEnd(&body);
+  b.create<gpu::TerminatorOp>(loc);
+  b.setInsertionPointToStart(&body);
+  mapping.clear();
+  llvm::SetVector<Value> outside;
+  getUsedValuesDefinedAbove(op->getRegions(), outside);
+  outside.insert(op->operand_begin(), op->operand_end());
+  for (Value value : outside) {
+    FailureOr<Value> inside = materialize(value, b);
+    if (failed(inside))
+      return failure();
+    mapping.map(value, *inside);
+  }
+  Operation *clone = b.clone(*op, mapping);
+  if (clone->getNumResults())
+    return op->emitOpError("kiln-map-to-gpu: a top-level loop nest with "
+                           "results"),
+           failure();
+  op->erase();
+  return success();
+}
+
 struct KilnMapToGPU : kiln::impl::KilnMapToGPUBase<KilnMapToGPU> {
   using KilnMapToGPUBase::KilnMapToGPUBase;
 
@@ -285,17 +328,19 @@ struct KilnMapToGPU : kiln::impl::KilnMapToGPUBase<KilnMapToGPU> {
     func::FuncOp func = getOperation();
     if (func.isExternal() || failed(rewriteCopies(func)))
       return;
-    SmallVector<linalg::LinalgOp> ops;
+    SmallVector<Operation *> ops;
     for (Operation &op : func.getBody().front())
-      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
-        ops.push_back(linalgOp);
+      if (isa<linalg::LinalgOp>(op) || isSequentialNest(&op))
+        ops.push_back(&op);
     KernelBuilder builder(func, blockSize);
-    for (linalg::LinalgOp op : ops) {
-      if (!op.hasBufferSemantics()) {
-        op.emitOpError("kiln-map-to-gpu: expected a bufferized op");
+    for (Operation *op : ops) {
+      auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+      if (linalgOp && !linalgOp.hasBufferSemantics()) {
+        op->emitOpError("kiln-map-to-gpu: expected a bufferized op");
         return signalPassFailure();
       }
-      if (failed(builder.build(op)))
+      if (failed(linalgOp ? builder.build(linalgOp)
+                          : builder.buildSequential(op)))
         return signalPassFailure();
     }
     // Host reads whose users moved into kernels, unused views, constants.

@@ -108,3 +108,31 @@ func.func @counter(%arena: memref<64xi8>) {
   linalg.fill ins(%c1_i64 : i64) outs(%state : memref<i64>)
   return
 }
+
+// -----
+
+// A loop nest at the top level (what gather, scatter_add, slice and concat
+// lower to) runs as one thread, in order: repeated scatter indices add up
+// as on the CPU.
+// CHECK-LABEL: func.func @scatter(
+// CHECK: %[[ONE:.*]] = arith.constant 1 : index
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[ONE]], {{.*}}) threads({{.*}}) in ({{.*}} = %[[ONE]],
+// CHECK: scf.for
+// CHECK: memref.load
+// CHECK: memref.store
+// CHECK: gpu.terminator
+// CHECK-NOT: scf.for
+// CHECK: return
+func.func @scatter(%idx: memref<4xindex>, %src: memref<4xf32>, %acc: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %i = %c0 to %c4 step %c1 {
+    %at = memref.load %idx[%i] : memref<4xindex>
+    %old = memref.load %acc[%at] : memref<8xf32>
+    %add = memref.load %src[%i] : memref<4xf32>
+    %sum = arith.addf %old, %add : f32
+    memref.store %sum, %acc[%at] : memref<8xf32>
+  }
+  return
+}
