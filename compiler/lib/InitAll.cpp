@@ -19,4 +19,5 @@ void kiln::registerAllPasses() {
   kiln::registerKilnPasses();
   kiln::registerKilnConversionPasses();
   kiln::registerKilnPipelines();
+  kiln::registerKilnNVPTXPipelines();
 }

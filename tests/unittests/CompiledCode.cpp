@@ -4,6 +4,7 @@
 
 #include "AbiCall.h"
 
+#include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Pipelines/Pipelines.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -49,6 +50,12 @@ bool CompiledCode::build(ModuleOp source, std::string &error,
   }
   abi_ = *abi;
   PassManager back(ctx);
+  // KILN_TEST_GPU_KERNELS=1: the NVPTX backend's kernels, run as host loops.
+  const char *gpuKernels = std::getenv("KILN_TEST_GPU_KERNELS");
+  if (gpuKernels && std::string(gpuKernels) == "1") {
+    back.addNestedPass<func::FuncOp>(createKilnMapToGPU());
+    back.addNestedPass<func::FuncOp>(createKilnEmulateGPULaunches());
+  }
   buildKilnLowerToLLVMPipeline(back, options);
   if (failed(back.run(*module_))) {
     error = "lower-to-llvm failed:\n" + diagnostics;

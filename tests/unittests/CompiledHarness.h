@@ -160,6 +160,13 @@ protected:
     }
     abi = *extracted;
     PassManager back(&context);
+    // KILN_TEST_GPU_KERNELS=1: the NVPTX backend's kernels, run as host
+    // loops (the ctest compiled_vs_interpreter_through_gpu_kernels).
+    const char *gpuKernels = std::getenv("KILN_TEST_GPU_KERNELS");
+    if (gpuKernels && std::string(gpuKernels) == "1") {
+      back.addNestedPass<func::FuncOp>(kiln::createKilnMapToGPU());
+      back.addNestedPass<func::FuncOp>(kiln::createKilnEmulateGPULaunches());
+    }
     kiln::buildKilnLowerToLLVMPipeline(back, kiln::CPUPipelineOptions());
     if (failed(back.run(*compiled))) {
       ADD_FAILURE() << "lower-to-llvm failed:\n" << diagnostics;

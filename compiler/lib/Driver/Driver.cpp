@@ -3,6 +3,7 @@
 #include "kiln/Driver/Driver.h"
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
+#include "kiln/Driver/NVPTXDriver.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/ABI.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -29,6 +30,7 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
                   asm     target assembly
                   obj     object file, plus a C header (see --header)
                   header  the C header only
+                  ptx     the kernels' PTX (--target=nvptx64-nvidia-cuda)
   -o FILE         output file ('-' = stdout, the default; obj needs a file)
   --header=FILE   header path for --emit=obj (default: output with .h)
   --target=TRIPLE cross-compile, e.g. aarch64-linux-gnu, riscv64-linux-gnu,
@@ -39,6 +41,8 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
   --mattr=FEATS   target features (default for riscv64 Linux: +m,+a,+f,+d,+c)
   --float-abi=ABI soft, softfp (ARM) or hard (default: from the triple, ARM
                   eabi soft, eabihf hard; RISC-V hard, lp64d, with an FPU)
+                  GPU: --target=nvptx64-nvidia-cuda [--mcpu=sm_80|sm_90]
+                  [--mattr=+ptx78]: kernels + a host object (docs/gpu.md)
   -O0 -O1 -O2 -O3 LLVM optimization level (default -O3)
   --no-approx-math  keep libm calls for exp/log instead of polynomials
   --debug-locations print each op's source location (model.cpp:LINE) in IR
@@ -80,10 +84,11 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
                       .Case("asm", EmitKind::Asm)
                       .Case("obj", EmitKind::Obj)
                       .Case("header", EmitKind::Header)
+                      .Case("ptx", EmitKind::Ptx)
                       .Default(std::nullopt);
       if (!kind) {
-        error = "unknown --emit kind '" + text +
-                "' (expected traced, mlir, memref, llvm, asm, obj or header)";
+        error = "unknown --emit kind '" + text + "' (expected traced, mlir, "
+                "memref, llvm, asm, obj, header or ptx)";
         return false;
       }
       options.emit = *kind;
@@ -233,6 +238,12 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   if (failed(abi))
     return 1;
   std::string guard = headerGuard(module, options.output);
+  if (isNVPTXTarget(options.target))
+    return runNVPTXDriver(module, options, *abi, guard);
+  if (options.emit == EmitKind::Ptx) {
+    llvm::errs() << "kiln: --emit=ptx needs --target=nvptx64-nvidia-cuda\n";
+    return 1;
+  }
   auto header = [&](llvm::raw_ostream &os) { emitCHeader(*abi, guard, os); };
   if (options.emit == EmitKind::Header)
     return writeText(options.output, header);
@@ -265,11 +276,13 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   out->keep();
   if (assembly)
     return 0;
-  std::string headerPath = options.header;
-  if (headerPath.empty()) {
-    llvm::SmallString<256> path(options.output);
-    llvm::sys::path::replace_extension(path, ".h");
-    headerPath = path.str().str();
-  }
-  return writeText(headerPath, header);
+  return writeText(headerPathFor(options), header);
+}
+
+std::string kiln::headerPathFor(const DriverOptions &options) {
+  if (!options.header.empty())
+    return options.header;
+  llvm::SmallString<256> path(options.output);
+  llvm::sys::path::replace_extension(path, ".h");
+  return path.str().str();
 }

@@ -22,6 +22,7 @@ enum class EmitKind {
   Asm,    ///< target assembly
   Obj,    ///< object file + C header
   Header, ///< the C header only
+  Ptx,    ///< nvptx64 only: the kernels' PTX
 };
 
 struct DriverOptions {
@@ -42,6 +43,9 @@ bool parseDriverOptions(int argc, char **argv, bool takesInput,
                         DriverOptions &options, std::string &error,
                         bool &help);
 std::string driverUsage(llvm::StringRef tool, bool takesInput);
+
+/// Where --emit=obj writes the header: --header, else the output with .h.
+std::string headerPathFor(const DriverOptions &options);
 
 /// Compiles `module` as requested. Diagnostics go to stderr; returns a
 /// process exit code.

@@ -39,6 +39,35 @@ void buildKilnLowerToLLVMPipeline(mlir::OpPassManager &pm,
 void buildKilnCPUPipeline(mlir::OpPassManager &pm,
                           const CPUPipelineOptions &options);
 
+struct NVPTXPipelineOptions {
+  /// Compute capability x10: 80 (A100) or 90 (H100).
+  unsigned sm = 80;
+  /// PTX ISA version x10; 78 is the highest LLVM 16 knows.
+  unsigned ptx = 78;
+  /// Allow TF32 tensor-core matmuls. Accepted but not used yet: every
+  /// kernel computes in exact fp32.
+  bool tf32 = false;
+  std::string features() const; ///< "+ptx78"
+};
+
+/// Planned memrefs -> one gpu.launch per linalg op, outlined, lowered to
+/// NVVM and compiled to PTX (the module attribute `kiln.ptx`).
+void buildKilnNVPTXKernelPipeline(mlir::OpPassManager &pm,
+                                  const NVPTXPipelineOptions &options);
+/// Embeds `kiln.ptx`, launches -> kiln_cuda_launch calls, host -> LLVM.
+void buildKilnNVPTXHostPipeline(mlir::OpPassManager &pm);
+/// Planned memrefs -> one kernel per linalg op, compiled to PTX, plus host
+/// functions (LLVM dialect, bare pointers = device pointers) that launch
+/// them through kiln_cuda_launch.
+void buildKilnNVPTXLowerPipeline(mlir::OpPassManager &pm,
+                                 const NVPTXPipelineOptions &options);
+/// Differentiate, bufferize (same arena as the CPU), lower for NVPTX.
+void buildKilnNVPTXPipeline(mlir::OpPassManager &pm,
+                            const NVPTXPipelineOptions &options);
+/// Registers `kiln-nvptx-lower` and `kiln-nvptx-pipeline{sm=80 ptx=78
+/// tf32=0}`.
+void registerKilnNVPTXPipelines();
+
 /// Registers the pipelines above as `kiln-differentiate`,
 /// `kiln-bufferize`, `kiln-lower-to-llvm` and `kiln-cpu-pipeline`.
 void registerKilnPipelines();

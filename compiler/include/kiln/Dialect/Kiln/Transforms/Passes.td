@@ -252,4 +252,89 @@ def KilnApproximateMath : Pass<"kiln-approximate-math", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+
+def KilnMapToGPU : Pass<"kiln-map-to-gpu", "mlir::func::FuncOp"> {
+  let summary = "Turns every linalg op of a planned function into a gpu.launch";
+  let description = [{
+    Runs after kiln-static-memory-plan for the NVPTX target. Every pointer
+    argument of the function is a device pointer there, so nothing on the
+    host may touch memory: each `linalg` op (and each `memref.copy`, first
+    rewritten as a copy `linalg.generic`, or a `linalg.fill` when it copies
+    a splat constant global) becomes one 1-D `gpu.launch` with one thread
+    per point of the op's parallel iteration space; the thread loops over
+    the reduction dimensions itself. The arena views and constants a kernel
+    uses are cloned into its body, so after outlining each kernel takes
+    only the function's own arguments. Anything else that would touch
+    memory on the host is an error.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::AffineDialect", "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "256", "threads per block">
+  ];
+}
+
+def KilnSerializeToPTX : Pass<"kiln-serialize-to-ptx", "mlir::ModuleOp"> {
+  let summary = "Compiles the NVVM gpu.modules to PTX with LLVM's NVPTX backend";
+  let description = [{
+    The kernels of every `gpu.module` (already lowered to the LLVM/NVVM
+    dialects) are translated together to one LLVM module, optimized and
+    compiled for `chip` by LLVM's NVPTX target; the PTX text is attached to
+    the builtin module as the string attribute `kiln.ptx`.
+    MLIR 16 has no serializer that works without CUDA at MLIR's build time.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", "\"sm_80\"", "NVPTX target (sm_XX)">,
+    Option<"features", "features", "std::string", "\"+ptx78\"",
+           "NVPTX features (PTX ISA version)">,
+    Option<"optLevel", "opt-level", "unsigned", "3", "LLVM optimization level">
+  ];
+}
+
+def KilnGPUToRuntimeCalls : Pass<"kiln-gpu-to-runtime-calls", "mlir::ModuleOp"> {
+  let summary = "Lowers gpu.launch_func to calls of kiln's CUDA runtime";
+  let description = [{
+    Embeds the `kiln.ptx` of each gpu.module as a NUL-terminated constant
+    and replaces every `gpu.launch_func` with
+
+      int32_t kiln_cuda_launch(const char *ptx, const char *kernel,
+                               uint32_t grid, uint32_t block,
+                               const uint64_t *params, int32_t num_params);
+
+    where `params` holds the kernel's parameters as NVVM expects them: each
+    memref argument expanded to (allocated, aligned, offset, sizes,
+    strides). The runtime loads each PTX image once and caches functions,
+    so a step performs no module load. The gpu.modules are then erased.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+def KilnExpandMathForNVPTX : Pass<"kiln-expand-math-for-nvptx"> {
+  let summary = "Rewrites math ops the NVVM lowering would turn into libdevice calls";
+  let description = [{
+    convert-gpu-to-nvvm lowers math.floor/ceil/absf/fma to calls of
+    libdevice's __nv_* functions and rejects the LLVM intrinsics for them,
+    and kiln links no libdevice. After kiln-approximate-math only these
+    remain; this pass writes them with arith ops (floor and ceil exactly,
+    through an integer round trip below 2^23 / 2^52; absf by clearing the
+    sign bit) and fma as llvm.intr.fma, which NVPTX selects as fma.rn.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::LLVM::LLVMDialect"];
+}
+
+def KilnEmulateGPULaunches : Pass<"kiln-emulate-gpu-launches", "mlir::func::FuncOp"> {
+  let summary = "Runs each gpu.launch body in host loops (tests without a GPU)";
+  let description = [{
+    Replaces every `gpu.launch` with sequential loops over its blocks and
+    threads around a copy of its body, so kernels made by kiln-map-to-gpu
+    (which never synchronize inside a block) run through the CPU pipeline
+    and can be compared with the reference interpreter on machines without
+    a GPU. Index computations, guards and reduction loops are checked this
+    way; races between threads are not.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_TRANSFORMS_PASSES

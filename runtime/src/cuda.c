@@ -1,0 +1,339 @@
+/*===- cuda.c - kiln's CUDA runtime over the driver API, via dlopen -------===//
+ *
+ * Declares the few driver entry points it needs itself (no CUDA headers at
+ * build time) and resolves them from libcuda.so.1 at first use. The `_v2`
+ * symbols are the ones the driver exports for 64-bit device pointers.
+ *
+ *===----------------------------------------------------------------------===*/
+#include "kiln/runtime/cuda.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult; /* CUDA_SUCCESS == 0 */
+typedef int CUdevice;
+typedef struct CUctx_st *CUcontext;
+typedef struct CUmod_st *CUmodule;
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUstream_st *CUstream;
+
+enum { kJitErrorLogBuffer = 5, kJitErrorLogBufferSize = 6 };
+enum { kStreamNonBlocking = 1 };
+
+static struct {
+  CUresult (*init)(unsigned);
+  CUresult (*deviceGetCount)(int *);
+  CUresult (*deviceGet)(CUdevice *, int);
+  CUresult (*deviceGetName)(char *, int, CUdevice);
+  CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*ctxSetCurrent)(CUcontext);
+  CUresult (*streamCreate)(CUstream *, unsigned);
+  CUresult (*streamSynchronize)(CUstream);
+  CUresult (*moduleLoadDataEx)(CUmodule *, const void *, unsigned, int *,
+                               void **);
+  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*memAlloc)(kiln_cuda_ptr *, size_t);
+  CUresult (*memFree)(kiln_cuda_ptr);
+  CUresult (*memAllocHost)(void **, size_t);
+  CUresult (*memFreeHost)(void *);
+  CUresult (*memcpyHtoDAsync)(kiln_cuda_ptr, const void *, size_t, CUstream);
+  CUresult (*memcpyDtoHAsync)(void *, kiln_cuda_ptr, size_t, CUstream);
+  CUresult (*memsetD8Async)(kiln_cuda_ptr, unsigned char, size_t, CUstream);
+  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, CUstream, void **,
+                           void **);
+  CUresult (*getErrorName)(CUresult, const char **);
+  CUresult (*getErrorString)(CUresult, const char **);
+} cu;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int initStatus = -1; /* -1: not tried yet */
+static CUcontext context;
+static CUstream stream;
+static char deviceName[256];
+static char lastError[1024];
+static int stickyError;
+
+static int fail(int code, const char *format, ...) {
+  if (!stickyError) {
+    va_list args;
+    va_start(args, format);
+    vsnprintf(lastError, sizeof lastError, format, args);
+    va_end(args);
+    stickyError = code;
+  }
+  return code;
+}
+
+static void describe(CUresult result, const char **name, const char **text) {
+  *name = "unknown error";
+  *text = "";
+  if (cu.getErrorName)
+    cu.getErrorName(result, name);
+  if (cu.getErrorString)
+    cu.getErrorString(result, text);
+}
+
+/* "cuMemAlloc failed: CUDA_ERROR_OUT_OF_MEMORY (out of memory)" */
+static int failDriver(CUresult result, const char *call) {
+  const char *name, *text;
+  describe(result, &name, &text);
+  return fail(KILN_CUDA_FAILED, "%s failed: %s (%s)", call, name, text);
+}
+
+#define CHECK(call, what)                                                      \
+  do {                                                                         \
+    CUresult result_ = (call);                                                 \
+    if (result_ != 0)                                                          \
+      return failDriver(result_, what);                                        \
+  } while (0)
+
+static int loadDriver(void) {
+  const char *path = getenv("KILN_CUDA_LIBRARY");
+  if (!path || !*path)
+    path = "libcuda.so.1";
+  void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!library)
+    return fail(KILN_CUDA_NO_DRIVER, "no CUDA device: %s not found (%s)", path,
+                dlerror());
+  struct {
+    void **slot;
+    const char *name;
+  } symbols[] = {
+      {(void **)&cu.init, "cuInit"},
+      {(void **)&cu.deviceGetCount, "cuDeviceGetCount"},
+      {(void **)&cu.deviceGet, "cuDeviceGet"},
+      {(void **)&cu.deviceGetName, "cuDeviceGetName"},
+      {(void **)&cu.primaryCtxRetain, "cuDevicePrimaryCtxRetain"},
+      {(void **)&cu.ctxSetCurrent, "cuCtxSetCurrent"},
+      {(void **)&cu.streamCreate, "cuStreamCreate"},
+      {(void **)&cu.streamSynchronize, "cuStreamSynchronize"},
+      {(void **)&cu.moduleLoadDataEx, "cuModuleLoadDataEx"},
+      {(void **)&cu.moduleGetFunction, "cuModuleGetFunction"},
+      {(void **)&cu.memAlloc, "cuMemAlloc_v2"},
+      {(void **)&cu.memFree, "cuMemFree_v2"},
+      {(void **)&cu.memAllocHost, "cuMemAllocHost_v2"},
+      {(void **)&cu.memFreeHost, "cuMemFreeHost"},
+      {(void **)&cu.memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"},
+      {(void **)&cu.memcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"},
+      {(void **)&cu.memsetD8Async, "cuMemsetD8Async"},
+      {(void **)&cu.launchKernel, "cuLaunchKernel"},
+      {(void **)&cu.getErrorName, "cuGetErrorName"},
+      {(void **)&cu.getErrorString, "cuGetErrorString"},
+  };
+  for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; ++i) {
+    *symbols[i].slot = dlsym(library, symbols[i].name);
+    if (!*symbols[i].slot) {
+      memset(&cu, 0, sizeof cu);
+      dlclose(library);
+      return fail(KILN_CUDA_NO_DRIVER,
+                  "no CUDA device: %s lacks the driver entry point %s", path,
+                  symbols[i].name);
+    }
+  }
+  return KILN_CUDA_OK;
+}
+
+static int initLocked(int ordinal) {
+  int status = loadDriver();
+  if (status)
+    return status;
+  CUresult result = cu.init(0);
+  if (result != 0) {
+    const char *name, *text;
+    describe(result, &name, &text);
+    return fail(KILN_CUDA_NO_DEVICE, "no CUDA device: cuInit failed: %s (%s)",
+                name, text);
+  }
+  int count = 0;
+  CHECK(cu.deviceGetCount(&count), "cuDeviceGetCount");
+  if (ordinal < 0 || ordinal >= count)
+    return fail(KILN_CUDA_NO_DEVICE,
+                "no CUDA device: device %d requested, %d present", ordinal,
+                count);
+  CUdevice device;
+  CHECK(cu.deviceGet(&device, ordinal), "cuDeviceGet");
+  CHECK(cu.deviceGetName(deviceName, sizeof deviceName, device),
+        "cuDeviceGetName");
+  CHECK(cu.primaryCtxRetain(&context, device), "cuDevicePrimaryCtxRetain");
+  CHECK(cu.ctxSetCurrent(context), "cuCtxSetCurrent");
+  CHECK(cu.streamCreate(&stream, kStreamNonBlocking), "cuStreamCreate");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_init(int ordinal) {
+  pthread_mutex_lock(&lock);
+  if (initStatus < 0)
+    initStatus = initLocked(ordinal);
+  else if (initStatus == KILN_CUDA_OK)
+    cu.ctxSetCurrent(context); /* the calling thread may be new */
+  int status = initStatus;
+  pthread_mutex_unlock(&lock);
+  return status;
+}
+
+const char *kiln_cuda_last_error(void) { return lastError; }
+void kiln_cuda_reset_error(void) {
+  if (initStatus == KILN_CUDA_OK) {
+    stickyError = 0;
+    lastError[0] = '\0';
+  }
+}
+const char *kiln_cuda_device_name(void) { return deviceName; }
+
+static int ready(const char *what) {
+  if (initStatus != KILN_CUDA_OK)
+    return fail(KILN_CUDA_NO_DEVICE,
+                "%s: the CUDA runtime is not initialized "
+                "(kiln_cuda_init failed or was not called)",
+                what);
+  return stickyError;
+}
+
+int kiln_cuda_malloc(kiln_cuda_ptr *out, size_t bytes) {
+  int status = ready("kiln_cuda_malloc");
+  if (status)
+    return status;
+  CHECK(cu.memAlloc(out, bytes ? bytes : 1), "cuMemAlloc");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_free(kiln_cuda_ptr ptr) {
+  if (initStatus != KILN_CUDA_OK || !ptr)
+    return KILN_CUDA_OK;
+  CHECK(cu.memFree(ptr), "cuMemFree");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_malloc_host(void **out, size_t bytes) {
+  int status = ready("kiln_cuda_malloc_host");
+  if (status)
+    return status;
+  CHECK(cu.memAllocHost(out, bytes ? bytes : 1), "cuMemAllocHost");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_free_host(void *ptr) {
+  if (initStatus != KILN_CUDA_OK || !ptr)
+    return KILN_CUDA_OK;
+  CHECK(cu.memFreeHost(ptr), "cuMemFreeHost");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_copy_to_device(kiln_cuda_ptr dst, const void *src, size_t bytes) {
+  int status = ready("kiln_cuda_copy_to_device");
+  if (status)
+    return status;
+  CHECK(cu.memcpyHtoDAsync(dst, src, bytes, stream), "cuMemcpyHtoDAsync");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_copy_to_host(void *dst, kiln_cuda_ptr src, size_t bytes) {
+  int status = ready("kiln_cuda_copy_to_host");
+  if (status)
+    return status;
+  CHECK(cu.memcpyDtoHAsync(dst, src, bytes, stream), "cuMemcpyDtoHAsync");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_memset(kiln_cuda_ptr dst, uint8_t value, size_t bytes) {
+  int status = ready("kiln_cuda_memset");
+  if (status)
+    return status;
+  CHECK(cu.memsetD8Async(dst, value, bytes, stream), "cuMemsetD8Async");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_synchronize(void) {
+  int status = ready("kiln_cuda_synchronize");
+  if (status)
+    return status;
+  CHECK(cu.streamSynchronize(stream), "cuStreamSynchronize");
+  return KILN_CUDA_OK;
+}
+
+/* Pointer-keyed caches: generated code passes the addresses of its own
+ * constants, so an address identifies an image or a kernel name. */
+enum { kMaxModules = 64, kFunctionSlots = 4096 };
+static struct {
+  const char *ptx;
+  CUmodule module;
+} modules[kMaxModules];
+static int moduleCount;
+static struct {
+  const char *name;
+  CUfunction function;
+} functions[kFunctionSlots];
+
+static int loadModule(const char *ptx, CUmodule *out) {
+  for (int i = 0; i < moduleCount; ++i)
+    if (modules[i].ptx == ptx) {
+      *out = modules[i].module;
+      return KILN_CUDA_OK;
+    }
+  if (moduleCount == kMaxModules)
+    return fail(KILN_CUDA_FAILED, "more than %d PTX images", kMaxModules);
+  char log[4096] = "";
+  int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize};
+  void *values[] = {log, (void *)(uintptr_t)sizeof log};
+  CUresult result = cu.moduleLoadDataEx(out, ptx, 2, options, values);
+  if (result != 0) {
+    failDriver(result, "cuModuleLoadData");
+    size_t used = strlen(lastError);
+    snprintf(lastError + used, sizeof lastError - used, "; JIT log: %s", log);
+    return KILN_CUDA_FAILED;
+  }
+  modules[moduleCount].ptx = ptx;
+  modules[moduleCount++].module = *out;
+  return KILN_CUDA_OK;
+}
+
+static int lookupFunction(const char *ptx, const char *kernel,
+                          CUfunction *out) {
+  size_t slot = ((uintptr_t)kernel >> 3) % kFunctionSlots;
+  for (size_t probe = 0; probe < kFunctionSlots; ++probe) {
+    size_t i = (slot + probe) % kFunctionSlots;
+    if (functions[i].name == kernel) {
+      *out = functions[i].function;
+      return KILN_CUDA_OK;
+    }
+    if (!functions[i].name) {
+      CUmodule module;
+      int status = loadModule(ptx, &module);
+      if (status)
+        return status;
+      CHECK(cu.moduleGetFunction(out, module, kernel), "cuModuleGetFunction");
+      functions[i].name = kernel;
+      functions[i].function = *out;
+      return KILN_CUDA_OK;
+    }
+  }
+  return fail(KILN_CUDA_FAILED, "more than %d kernels", kFunctionSlots);
+}
+
+int32_t kiln_cuda_launch(const char *ptx, const char *kernel, uint32_t grid,
+                         uint32_t block, const uint64_t *params,
+                         int32_t num_params) {
+  int status = ready("kiln_cuda_launch");
+  if (status)
+    return status;
+  CUfunction function;
+  status = lookupFunction(ptx, kernel, &function);
+  if (status)
+    return status;
+  enum { kMaxParams = 256 };
+  void *pointers[kMaxParams];
+  if (num_params > kMaxParams)
+    return fail(KILN_CUDA_FAILED, "kernel %s has %d parameters (max %d)",
+                kernel, num_params, kMaxParams);
+  for (int32_t i = 0; i < num_params; ++i)
+    pointers[i] = (void *)&params[i];
+  CHECK(cu.launchKernel(function, grid, 1, 1, block, 1, 1, 0, stream, pointers,
+                        NULL),
+        "cuLaunchKernel");
+  return KILN_CUDA_OK;
+}
