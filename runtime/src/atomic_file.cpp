@@ -171,6 +171,17 @@ bool writeFileAtomically(const std::string &path, const std::vector<ByteRange> &
       failed = "write";
   if (!failed && ::fsync(file.fd) != 0)
     failed = "fsync";
+  // The caller checked the target before it started, but a symbolic link or
+  // device node may have been put there since: rename() would replace it.
+  // Checked again as late as possible (a window remains; it is far shorter).
+  struct stat target;
+  if (!failed && ::lstat(path.c_str(), &target) == 0 && !S_ISREG(target.st_mode)) {
+    ::unlink(tmp.c_str());
+    error = "refusing to replace something that is not a regular file (a " +
+            std::string(S_ISLNK(target.st_mode) ? "symbolic link" : "special file") +
+            " appeared at the target)";
+    return false;
+  }
   // Renamed while still locked, so that no cleaner can take the file between
   // close and rename. close() cannot lose data that fsync has written.
   if (!failed && ::rename(tmp.c_str(), path.c_str()) != 0)

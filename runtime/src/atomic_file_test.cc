@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,6 +114,23 @@ TEST_F(AtomicFileTest, OnlyAbandonedTemporariesOfTheTargetAreRemoved) {
   writeFile("ck.safetensors.tmp." + dead + ".3", {1});
   EXPECT_EQ(removeStaleTemporaries("ck.safetensors"), 1);
   std::filesystem::current_path(cwd);
+}
+
+TEST_F(AtomicFileTest, ASymbolicLinkAtTheTargetIsNeverReplaced) {
+  // The trainer refuses such a --save path up front; this is the last check,
+  // for a link that appears while a save is being written.
+  const std::string victim = dir + "/victim.bin", link = dir + "/ck.safetensors";
+  writeFile(victim, {7, 7, 7});
+  ASSERT_EQ(::symlink(victim.c_str(), link.c_str()), 0);
+  std::string error;
+  const char bytes[] = "data";
+  EXPECT_FALSE(writeFileAtomically(link, {{bytes, sizeof bytes}}, error));
+  EXPECT_THAT(error, ::testing::HasSubstr("symbolic link"));
+  struct stat st;
+  ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(readFile(victim), (std::vector<uint8_t>{7, 7, 7}));
+  EXPECT_EQ(listDir(dir).size(), 2u) << "no temporary file is left";
 }
 
 } // namespace
