@@ -38,20 +38,6 @@ function(kiln_toolchain_file triple out)
   set(${out} ${file} PARENT_SCOPE)
 endfunction()
 
-# kilnc flags a target needs beyond the triple. riscv64: Debian's libraries
-# are lp64d, so objects must use the hard-float ABI with the F and D
-# extensions; Cortex-M4: its FPU. Once the compiler derives these defaults
-# from the triple itself, passing them here stays harmless.
-function(kiln_target_flags triple out)
-  set(flags)
-  if(triple MATCHES "^riscv64")
-    set(flags --mattr=+m,+a,+f,+d,+c)
-  elseif(triple MATCHES "^thumbv7em")
-    set(flags --mcpu=cortex-m4)
-  endif()
-  set(${out} ${flags} PARENT_SCOPE)
-endfunction()
-
 function(kiln_add_model)
   cmake_parse_arguments(ARG "" "NAME;TARGET" "SOURCES;FLAGS" ${ARGN})
   set(name ${ARG_NAME})
@@ -65,12 +51,11 @@ function(kiln_add_model)
   endif()
 
   if(ARG_TARGET)
-    kiln_target_flags(${ARG_TARGET} target_flags)
     set(out ${CMAKE_CURRENT_BINARY_DIR}/${name}-${ARG_TARGET})
     add_custom_command(
       OUTPUT ${out}/${name}.o ${out}/${name}.h
       COMMAND ${CMAKE_COMMAND} -E make_directory ${out}
-      COMMAND ${name}-gen --emit=obj --target=${ARG_TARGET} ${target_flags} ${ARG_FLAGS}
+      COMMAND ${name}-gen --emit=obj --target=${ARG_TARGET} ${ARG_FLAGS}
               -o ${out}/${name}.o
       DEPENDS ${name}-gen
       COMMENT "kiln: compiling model ${name} for ${ARG_TARGET}"

@@ -1,7 +1,7 @@
 # Cross toolchain for 64-bit RISC-V Linux (Debian's gcc-riscv64-linux-gnu:
 # rv64gc, lp64d). Debian's libraries are hard-float, so kiln objects for this
-# target must be too: kilnc --target=riscv64-linux-gnu --mattr=+m,+a,+f,+d,+c
-# (kiln_add_model adds it). Linked statically for qemu-riscv64-static.
+# target must be too, which is kilnc's default for --target=riscv64-linux-gnu
+# (rv64gc, lp64d). Linked statically for qemu-riscv64-static.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR riscv64)
 set(KILN_TARGET_TRIPLE riscv64-linux-gnu)

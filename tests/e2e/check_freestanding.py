@@ -20,7 +20,10 @@ import tempfile
 # Flags are explicit, so the test does not depend on the driver's defaults.
 TARGETS = {
     "cortex-m4 (hard float)": ["--target=thumbv7em-none-eabihf", "--mcpu=cortex-m4"],
-    "cortex-m4 (soft-float ABI)": ["--target=thumbv7em-none-eabi", "--mcpu=cortex-m4"],
+    # eabi alone means soft float (no FPU: libgcc's __aeabi_f* helpers);
+    # softfp keeps the FPU and passes floats in integer registers.
+    "cortex-m4 (softfp ABI)": ["--target=thumbv7em-none-eabi", "--mcpu=cortex-m4",
+                               "--float-abi=softfp"],
     "aarch64": ["--target=aarch64-linux-gnu"],
     "riscv64": ["--target=riscv64-linux-gnu", "--mattr=+m,+a,+f,+d,+c"],
     "x86-64 (generic)": ["--target=x86_64-linux-gnu", "--mcpu=generic"],
