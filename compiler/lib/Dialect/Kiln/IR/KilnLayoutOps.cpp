@@ -1,10 +1,9 @@
-//===- KilnLayoutOps.cpp - shape rules and VJPs of the layout ops ---------===//
+//===- KilnLayoutOps.cpp - shape rules of the layout ops ------------------===//
 //
-// Shape inference, folders and vector-Jacobian products of kiln.slice,
-// slice_scatter, concat, gather, scatter_add and topk. The DSL calls the
-// same inference at trace time, so every message names the shapes involved.
-// The VJP rules only use these ops and kiln.constant: slice <-> slice_scatter
-// and gather <-> scatter_add are each other's adjoints.
+// Shape inference and folders of kiln.slice, slice_scatter, concat, gather,
+// scatter_add and topk. The DSL calls the same inference at trace time, so
+// every message names the shapes involved. Their VJP rules are in
+// KilnLayoutVJP.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,8 +16,6 @@ using namespace mlir;
 using namespace kiln;
 
 namespace {
-using Grads = SmallVector<Value>;
-
 RankedTensorType tensorOf(Value v) {
   return v.getType().cast<RankedTensorType>();
 }
@@ -82,17 +79,6 @@ LogicalResult checkWindow(std::optional<Location> loc, StringRef opName,
   }
   return success();
 }
-
-/// A splat zero tensor of `type`.
-Value zeros(OpBuilder &b, Location loc, RankedTensorType type) {
-  return b.create<ConstantOp>(
-      loc, type,
-      DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), 0.0)));
-}
-
-SmallVector<int64_t> unitStrides(int64_t rank) {
-  return SmallVector<int64_t>(rank, 1);
-}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -125,14 +111,6 @@ OpFoldResult SliceOp::fold(FoldAdaptor) {
   return {};
 }
 
-// y = x[window]: dx = g in the window, 0 elsewhere.
-Grads SliceOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
-  Location loc = getLoc();
-  Value base = zeros(b, loc, tensorOf(getInput()));
-  return {b.create<SliceScatterOp>(loc, cts[0], base, getOffsets(),
-                                   getStrides())};
-}
-
 //===----------------------------------------------------------------------===//
 // SliceScatterOp
 //===----------------------------------------------------------------------===//
@@ -158,19 +136,6 @@ LogicalResult SliceScatterOp::inferReturnTypes(
     return failure();
   types.push_back(dest);
   return success();
-}
-
-// r = dest with window := source: dsource = g[window], ddest = g with the
-// window zeroed.
-Grads SliceScatterOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
-  Location loc = getLoc();
-  Value g = cts[0];
-  auto sourceType = tensorOf(getSource());
-  Value gSource = b.create<SliceOp>(loc, g, getOffsets(),
-                                    sourceType.getShape(), getStrides());
-  Value gDest = b.create<SliceScatterOp>(loc, zeros(b, loc, sourceType), g,
-                                         getOffsets(), getStrides());
-  return {gSource, gDest};
 }
 
 //===----------------------------------------------------------------------===//
@@ -218,22 +183,6 @@ OpFoldResult ConcatOp::fold(FoldAdaptor) {
   return {};
 }
 
-// y = [x0, x1, ...] along dim: dx_k = the slice of g that x_k filled.
-Grads ConcatOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
-  Location loc = getLoc();
-  int64_t dim = getDim();
-  auto resultType = tensorOf(getResult());
-  SmallVector<int64_t> offsets(resultType.getRank(), 0);
-  SmallVector<int64_t> strides = unitStrides(resultType.getRank());
-  Grads grads;
-  for (Value input : getInputs()) {
-    ArrayRef<int64_t> sizes = tensorOf(input).getShape();
-    grads.push_back(b.create<SliceOp>(loc, cts[0], offsets, sizes, strides));
-    offsets[dim] += sizes[dim];
-  }
-  return grads;
-}
-
 //===----------------------------------------------------------------------===//
 // GatherOp and ScatterAddOp
 //===----------------------------------------------------------------------===//
@@ -276,14 +225,6 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-// y[p] = x[p with dim := index[p]]: dx = scatter_add of g into zeros.
-Grads GatherOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
-  Location loc = getLoc();
-  Value base = zeros(b, loc, tensorOf(getInput()));
-  return {b.create<ScatterAddOp>(loc, base, getIndex(), cts[0], getDim()),
-          Value()};
-}
-
 LogicalResult ScatterAddOp::inferReturnTypes(
     MLIRContext *, std::optional<Location> loc, ValueRange operands,
     DictionaryAttr attrs, RegionRange, SmallVectorImpl<Type> &types) {
@@ -307,22 +248,6 @@ LogicalResult ScatterAddOp::inferReturnTypes(
                              " does not fit in source shape ", formatShape(s));
   types.push_back(input);
   return success();
-}
-
-// r = x + scatter(src): dx = g, dsrc[p] = g[p with dim := index[p]] (zero
-// outside the index-shaped corner of src).
-Grads ScatterAddOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
-  Location loc = getLoc();
-  Value g = cts[0];
-  Value gSource = b.create<GatherOp>(loc, g, getIndex(), getDim());
-  auto sourceType = tensorOf(getSource());
-  if (tensorOf(gSource) != sourceType) {
-    SmallVector<int64_t> offsets(sourceType.getRank(), 0);
-    gSource = b.create<SliceScatterOp>(loc, gSource, zeros(b, loc, sourceType),
-                                       offsets,
-                                       unitStrides(sourceType.getRank()));
-  }
-  return {g, Value(), gSource};
 }
 
 //===----------------------------------------------------------------------===//
@@ -351,14 +276,4 @@ LogicalResult TopKOp::inferReturnTypes(MLIRContext *ctx,
   types.push_back(RankedTensorType::get(shape, input.getElementType()));
   types.push_back(RankedTensorType::get(shape, IntegerType::get(ctx, 64)));
   return success();
-}
-
-// values = x[indices] along dim: dx = the values' cotangent scattered to
-// the selected positions (indices are distinct, so nothing accumulates).
-Grads TopKOp::buildVJP(OpBuilder &b, ArrayRef<Value> cts) {
-  if (!cts[0])
-    return {Value()};
-  Location loc = getLoc();
-  Value base = zeros(b, loc, tensorOf(getInput()));
-  return {b.create<ScatterAddOp>(loc, base, getIndices(), cts[0], getDim())};
 }

@@ -1,9 +1,11 @@
-//===- KilnVJP.cpp - vector-Jacobian products of kiln ops -----------------===//
+//===- KilnVJP.cpp - vector-Jacobian products of the core ops -------------===//
 //
-// One rule per primitive, with the math as a comment. Each rule receives the
-// cotangent `g` of the op's result and returns one cotangent per operand
-// (null: no gradient). Broadcast operands get their cotangent summed back to
-// their own shape by `unbroadcast`.
+// One rule per op of KilnOps.td, with the math as a comment, and the
+// helpers every group's rules share (the other groups' rules are in
+// Kiln<Group>VJP.cpp). Each rule receives the cotangent `g` of the op's
+// result and returns one cotangent per operand (null: no gradient).
+// Broadcast operands get their cotangent summed back to their own shape by
+// `unbroadcast`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +24,12 @@ Value kiln::vjp::scalar(OpBuilder &b, Location loc, double value,
   return b.create<ConstantOp>(loc, type,
                               DenseElementsAttr::get(
                                   type, b.getFloatAttr(elementType, value)));
+}
+
+Value kiln::vjp::zeros(OpBuilder &b, Location loc, RankedTensorType type) {
+  return b.create<ConstantOp>(
+      loc, type,
+      DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), 0.0)));
 }
 
 Value kiln::vjp::unbroadcast(OpBuilder &b, Location loc, Value grad,
