@@ -12,6 +12,12 @@
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
+#include "mlir/IR/BuiltinOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
 #include "FloatMath.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"

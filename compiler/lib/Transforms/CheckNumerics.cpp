@@ -17,6 +17,11 @@
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
+
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/Path.h"
 
