@@ -8,7 +8,9 @@ In a fresh temporary directory:
   2. PROJECT_DIR (its own model line.cpp, a C program use_line.c and a
      trainer) configured with find_package(kiln) against that prefix only,
      built, and use_line run: its predictions, loss and updated parameters
-     must be the ones computed here;
+     must be the ones computed here; so must the aarch64 build of use_line
+     (kiln_add_device_program) under qemu-aarch64-static, where Debian's
+     cross compiler is installed;
   3. line-train trained on a CSV of y = 2 x1 - 3 x2 + 0.5: the test MSE
      falls below 1e-3;
   4. the installed kilnc given line.cpp (no CMake): the object and header it
@@ -89,6 +91,12 @@ def main():
                            f"-DCMAKE_CXX_COMPILER={cxx}"])
         step("build", [cmake, "--build", build])
         check_numbers(step("use_line", [os.path.join(build, "use_line")]), "use_line")
+        if shutil.which("aarch64-linux-gnu-gcc"):
+            program = os.path.join(build, "use_line_aarch64", "use_line_aarch64")
+            check_numbers(step("use_line_aarch64", ["qemu-aarch64-static", program]),
+                          "use_line_aarch64")
+        else:
+            print("no aarch64-linux-gnu-gcc: use_line_aarch64 not built, not run")
 
         rng = random.Random(1)
         train_csv, test_csv = os.path.join(work, "train.csv"), os.path.join(work, "test.csv")
