@@ -18,11 +18,19 @@
 #     builds a program for the target with the cross toolchain of
 #     cmake/toolchains/ (a sub-build of runtime/device/program), linking the
 #     model's object and the C device runtime; see below and docs/devices.md.
+#
+# The same file serves kiln's own build and, installed beside kilnConfig.cmake,
+# other projects (find_package(kiln), docs/first-model.md): it links the
+# targets kiln::generator_main and kiln::runtime, which are aliases here and
+# imported targets there, and kilnConfig.cmake sets KILN_DEVICE_PROGRAM_DIR to
+# the installed copy of runtime/device/program.
 
 include(ExternalProject)
 
 set(KILN_TOOLCHAIN_DIR ${CMAKE_CURRENT_LIST_DIR}/toolchains)
-set(KILN_DEVICE_PROGRAM_DIR ${CMAKE_CURRENT_LIST_DIR}/../runtime/device/program)
+if(NOT KILN_DEVICE_PROGRAM_DIR)
+  set(KILN_DEVICE_PROGRAM_DIR ${CMAKE_CURRENT_LIST_DIR}/../runtime/device/program)
+endif()
 
 # The toolchain file of a target triple.
 function(kiln_toolchain_file triple out)
@@ -43,7 +51,7 @@ function(kiln_add_model)
   set(name ${ARG_NAME})
   if(NOT TARGET ${name}-gen)
     add_executable(${name}-gen ${ARG_SOURCES})
-    target_link_libraries(${name}-gen PRIVATE kiln_generator_main)
+    target_link_libraries(${name}-gen PRIVATE kiln::generator_main)
     target_compile_options(${name}-gen PRIVATE -fexceptions)
     # Generators sit beside kilnc so lit tests can run them.
     set_target_properties(${name}-gen PROPERTIES
@@ -90,7 +98,7 @@ function(kiln_add_trainer name)
     "}\n")
   configure_file(${main}.in ${main} COPYONLY)
   add_executable(${name}-train ${main})
-  target_link_libraries(${name}-train PRIVATE ${name}_model kiln_runtime)
+  target_link_libraries(${name}-train PRIVATE ${name}_model kiln::runtime)
 endfunction()
 
 # Whether the cross toolchain of \p triple can build programs here: sets

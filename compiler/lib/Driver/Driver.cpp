@@ -21,16 +21,25 @@ using namespace mlir;
 
 std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
   std::string usage = "usage: " + tool.str() +
-                      (takesInput ? " <input.mlir>" : "") + " [options]\n";
+                      (takesInput ? " <input.mlir|model.cpp>" : "") +
+                      " [options]\n";
+  if (takesInput)
+    usage += R"(
+  A model source (.cpp, .cc, .cxx) is built into its generator with the C++
+  compiler kiln was configured with (KILN_CXX overrides it), against kiln's
+  DSL headers and libraries; the generator runs with these options.
+)";
   usage += R"(
   --emit=KIND     traced  IR as traced (kiln.vjp not yet expanded)
-                  mlir    kiln IR: forward and generated backward (default)
+                  mlir    kiln IR: forward and generated backward
                   memref  bufferized IR in one static arena (final ABI)
                   llvm    LLVM IR
                   asm     target assembly
                   obj     object file, plus a C header (see --header)
                   header  the C header only
                   ptx     the kernels' PTX (--target=nvptx64-nvidia-cuda)
+                  default: from -o's extension (.o obj, .s asm, .ll llvm,
+                  .h header), else mlir
   -o FILE         output file ('-' = stdout, the default; obj needs a file)
   --header=FILE   header path for --emit=obj (default: output with .h)
   --target=TRIPLE cross-compile, e.g. aarch64-linux-gnu, riscv64-linux-gnu,
@@ -56,7 +65,9 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
                               DriverOptions &options, std::string &error,
                               bool &help) {
   help = false;
+  bool emitGiven = false;
   for (int i = 1; i < argc; ++i) {
+    int first = i;
     llvm::StringRef arg = argv[i];
     auto value = [&](llvm::StringRef flag, std::string &out) {
       if (arg.consume_front(flag)) {
@@ -92,6 +103,7 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
         return false;
       }
       options.emit = *kind;
+      emitGiven = true;
     } else if (value("-o", options.output) ||
                value("--header", options.header) ||
                value("--target", options.target.triple) ||
@@ -116,11 +128,23 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
     } else if (takesInput && (!arg.startswith("-") || arg == "-") &&
                options.input.empty()) {
       options.input = arg.str();
+      continue;
     } else {
       error = "unknown argument '" + arg.str() + "'";
       return false;
     }
+    options.flags.insert(options.flags.end(), argv + first, argv + i + 1);
   }
+  // `kilnc model.cpp -o model.o` means an object, as it would for a C
+  // compiler.
+  if (!emitGiven)
+    options.emit =
+        llvm::StringSwitch<EmitKind>(llvm::sys::path::extension(options.output))
+            .Case(".o", EmitKind::Obj)
+            .Case(".s", EmitKind::Asm)
+            .Case(".ll", EmitKind::Llvm)
+            .Case(".h", EmitKind::Header)
+            .Default(EmitKind::Mlir);
   if (takesInput && options.input.empty() && !help) {
     error = "no input file";
     return false;

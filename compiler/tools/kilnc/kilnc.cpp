@@ -2,9 +2,12 @@
 //
 // Compiles traced kiln IR (what a model generator emits with --emit=traced)
 // to IR, assembly, or an object file and C header, for the host or a cross
-// target.
+// target. Given a model's C++ source instead, it builds and runs the model's
+// generator (ModelSource.cpp).
 //
 //===----------------------------------------------------------------------===//
+
+#include "ModelSource.h"
 
 #include "kiln/Driver/Driver.h"
 #include "kiln/InitAll.h"
@@ -40,6 +43,8 @@ int main(int argc, char **argv) {
     llvm::outs() << kiln::driverUsage("kilnc", true);
     return 0;
   }
+  if (kiln::isModelSource(options.input))
+    return kiln::compileModelSource(argv[0], options);
   kiln::registerAllPasses();
   mlir::DialectRegistry registry;
   kiln::registerAllDialects(registry);

@@ -11,6 +11,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -27,7 +28,10 @@ enum class EmitKind {
 
 struct DriverOptions {
   EmitKind emit = EmitKind::Mlir;
-  std::string input;        ///< kilnc only: an .mlir file ("-": stdin)
+  std::string input; ///< kilnc only: an .mlir file ("-": stdin) or a model source
+  /// The arguments other than the input, as given: what kilnc runs a model
+  /// source's generator with.
+  std::vector<std::string> flags;
   std::string output = "-"; ///< "-": stdout (not for obj)
   std::string header;       ///< obj: defaults to the output with .h
   TargetOptions target;
