@@ -11,6 +11,12 @@
 
 namespace kiln::runtime {
 
+/// Checks that \p gpu is the NVPTX build of \p cpu (same arena) and
+/// initializes CUDA device 0; false with the reason in \p error, for a
+/// missing device the runtime's "no CUDA device: ..." after "--device cuda: ".
+bool openCudaDevice(const kiln_model_info *cpu, const kiln_cuda_model *gpu,
+                    std::string &error);
+
 /// A runner that trains \p gpu (the NVPTX build of \p cpu) on CUDA device 0,
 /// its state mirrored to and from \p hostArena. Returns null and sets
 /// \p error when \p gpu is null (a CPU-only trainer), the two builds

@@ -185,29 +185,35 @@ bool CudaRunner::predict(const float *x, float *out, std::string &error) {
 
 } // namespace
 
-std::unique_ptr<ModelRunner> makeCudaRunner(const kiln_model_info *cpu,
-                                            const kiln_cuda_model *gpu, void *hostArena,
-                                            std::string &error) {
+bool openCudaDevice(const kiln_model_info *cpu, const kiln_cuda_model *gpu,
+                    std::string &error) {
   const std::string name = cpu->name ? cpu->name : "<unnamed>";
   if (!gpu || !gpu->train_step || !gpu->predict) {
     error = "model " + name + ": this trainer was not built for CUDA";
-    return nullptr;
+    return false;
   }
   if (gpu->device_arena_bytes != cpu->arena_bytes) {
     error = "model " + name + ": the GPU build's arena (" +
             std::to_string(gpu->device_arena_bytes) + " bytes) differs from the CPU build's (" +
             std::to_string(cpu->arena_bytes) + "): the two objects come from different sources";
-    return nullptr;
+    return false;
   }
   if (cpu->num_numerics_sites > 0) {
     error = "model " + name + " was built with --check-numerics, which --device cuda does "
             "not support; train it with --device cpu";
-    return nullptr;
+    return false;
   }
-  if (kiln_cuda_init(0) != KILN_CUDA_OK) {
-    error = std::string("--device cuda: ") + kiln_cuda_last_error();
+  if (kiln_cuda_init(0) == KILN_CUDA_OK)
+    return true;
+  error = std::string("--device cuda: ") + kiln_cuda_last_error();
+  return false;
+}
+
+std::unique_ptr<ModelRunner> makeCudaRunner(const kiln_model_info *cpu,
+                                            const kiln_cuda_model *gpu, void *hostArena,
+                                            std::string &error) {
+  if (!openCudaDevice(cpu, gpu, error))
     return nullptr;
-  }
   auto runner = std::make_unique<CudaRunner>(cpu, gpu, hostArena);
   if (!runner->allocate(error))
     return nullptr;

@@ -339,6 +339,9 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
   if (flags.device == "cuda" && !gpu)
     return fail(std::string(prog) + " was not built for CUDA: --device cuda needs the trainer of "
                 "kiln_add_model(NAME " + name + " TARGET cuda), " + name + "-train-cuda");
+  // Before the data is read: a machine without a GPU fails at once.
+  if (flags.device == "cuda" && !openCudaDevice(m, gpu, error))
+    return fail(error);
   if (!checkOutputs(flags, error))
     return fail(error);
   Progress start; // Where this process starts: nothing done, or the checkpoint's.
