@@ -157,6 +157,8 @@ function(kiln_add_trainer name)
     target_compile_definitions(${name}-train-cuda PRIVATE KILN_WITH_CUDA)
     target_link_libraries(${name}-train-cuda PRIVATE ${name}_model ${name}_model_cuda
                           kiln_runtime)
+    # Copied to GPU machines by scripts/gpu-check.sh: no libstdc++ needed there.
+    target_link_options(${name}-train-cuda PRIVATE -static-libstdc++ -static-libgcc)
   endif()
 endfunction()
 

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """--device cuda where no GPU can be used: the CUDA trainer of a model fails
 with the runtime's "no CUDA device" message and exit status 1 (no crash, no
-step run), and the CPU-only trainer says it was not built for CUDA.
+step run), the CPU-only trainer says it was not built for CUDA, and
+`gpu-check.sh run` in a bundle holding that trainer stops with exit 2 and
+"no usable GPU".
 
-usage: check_train_cuda.py CUDA_TRAINER CPU_TRAINER MODEL
+usage: check_train_cuda.py CUDA_TRAINER CPU_TRAINER MODEL [GPU_CHECK_SH]
 """
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 
 def run(cmd, **env):
@@ -24,6 +28,7 @@ def expect(ok, what, output):
 
 def main():
     cuda_trainer, cpu_trainer, model = sys.argv[1:4]
+    no_driver = "no CUDA device: /nonexistent/libcuda.so.1 not found"
     args = ["--device", "cuda", "--epochs", "1", "--max-steps", "2"]
     rc, out, err = run([cuda_trainer] + args,
                        KILN_CUDA_LIBRARY="/nonexistent/libcuda.so.1")
@@ -45,6 +50,19 @@ def main():
     else:
         expect(rc == 1 and err.startswith("error: --device cuda: no CUDA device: "),
                "this machine: no CUDA device, exit 1", f"rc={rc}\n{out}{err}")
+    if len(sys.argv) > 4 and model == "logreg":
+        # gpu-check.sh's device probe is logreg's trainer.
+        with tempfile.TemporaryDirectory() as bundle:
+            os.mkdir(os.path.join(bundle, "bin"))
+            shutil.copy(cuda_trainer, os.path.join(bundle, "bin"))
+            shutil.copy(sys.argv[4], os.path.join(bundle, "gpu-check.sh"))
+            rc, out, err = run(["bash", os.path.join(bundle, "gpu-check.sh"), "run"],
+                               KILN_CUDA_LIBRARY="/nonexistent/libcuda.so.1")
+            expect(rc == 2 and err.startswith("gpu-check: no usable GPU: error: --device "
+                                              "cuda: " + no_driver)
+                   and not os.path.exists(os.path.join(bundle, "results", "results.md")),
+                   "gpu-check.sh run without a GPU: exit 2, 'no usable GPU'",
+                   f"rc={rc}\n{out}{err}")
 
 
 if __name__ == "__main__":
