@@ -43,7 +43,7 @@ private:
   static constexpr int64_t kLossRing = 256;
 
   struct Slot {
-    void *pinned = nullptr;       // x, then targets, then lr
+    void *pinned = nullptr;       // x, targets at yOffset, lr at lrOffset
     kiln_cuda_ptr device = 0;     // the same layout
     kiln_cuda_event copied = nullptr;
     bool inFlight = false;
@@ -57,6 +57,8 @@ private:
   const kiln_cuda_model *gpu;
   void *hostArena;
   size_t xBytes = 0, yBytes = 0, logitsBytes = 0;
+  // Each input starts 256-byte aligned, as a cuMemAlloc'd buffer would.
+  size_t yOffset = 0, lrOffset = 0;
   kiln_cuda_ptr arena = 0, lossRing = 0, logits = 0;
   float *pinnedLosses = nullptr, *pinnedLogits = nullptr;
   Slot slots[kSlots];
@@ -92,7 +94,10 @@ bool CudaRunner::allocate(std::string &error) {
            (cpu->task == KILN_TASK_CLASSIFICATION ? sizeof(int32_t)
                                                   : cpu->num_classes * sizeof(float));
   logitsBytes = static_cast<size_t>(cpu->batch_size) * cpu->num_classes * sizeof(float);
-  const size_t slotBytes = xBytes + yBytes + sizeof(float);
+  auto aligned = [](size_t bytes) { return (bytes + 255) / 256 * 256; };
+  yOffset = aligned(xBytes);
+  lrOffset = aligned(yOffset + yBytes);
+  const size_t slotBytes = lrOffset + sizeof(float);
   if (!check(kiln_cuda_malloc(&arena, cpu->arena_bytes), error) ||
       !check(kiln_cuda_malloc(&lossRing, kLossRing * sizeof(float)), error) ||
       !check(kiln_cuda_malloc(&logits, logitsBytes), error) ||
@@ -128,9 +133,9 @@ CudaRunner::Slot *CudaRunner::stage(const float *x, const void *targets, float l
   std::memcpy(bytes, x, xBytes);
   size_t size = xBytes;
   if (targets) {
-    std::memcpy(bytes + xBytes, targets, yBytes);
-    std::memcpy(bytes + xBytes + yBytes, &lr, sizeof lr);
-    size += yBytes + sizeof lr;
+    std::memcpy(bytes + yOffset, targets, yBytes);
+    std::memcpy(bytes + lrOffset, &lr, sizeof lr);
+    size = lrOffset + sizeof lr;
   }
   if (!check(kiln_cuda_copy_to_device(slot.device, slot.pinned, size), error) ||
       !check(kiln_cuda_event_record(slot.copied), error))
@@ -148,8 +153,8 @@ bool CudaRunner::step(const float *x, const void *targets, float lr, std::string
   if (!slot)
     return false;
   gpu->train_step(device(arena), static_cast<const float *>(device(slot->device)),
-                  device(slot->device + xBytes),
-                  static_cast<const float *>(device(slot->device + xBytes + yBytes)),
+                  device(slot->device + yOffset),
+                  static_cast<const float *>(device(slot->device + lrOffset)),
                   static_cast<float *>(device(lossRing + pendingLosses * sizeof(float))));
   ++pendingLosses;
   // A failed launch is sticky; report it at the step that caused it.
