@@ -8,7 +8,7 @@ would time the sync, not the step). Data is synthetic and already on the
 device. Variants that cannot run here (no torch.compile, no JAX, no GPU) are
 reported with the reason instead of a time.
 
-usage: gpu_anchor.py [--models logreg,mlp,...] [--device cuda|cpu] [--json]
+usage: gpu_anchor.py [--models logreg,mlp,...] [--device cuda|cpu] [--json] [--out FILE]
 """
 import argparse
 import json
@@ -162,6 +162,8 @@ def main():
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--warmup", type=int, default=30)
     p.add_argument("--json", action="store_true", help="print JSON only")
+    p.add_argument("--out", help="also rewrite this JSON file after every variant, so a "
+                   "run stopped by a time limit keeps what it measured")
     args = p.parse_args()
     names = parse_models(p, args.models)
     variants = {
@@ -180,6 +182,9 @@ def main():
             results[name][variant] = round(ms, 4) if ms is not None else None
             if why:
                 results[name][variant + "_skipped"] = why[:300]
+            if args.out:
+                with open(args.out, "w") as f:
+                    json.dump(results, f, indent=2)
     if args.json:
         print(json.dumps(results, indent=2))
         return
