@@ -47,7 +47,21 @@ MODELS = {
                                       nn.Linear(3136, 1024), nn.ReLU(),
                                       nn.Dropout(0.4), nn.Linear(1024, 10)),
                 64, dict(lr=0.01, momentum=0.9)),
+    "mlp_wide": (lambda: nn.Sequential(nn.Flatten(),
+                                       nn.Linear(784, 4096), nn.ReLU(),
+                                       nn.Linear(4096, 4096), nn.ReLU(),
+                                       nn.Linear(4096, 10)),
+                 1024, dict(lr=0.05, momentum=0.9)),
 }
+
+
+def parse_models(parser, text):
+    """The model names of a comma-separated --models, checked."""
+    names = [m for m in text.split(",") if m]
+    unknown = [m for m in names if m not in MODELS]
+    if unknown:
+        parser.error("unknown model(s): " + ",".join(unknown))
+    return names
 
 
 def bench(name, steps, warmup):
@@ -85,10 +99,7 @@ def main():
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--json", action="store_true", help="print JSON only")
     args = p.parse_args()
-    names = [m for m in args.models.split(",") if m]
-    unknown = [m for m in names if m not in MODELS]
-    if unknown:
-        p.error("unknown model(s): " + ",".join(unknown))
+    names = parse_models(p, args.models)
     if args.steps < 200:
         p.error("--steps must be >= 200 for a stable median")
 

@@ -12,8 +12,15 @@
 #     KILN_MODEL_INCLUDE_DIR properties kiln_add_device_program reads. The
 #     generator is shared with the host build of the same NAME, so SOURCES
 #     may be left out when that exists.
+#   kiln_add_model(NAME mlp TARGET cuda [FLAGS --mcpu=sm_90])
+#     the NVPTX build (nvptx64-nvidia-cuda, docs/gpu.md): mlp-cuda/mlp.{o,h},
+#     its functions renamed mlp_cuda_* so it links beside the CPU build, as
+#     the static library `mlp_model_cuda`, which also defines mlp_cuda_model()
+#     (kiln/runtime/cuda_trainer.h). Builds without CUDA; runs need a driver.
 #   kiln_add_trainer(mlp)
-#     links `mlp-train`: the runtime's trainer driving the compiled model.
+#     links `mlp-train`: the runtime's trainer driving the compiled model;
+#     after kiln_add_model(NAME mlp TARGET cuda) also `mlp-train-cuda`, which
+#     takes --device cuda (and trains on the CPU with --device cpu).
 #   kiln_add_device_program(NAME p TARGET <triple> MODEL mlp SOURCES p.c ...)
 #     builds a program for the target with the cross toolchain of
 #     cmake/toolchains/ (a sub-build of runtime/device/program), linking the
@@ -58,6 +65,10 @@ function(kiln_add_model)
       RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
   endif()
 
+  if(ARG_TARGET STREQUAL "cuda" OR ARG_TARGET STREQUAL "nvptx64-nvidia-cuda")
+    kiln_add_cuda_model(${name} "${ARG_FLAGS}")
+    return()
+  endif()
   if(ARG_TARGET)
     set(out ${CMAKE_CURRENT_BINARY_DIR}/${name}-${ARG_TARGET})
     add_custom_command(
@@ -88,17 +99,75 @@ function(kiln_add_model)
   target_include_directories(${name}_model INTERFACE ${out})
 endfunction()
 
+# The NVPTX build of model \p name: see kiln_add_model(... TARGET cuda).
+function(kiln_add_cuda_model name flags)
+  find_program(KILN_LLVM_OBJCOPY NAMES llvm-objcopy-16 llvm-objcopy
+    HINTS ${KILN_LLVM_TOOLS_DIR} REQUIRED)
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/${name}-cuda)
+  set(renames)
+  foreach(fn init train_step predict)
+    list(APPEND renames --redefine-sym ${name}_${fn}=${name}_cuda_${fn})
+  endforeach()
+  add_custom_command(
+    OUTPUT ${out}/${name}_cuda.o ${out}/${name}.h
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${out}
+    COMMAND ${name}-gen --emit=obj --target=nvptx64-nvidia-cuda ${flags}
+            -o ${out}/${name}.o
+    COMMAND ${KILN_LLVM_OBJCOPY} ${renames} ${out}/${name}.o ${out}/${name}_cuda.o
+    DEPENDS ${name}-gen
+    COMMENT "kiln: compiling model ${name} for nvptx64-nvidia-cuda"
+    VERBATIM)
+  # The GPU header declares <name>_init...; the macros give them the
+  # renamed symbols' names in this one file.
+  set(adapter ${out}/${name}_cuda_model.c)
+  string(TOUPPER ${name} upper)
+  file(WRITE ${adapter}.in
+    "#define ${name}_init ${name}_cuda_init\n"
+    "#define ${name}_train_step ${name}_cuda_train_step\n"
+    "#define ${name}_predict ${name}_cuda_predict\n"
+    "#include \"${name}.h\" /* the GPU header */\n"
+    "#include \"kiln/runtime/cuda_trainer.h\"\n\n"
+    "static void train_step(void *arena, const float *x, const void *y,\n"
+    "                       const float *lr, float *loss) {\n"
+    "  ${name}_train_step(arena, x, y, lr, loss);\n"
+    "}\n\n"
+    "const kiln_cuda_model *${name}_cuda_model(void) {\n"
+    "  static const kiln_cuda_model model = {${name}_init, train_step,\n"
+    "                                        ${name}_predict,\n"
+    "                                        ${upper}_DEVICE_ARENA_BYTES};\n"
+    "  return &model;\n"
+    "}\n")
+  configure_file(${adapter}.in ${adapter} COPYONLY)
+  add_library(${name}_model_cuda STATIC ${adapter} ${out}/${name}_cuda.o ${out}/${name}.h)
+  target_include_directories(${name}_model_cuda PRIVATE ${out})
+  target_link_libraries(${name}_model_cuda PUBLIC kiln_runtime)
+endfunction()
+
 function(kiln_add_trainer name)
+  # One main for both trainers; KILN_WITH_CUDA adds the GPU build.
   set(main ${CMAKE_CURRENT_BINARY_DIR}/${name}/${name}_train_main.cpp)
   file(WRITE ${main}.in
     "#include \"${name}.h\"\n"
-    "#include \"kiln/runtime/trainer.h\"\n\n"
+    "#include \"kiln/runtime/cuda_trainer.h\"\n\n"
+    "#ifdef KILN_WITH_CUDA\n"
+    "extern \"C\" const kiln_cuda_model *${name}_cuda_model(void);\n"
+    "#else\n"
+    "static const kiln_cuda_model *${name}_cuda_model(void) { return 0; }\n"
+    "#endif\n\n"
     "int main(int argc, char **argv) {\n"
-    "  return kiln_train_main(${name}_model_info(), argc, argv);\n"
+    "  return kiln_train_main_cuda(${name}_model_info(), ${name}_cuda_model(), argc, argv);\n"
     "}\n")
   configure_file(${main}.in ${main} COPYONLY)
   add_executable(${name}-train ${main})
   target_link_libraries(${name}-train PRIVATE ${name}_model kiln::runtime)
+  if(TARGET ${name}_model_cuda)
+    add_executable(${name}-train-cuda ${main})
+    target_compile_definitions(${name}-train-cuda PRIVATE KILN_WITH_CUDA)
+    target_link_libraries(${name}-train-cuda PRIVATE ${name}_model ${name}_model_cuda
+                          kiln::runtime)
+    # Copied to GPU machines by scripts/gpu-check.sh: no libstdc++ needed there.
+    target_link_options(${name}-train-cuda PRIVATE -static-libstdc++ -static-libgcc)
+  endif()
 endfunction()
 
 # Whether the cross toolchain of \p triple can build programs here: sets

@@ -114,8 +114,11 @@ def read_safetensors(path):
         if name == "__metadata__":
             continue
         begin, end = entry["data_offsets"]
-        assert entry["dtype"] == "F32", entry
-        tensors[name] = (entry["shape"], struct.unpack(f"<{(end - begin) // 4}f", body[begin:end]))
+        # F32 parameters; integer state such as a dropout counter (I64).
+        code, size = {"F32": ("f", 4), "F64": ("d", 8), "I32": ("i", 4), "I64": ("q", 8)}[
+            entry["dtype"]]
+        tensors[name] = (entry["shape"],
+                         struct.unpack(f"<{(end - begin) // size}{code}", body[begin:end]))
     return header.get("__metadata__", {}), tensors
 
 

@@ -20,6 +20,7 @@ typedef struct CUctx_st *CUcontext;
 typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
+typedef struct CUevent_st *CUevent;
 
 enum { kJitErrorLogBuffer = 5, kJitErrorLogBufferSize = 6 };
 enum { kStreamNonBlocking = 1 };
@@ -46,6 +47,10 @@ static struct {
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
+  CUresult (*eventCreate)(CUevent *, unsigned);
+  CUresult (*eventRecord)(CUevent, CUstream);
+  CUresult (*eventSynchronize)(CUevent);
+  CUresult (*eventDestroy)(CUevent);
   CUresult (*getErrorName)(CUresult, const char **);
   CUresult (*getErrorString)(CUresult, const char **);
 } cu;
@@ -122,6 +127,10 @@ static int loadDriver(void) {
       {(void **)&cu.memcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"},
       {(void **)&cu.memsetD8Async, "cuMemsetD8Async"},
       {(void **)&cu.launchKernel, "cuLaunchKernel"},
+      {(void **)&cu.eventCreate, "cuEventCreate"},
+      {(void **)&cu.eventRecord, "cuEventRecord"},
+      {(void **)&cu.eventSynchronize, "cuEventSynchronize"},
+      {(void **)&cu.eventDestroy, "cuEventDestroy_v2"},
       {(void **)&cu.getErrorName, "cuGetErrorName"},
       {(void **)&cu.getErrorString, "cuGetErrorString"},
   };
@@ -253,6 +262,38 @@ int kiln_cuda_synchronize(void) {
   if (status)
     return status;
   CHECK(cu.streamSynchronize(stream), "cuStreamSynchronize");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_event_create(kiln_cuda_event *out) {
+  int status = ready("kiln_cuda_event_create");
+  if (status)
+    return status;
+  /* CU_EVENT_DISABLE_TIMING: the cheapest kind, for ordering only. */
+  CHECK(cu.eventCreate((CUevent *)out, 2), "cuEventCreate");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_event_record(kiln_cuda_event event) {
+  int status = ready("kiln_cuda_event_record");
+  if (status)
+    return status;
+  CHECK(cu.eventRecord((CUevent)event, stream), "cuEventRecord");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_event_wait(kiln_cuda_event event) {
+  int status = ready("kiln_cuda_event_wait");
+  if (status)
+    return status;
+  CHECK(cu.eventSynchronize((CUevent)event), "cuEventSynchronize");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_event_destroy(kiln_cuda_event event) {
+  if (initStatus != KILN_CUDA_OK || !event)
+    return KILN_CUDA_OK;
+  CHECK(cu.eventDestroy((CUevent)event), "cuEventDestroy");
   return KILN_CUDA_OK;
 }
 

@@ -11,6 +11,7 @@
 #ifndef KILN_RUNTIME_SRC_TOY_TRAINER_H
 #define KILN_RUNTIME_SRC_TOY_TRAINER_H
 
+#include "kiln/runtime/cuda_trainer.h"
 #include "kiln/runtime/trainer.h"
 #include "test_util.h"
 
@@ -111,15 +112,18 @@ struct RunResult {
   std::string out, err;
 };
 
-inline RunResult runTrainer(const kiln_model_info &model, std::vector<std::string> args) {
-  args.insert(args.begin(), "toy-train");
+/// Runs kiln_train_main, or kiln_train_main_cuda when \p gpu is given.
+inline RunResult runTrainer(const kiln_model_info &model, std::vector<std::string> args,
+                            const kiln_cuda_model *gpu = nullptr) {
+  args.insert(args.begin(), gpu ? "toy-train-cuda" : "toy-train");
   std::vector<char *> argv;
   for (auto &a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);
   testing::internal::CaptureStdout();
   testing::internal::CaptureStderr();
-  int status = kiln_train_main(&model, static_cast<int>(args.size()), argv.data());
+  int status = gpu ? kiln_train_main_cuda(&model, gpu, static_cast<int>(args.size()), argv.data())
+                   : kiln_train_main(&model, static_cast<int>(args.size()), argv.data());
   std::string out = testing::internal::GetCapturedStdout();
   std::string err = testing::internal::GetCapturedStderr();
   return {status, out, err};

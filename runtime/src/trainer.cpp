@@ -16,13 +16,16 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/trainer.h"
+#include "kiln/runtime/cuda_trainer.h"
 #include "kiln/runtime/lr_schedule.h"
 
 #include "kiln/runtime/checkpoint.h"
 #include "kiln/runtime/csv.h"
 #include "kiln/runtime/dataloader.h"
 #include "kiln/runtime/dataset.h"
+#include "cuda_runner.h"
 #include "file_checks.h"
+#include "model_runner.h"
 #include "numerics_check.h"
 #include "trainer_flags.h"
 #include "trainer_state.h"
@@ -196,7 +199,7 @@ const void *targetsOf(const kiln_model_info *m, const Batch &batch) {
 
 /// Computes the test metric over the valid rows of every batch. If
 /// \p allLogits is given, it receives the outputs of every valid row.
-bool evaluate(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &batch,
+bool evaluate(const kiln_model_info *m, ModelRunner &runner, DataLoader &loader, Batch &batch,
               std::vector<float> &logits, Metric &metric, std::string &error,
               std::vector<float> *allLogits = nullptr) {
   const int32_t k = m->num_classes;
@@ -204,10 +207,8 @@ bool evaluate(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &
   int64_t count = 0;
   loader.startEpoch(0);
   while (loader.next(batch)) {
-    if (int status = m->predict(arena, batch.x.data(), logits.data())) {
-      error = "predict failed with status " + std::to_string(status);
+    if (!runner.predict(batch.x.data(), logits.data(), error))
       return false;
-    }
     if (allLogits)
       allLogits->insert(allLogits->end(), logits.begin(), logits.begin() + batch.valid * k);
     for (int64_t r = 0; r < batch.valid; ++r) {
@@ -257,7 +258,7 @@ std::FILE *openLossCsv(const std::string &path, std::string &error) {
 }
 
 /// Writes the test-set logits (valid rows only) and labels for --dump-logits.
-bool dumpLogits(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &batch,
+bool dumpLogits(const kiln_model_info *m, ModelRunner &runner, DataLoader &loader, Batch &batch,
                 std::vector<float> &logits, const Dataset &test,
                 const std::vector<float> &testTargets, const std::string &path,
                 std::string &error) {
@@ -266,7 +267,7 @@ bool dumpLogits(const kiln_model_info *m, void *arena, DataLoader &loader, Batch
   std::vector<float> all;
   all.reserve(static_cast<size_t>(test.size) * m->num_classes);
   Metric metric;
-  if (!evaluate(m, arena, loader, batch, logits, metric, error, &all))
+  if (!evaluate(m, runner, loader, batch, logits, metric, error, &all))
     return false;
   std::vector<TensorRef> tensors = {{"logits", KILN_F32, {test.size, m->num_classes}, all.data()}};
   if (m->task == KILN_TASK_CLASSIFICATION)
@@ -318,7 +319,7 @@ bool rateAt(const LrSchedule &schedule, const TrainerFlags &flags, int64_t step,
   return false;
 }
 
-int trainMain(const kiln_model_info *m, int argc, char **argv) {
+int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, char **argv) {
   std::string error;
   if (!validateModel(m, error))
     return fail(error);
@@ -335,6 +336,12 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
     printTrainerUsage(stdout, prog, name, m->default_lr, KILN_DEFAULT_DATA_DIR);
     return KILN_TRAIN_OK;
   }
+  if (flags.device == "cuda" && !gpu)
+    return fail(std::string(prog) + " was not built for CUDA: --device cuda needs the trainer of "
+                "kiln_add_model(NAME " + name + " TARGET cuda), " + name + "-train-cuda");
+  // Before the data is read: a machine without a GPU fails at once.
+  if (flags.device == "cuda" && !openCudaDevice(m, gpu, error))
+    return fail(error);
   if (!checkOutputs(flags, error))
     return fail(error);
   Progress start; // Where this process starts: nothing done, or the checkpoint's.
@@ -483,6 +490,13 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
                   error) ||
        !checkFiniteState(m, arena.get(), flags.initFrom, error)))
     return fail(error);
+  std::unique_ptr<ModelRunner> runner;
+  if (flags.device == "cuda")
+    runner = makeCudaRunner(m, gpu, arena.get(), error);
+  else
+    runner = std::make_unique<HostRunner>(m, arena.get());
+  if (!runner || !runner->upload(error))
+    return fail(error);
   const char *metricFormat = flags.fullPrecision ? "%.17g" : "%.4f";
   const NumericsCheck numerics(m, std::getenv("KILN_CHECK_NUMERICS"));
   if (numerics.requestedButMissing())
@@ -494,6 +508,8 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
   std::vector<float> logits(static_cast<size_t>(m->batch_size) * m->num_classes);
   Metric metric = metricOf(m);
   bool trained = false; // Whether this process ran an epoch.
+  std::vector<std::string> issued; // Where each step whose loss is unread ran.
+  std::vector<float> losses;
   for (int epoch = start.epoch + 1; epoch <= flags.epochs; ++epoch) {
     const auto epochStart = Clock::now();
     auto windowStart = epochStart;
@@ -516,19 +532,33 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
                                 std::to_string(step) + " (global step " +
                                 std::to_string(globalStep + 1) + ", lr " +
                                 formatDouble("%g", stepLr) + ")";
-      if (int status = m->train_step(arena.get(), batch.x.data(), targetsOf(m, batch), stepLr, &loss))
-        return fail("train_step failed with status " + std::to_string(status) + " " + where);
+      if (!runner->step(batch.x.data(), targetsOf(m, batch), stepLr, error))
+        return fail(error + " " + where);
       if (std::string site = numerics.firstNonFinite(arena.get()); !site.empty())
         return fail("step " + std::to_string(globalStep + 1) + " (epoch " +
                     std::to_string(epoch) + "): first NaN/Inf produced by " + site);
-      if (!std::isfinite(loss))
-        return fail("loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " " +
-                    where + "; training diverged");
       ++globalStep;
-      epochLoss += loss;
-      windowLoss += loss;
-      ++windowSteps;
-      if (flags.logEvery > 0 && step % flags.logEvery == 0) {
+      issued.push_back(where);
+      // A GPU's losses are read back only every few steps (each read waits
+      // for the device); they are accounted here in step order.
+      const bool logNow = flags.logEvery > 0 && step % flags.logEvery == 0;
+      const bool saveNow = flags.saveEvery > 0 && globalStep % flags.saveEvery == 0;
+      if (!runner->lossesDue() && !logNow && !saveNow && step < steps)
+        continue;
+      losses.clear();
+      if (!runner->takeLosses(losses, error))
+        return fail(error);
+      for (size_t i = 0; i < losses.size(); ++i) {
+        loss = losses[i];
+        if (!std::isfinite(loss))
+          return fail("loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " " +
+                      issued[i] + "; training diverged");
+        epochLoss += loss;
+        windowLoss += loss;
+        ++windowSteps;
+      }
+      issued.clear();
+      if (logNow) {
         // Loss and throughput are averaged over the steps since the last
         // line, which is smoother than a single step's value.
         double meanLoss = windowLoss / windowSteps;
@@ -547,11 +577,12 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
       // The end of the epoch saves anyway, with its test metric.
       if (flags.saveEvery > 0 && globalStep % flags.saveEvery == 0 && step < steps) {
         const Progress here{epoch - 1, step, epochLoss, globalStep};
-        if (!saveTrainerCheckpoint(m, arena.get(), flags, lr, here, nullptr, nullptr, error))
+        if (!runner->download(error) ||
+            !saveTrainerCheckpoint(m, arena.get(), flags, lr, here, nullptr, nullptr, error))
           return fail(error);
       }
     }
-    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, metric, error))
+    if (!evaluate(m, *runner, testLoader, testBatch, logits, metric, error))
       return fail(error);
     const double trainLoss = epochLoss / steps;
     std::printf("epoch %d/%lld done: train loss %s test %s %s (%.1f s)\n", epoch,
@@ -562,25 +593,28 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
     trained = true;
     const Progress done{epoch, 0, 0, globalStep};
     if (!flags.save.empty() &&
-        !saveTrainerCheckpoint(m, arena.get(), flags, lr, done, &trainLoss, &metric, error))
+        (!runner->download(error) ||
+         !saveTrainerCheckpoint(m, arena.get(), flags, lr, done, &trainLoss, &metric, error)))
       return fail(error);
   }
   if (!trained) {
-    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, metric, error))
+    if (!evaluate(m, *runner, testLoader, testBatch, logits, metric, error))
       return fail(error);
     // Nothing trained (--epochs 0, or resumed at or past --epochs): the
     // checkpoint still records the state, e.g. one converted by --init-from.
     Progress unchanged = start;
     unchanged.globalStep = globalStep;
     if (!flags.save.empty() &&
-        !saveTrainerCheckpoint(m, arena.get(), flags, lr, unchanged, nullptr, &metric, error))
+        (!runner->download(error) ||
+         !saveTrainerCheckpoint(m, arena.get(), flags, lr, unchanged, nullptr, &metric, error)))
       return fail(error);
   }
-  if (!flags.dumpLogits.empty() && !dumpLogits(m, arena.get(), testLoader, testBatch, logits,
+  if (!flags.dumpLogits.empty() && !dumpLogits(m, *runner, testLoader, testBatch, logits,
                                                test, testTargets, flags.dumpLogits, error))
     return fail(error);
   if (!flags.dumpObservations.empty() &&
-      !dumpObservations(m, arena.get(), flags.dumpObservations, error))
+      (!runner->download(error) ||
+       !dumpObservations(m, arena.get(), flags.dumpObservations, error)))
     return fail(error);
   if (csv && std::fflush(csv.get()) != 0)
     return fail("cannot write loss CSV " + flags.lossCsv + ": " + std::strerror(errno));
@@ -593,8 +627,13 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
 } // namespace
 
 extern "C" int kiln_train_main(const kiln_model_info *model, int argc, char **argv) {
+  return kiln_train_main_cuda(model, nullptr, argc, argv);
+}
+
+extern "C" int kiln_train_main_cuda(const kiln_model_info *model, const kiln_cuda_model *gpu,
+                                    int argc, char **argv) {
   try {
-    return trainMain(model, argc, argv);
+    return trainMain(model, gpu, argc, argv);
   } catch (const std::bad_alloc &) {
     std::fprintf(stderr, "error: out of memory (std::bad_alloc)\n");
   } catch (const std::exception &e) {

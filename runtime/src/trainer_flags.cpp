@@ -122,6 +122,12 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
       if (value.empty())
         return bad("a directory");
       flags.dataDir = value;
+    } else if (name == "--device") {
+      if (!takeValue())
+        return false;
+      if (value != "cpu" && value != "cuda")
+        return bad("cpu or cuda");
+      flags.device = value;
     } else if (name == "--max-steps") {
       if (!takeValue())
         return false;
@@ -248,6 +254,8 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                "                   or 'targets' F32 [N, outputs] for regression/binary)\n"
                "  --dump-observations FILE  write what the model's observe() calls stored\n"
                "                   in the last training step (values and gradients)\n"
+               "  --device D       cpu (default) or cuda: train on the first NVIDIA GPU\n"
+               "                   (a trainer built with kiln_add_model(... TARGET cuda))\n"
                "  --full-precision print losses and accuracies with 17 significant digits\n"
                "  --help           show this help\n",
                prog, modelName, defaultLr, defaultDataDir.c_str());

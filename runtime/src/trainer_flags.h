@@ -37,6 +37,7 @@ struct TrainerFlags {
   std::string dumpLogits; ///< Write the final test-set logits here.
   std::string dumpObservations; ///< Write the last step's observations here.
   bool fullPrecision = false; ///< Print losses/accuracies with %.17g.
+  std::string device = "cpu"; ///< "cpu" or "cuda" (a trainer built with TARGET cuda).
   bool help = false;
 };
 

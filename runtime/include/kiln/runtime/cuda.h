@@ -53,6 +53,15 @@ int kiln_cuda_memset(kiln_cuda_ptr dst, uint8_t value, size_t bytes);
 /* Waits for the stream; returns the first error of anything before. */
 int kiln_cuda_synchronize(void);
 
+/* Stream events, to know when the host may reuse a pinned buffer an
+ * asynchronous copy reads: record after the copy, wait before reusing. */
+typedef struct kiln_cuda_event_st *kiln_cuda_event;
+int kiln_cuda_event_create(kiln_cuda_event *out);
+int kiln_cuda_event_record(kiln_cuda_event event);
+/* Blocks the host until the work enqueued before the record has run. */
+int kiln_cuda_event_wait(kiln_cuda_event event);
+int kiln_cuda_event_destroy(kiln_cuda_event event);
+
 /* Called by generated code. `ptx` is a NUL-terminated PTX image, loaded
  * once per address; `kernel` its entry's name (function handles are cached
  * by the name's address). `params` holds `num_params` 8-byte kernel
