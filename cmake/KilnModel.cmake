@@ -140,7 +140,7 @@ function(kiln_add_cuda_model name flags)
   configure_file(${adapter}.in ${adapter} COPYONLY)
   add_library(${name}_model_cuda STATIC ${adapter} ${out}/${name}_cuda.o ${out}/${name}.h)
   target_include_directories(${name}_model_cuda PRIVATE ${out})
-  target_link_libraries(${name}_model_cuda PUBLIC kiln_runtime)
+  target_link_libraries(${name}_model_cuda PUBLIC kiln::runtime)
 endfunction()
 
 function(kiln_add_trainer name)
