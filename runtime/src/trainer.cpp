@@ -23,7 +23,9 @@
 #include "kiln/runtime/dataloader.h"
 #include "kiln/runtime/dataset.h"
 #include "file_checks.h"
+#include "metrics.h"
 #include "numerics_check.h"
+#include "progress.h"
 #include "trainer_flags.h"
 #include "trainer_state.h"
 
@@ -40,6 +42,8 @@
 #include <new>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -194,45 +198,6 @@ const void *targetsOf(const kiln_model_info *m, const Batch &batch) {
   return batch.targets.data();
 }
 
-/// Computes the test metric over the valid rows of every batch. If
-/// \p allLogits is given, it receives the outputs of every valid row.
-bool evaluate(const kiln_model_info *m, void *arena, DataLoader &loader, Batch &batch,
-              std::vector<float> &logits, Metric &metric, std::string &error,
-              std::vector<float> *allLogits = nullptr) {
-  const int32_t k = m->num_classes;
-  double sum = 0;
-  int64_t count = 0;
-  loader.startEpoch(0);
-  while (loader.next(batch)) {
-    if (int status = m->predict(arena, batch.x.data(), logits.data())) {
-      error = "predict failed with status " + std::to_string(status);
-      return false;
-    }
-    if (allLogits)
-      allLogits->insert(allLogits->end(), logits.begin(), logits.begin() + batch.valid * k);
-    for (int64_t r = 0; r < batch.valid; ++r) {
-      const float *row = logits.data() + r * k;
-      if (m->task == KILN_TASK_CLASSIFICATION) {
-        int32_t best = 0;
-        for (int32_t c = 1; c < k; ++c)
-          if (row[c] > row[best])
-            best = c;
-        sum += best == batch.y[r];
-        ++count;
-        continue;
-      }
-      const float *target = batch.targets.data() + r * k;
-      for (int32_t c = 0; c < k; ++c) {
-        const double d = static_cast<double>(row[c]) - target[c];
-        sum += m->task == KILN_TASK_REGRESSION ? d * d : (row[c] > 0) == (target[c] > 0.5f);
-      }
-      count += k;
-    }
-  }
-  metric.value = count ? sum / static_cast<double>(count) : 0.0;
-  return true;
-}
-
 /// Opens the --loss-csv file for writing without following a symbolic link
 /// or blocking on a FIFO someone put there after the check before training.
 std::FILE *openLossCsv(const std::string &path, std::string &error) {
@@ -266,7 +231,8 @@ bool dumpLogits(const kiln_model_info *m, void *arena, DataLoader &loader, Batch
   std::vector<float> all;
   all.reserve(static_cast<size_t>(test.size) * m->num_classes);
   Metric metric;
-  if (!evaluate(m, arena, loader, batch, logits, metric, error, &all))
+  double testLoss;
+  if (!evaluate(m, arena, loader, batch, logits, metric, testLoss, error, &all))
     return false;
   std::vector<TensorRef> tensors = {{"logits", KILN_F32, {test.size, m->num_classes}, all.data()}};
   if (m->task == KILN_TASK_CLASSIFICATION)
@@ -283,6 +249,7 @@ bool checkOutputs(const TrainerFlags &flags, std::string &error) {
   const std::pair<const char *, const std::string *> outputs[] = {
       {"--save", &flags.save},
       {"--loss-csv", &flags.lossCsv},
+      {"--metrics", &flags.metrics},
       {"--dump-logits", &flags.dumpLogits},
       {"--dump-observations", &flags.dumpObservations}};
   for (size_t i = 0; i < std::size(outputs); ++i) {
@@ -493,6 +460,9 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
   Batch batch, testBatch;
   std::vector<float> logits(static_cast<size_t>(m->batch_size) * m->num_classes);
   Metric metric = metricOf(m);
+  double testLoss = 0;
+  MetricsLog metricsLog(flags.metrics);
+  ProgressDisplay progress(stdout, ProgressDisplay::isTerminal(stdout), flags.epochs, steps);
   bool trained = false; // Whether this process ran an epoch.
   for (int epoch = start.epoch + 1; epoch <= flags.epochs; ++epoch) {
     const auto epochStart = Clock::now();
@@ -502,6 +472,8 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
     const int64_t firstStep = epoch == start.epoch + 1 ? start.stepInEpoch + 1 : 1;
     double epochLoss = firstStep > 1 ? start.epochLossSum : 0, windowLoss = 0;
     int64_t windowSteps = 0;
+    float stepLr = lr;
+    progress.startEpoch(epoch, firstStep, epochStart);
     trainLoader.startEpoch(epoch);
     for (int64_t skipped = 1; skipped < firstStep; ++skipped)
       trainLoader.next(batch);
@@ -509,7 +481,6 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
       float loss = 0;
       // The schedule is a function of the global step, so a resumed run
       // continues it exactly.
-      float stepLr;
       if (!rateAt(*schedule, flags, globalStep, steps, stepLr, error))
         return fail(error);
       const std::string where = "at epoch " + std::to_string(epoch) + " step " +
@@ -528,18 +499,17 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
       epochLoss += loss;
       windowLoss += loss;
       ++windowSteps;
+      progress.step(step, epochLoss / static_cast<double>(step), Clock::now());
       if (flags.logEvery > 0 && step % flags.logEvery == 0) {
         // Loss and throughput are averaged over the steps since the last
         // line, which is smoother than a single step's value.
         double meanLoss = windowLoss / windowSteps;
         double rate = windowSteps * m->batch_size / std::max(secondsSince(windowStart), 1e-9);
-        std::printf("epoch %d/%lld step %lld/%lld loss %.4f samples/s %.0f\n", epoch,
-                    static_cast<long long>(flags.epochs), static_cast<long long>(step),
-                    static_cast<long long>(steps), meanLoss, rate);
-        std::fflush(stdout);
+        progress.logStep(epoch, step, meanLoss, rate);
         if (csv)
           std::fprintf(csv.get(), "%lld,%d,%.6f\n", static_cast<long long>(globalStep), epoch,
                        meanLoss);
+        metricsLog.addStep(globalStep, epoch, meanLoss, stepLr, rate);
         windowLoss = 0;
         windowSteps = 0;
         windowStart = Clock::now();
@@ -551,14 +521,22 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
           return fail(error);
       }
     }
-    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, metric, error))
+    const double trainSeconds = secondsSince(epochStart);
+    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, metric, testLoss, error))
       return fail(error);
     const double trainLoss = epochLoss / steps;
-    std::printf("epoch %d/%lld done: train loss %s test %s %s (%.1f s)\n", epoch,
-                static_cast<long long>(flags.epochs),
-                formatDouble(metricFormat, trainLoss).c_str(), metric.name,
-                formatDouble(metricFormat, metric.value).c_str(), secondsSince(epochStart));
-    std::fflush(stdout);
+    progress.line(fmt::format("epoch {}/{} done: train loss {} test {} {} ({:.1f} s)", epoch,
+                              flags.epochs, formatDouble(metricFormat, trainLoss), metric.name,
+                              formatDouble(metricFormat, metric.value),
+                              secondsSince(epochStart)));
+    metricsLog.addEpoch(globalStep, epoch, trainLoss, stepLr,
+                        static_cast<double>((steps - firstStep + 1) * m->batch_size) /
+                            std::max(trainSeconds, 1e-9),
+                        testLoss,
+                        m->task == KILN_TASK_REGRESSION ? std::nullopt
+                                                        : std::optional<double>(metric.value));
+    if (!metricsLog.write(error))
+      return fail(error);
     trained = true;
     const Progress done{epoch, 0, 0, globalStep};
     if (!flags.save.empty() &&
@@ -566,10 +544,12 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
       return fail(error);
   }
   if (!trained) {
-    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, metric, error))
+    if (!evaluate(m, arena.get(), testLoader, testBatch, logits, metric, testLoss, error))
       return fail(error);
     // Nothing trained (--epochs 0, or resumed at or past --epochs): the
     // checkpoint still records the state, e.g. one converted by --init-from.
+    if (!metricsLog.write(error)) // The header alone: no step ran.
+      return fail(error);
     Progress unchanged = start;
     unchanged.globalStep = globalStep;
     if (!flags.save.empty() &&
