@@ -138,7 +138,8 @@ def main():
         bars = re.findall(r"\repoch 1/2 \[[#.]+\] \d+/40 loss [0-9.]+ ETA \d+:\d\d", terminal)
         if not bars:
             fail(f"no progress bar on a terminal:\n{terminal!r}")
-        plain = terminal.replace("\r\n", "\n")
+        # What the terminal shows of each line: the text after its last \r.
+        plain = "\n".join(line.split("\r")[-1] for line in terminal.split("\r\n"))
         if len(STEP_LINE.findall(plain)) != len(STEP_LINE.findall(run.stdout)) or \
                 len(DONE_LINE.findall(plain)) != EPOCHS:
             fail(f"a terminal lost the plain progress lines:\n{terminal!r}")
