@@ -2,7 +2,8 @@
 //
 // Implements metrics.h. Numbers in the CSV are written with fmt's shortest
 // round-trip form ("{}"), so a reader gets back exactly the number the
-// trainer computed (the learning rate as the float32 the step received); samples/s, a noisy timing, keeps one decimal.
+// trainer computed (the learning rate as the float32 the step received);
+// samples/s, a noisy timing, keeps one decimal.
 //
 //===----------------------------------------------------------------------===//
 

@@ -224,6 +224,30 @@ TEST(ProgressTest, TerminalGetsABarWithTheEpochsEtaThatLinesErase) {
                                      third + "\r" + blank + "\r");
 }
 
+TEST(ProgressTest, ClearErasesTheBarAndTheNextStepRedrawsIt) {
+  // Before an error or a checkpoint message: they must start a line.
+  std::FILE *f = std::tmpfile();
+  using namespace std::chrono_literals;
+  const auto t0 = ProgressDisplay::Clock::time_point{} + 1000s;
+  ProgressDisplay display(f, true, 1, 4);
+  display.startEpoch(1, 3, t0); // Resumed after step 2: the pace counts steps 3 on.
+  display.step(3, 0.5, t0 + 2s);
+  display.clear();
+  display.step(4, 0.25, t0 + 2010ms); // Within 0.1 s, but the bar is gone: drawn.
+  display.clear();
+  display.clear(); // Nothing left to erase.
+  std::rewind(f);
+  std::string text;
+  for (int c; (c = std::fgetc(f)) != EOF;)
+    text += static_cast<char>(c);
+  std::fclose(f);
+  const std::string third = formatProgressBar(1, 1, 3, 4, 0.5, 2, 30);
+  const std::string fourth = formatProgressBar(1, 1, 4, 4, 0.25, 0, 30);
+  EXPECT_EQ(third, "epoch 1/1 [######################........] 3/4 loss 0.5000 ETA 0:02");
+  EXPECT_EQ(text, "\r" + third + "\r" + std::string(third.size(), ' ') + "\r\r" + fourth + "\r" +
+                      std::string(fourth.size(), ' ') + "\r");
+}
+
 TEST(ProgressTest, PipeGetsOnlyTheLoggedLines) {
   EXPECT_EQ(displayOutput(false), "epoch 1/2 step 2/10 loss 0.8500 samples/s 123\n");
 }

@@ -51,7 +51,7 @@ ProgressDisplay::ProgressDisplay(std::FILE *out, bool showBar, int64_t epochs,
                                  int64_t stepsPerEpoch)
     : out_(out), showBar_(showBar), epochs_(epochs), steps_(stepsPerEpoch) {}
 
-ProgressDisplay::~ProgressDisplay() { eraseBar(); }
+ProgressDisplay::~ProgressDisplay() { clear(); }
 
 bool ProgressDisplay::isTerminal(std::FILE *f) { return ::isatty(::fileno(f)) == 1; }
 
@@ -92,17 +92,18 @@ void ProgressDisplay::logStep(int epoch, int64_t step, double meanLoss,
 }
 
 void ProgressDisplay::line(std::string_view text) {
-  eraseBar();
+  clear();
   fmt::print(out_, "{}\n", text);
   std::fflush(out_);
-  // The bar comes back at the next step, below this line.
-  drawNext_ = true;
 }
 
-void ProgressDisplay::eraseBar() {
+void ProgressDisplay::clear() {
+  // The bar comes back at the next step, below whatever is printed now.
+  drawNext_ = true;
   if (barLength_ == 0)
     return;
   fmt::print(out_, "\r{}\r", std::string(barLength_, ' '));
+  std::fflush(out_);
   barLength_ = 0;
 }
 

@@ -54,9 +54,11 @@ public:
   void logStep(int epoch, int64_t step, double meanLoss, double samplesPerSecond);
   /// Prints \p text as a line of its own (erasing the bar first).
   void line(std::string_view text);
+  /// Erases the bar, before output that does not go through line(): an
+  /// error on stderr, a checkpoint message. The next step draws it again.
+  void clear();
 
 private:
-  void eraseBar();
   int terminalColumns() const;
 
   std::FILE *out_;

@@ -455,6 +455,12 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
   double testLoss = 0;
   MetricsLog metricsLog(flags.metrics);
   ProgressDisplay progress(stdout, ProgressDisplay::isTerminal(stdout), flags.epochs, steps);
+  // An error or a checkpoint message inside an epoch gets a line of its own,
+  // not the end of the bar's.
+  auto failTraining = [&](const std::string &msg) {
+    progress.clear();
+    return fail(msg);
+  };
   bool trained = false; // Whether this process ran an epoch.
   for (int epoch = start.epoch + 1; epoch <= flags.epochs; ++epoch) {
     const auto epochStart = Clock::now();
@@ -474,17 +480,17 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
       // The schedule is a function of the global step, so a resumed run
       // continues it exactly.
       if (!rateAt(*schedule, flags, globalStep, steps, stepLr, error))
-        return fail(error);
+        return failTraining(error);
       const std::string where = fmt::format("at epoch {} step {} (global step {}, lr {:g})",
                                             epoch, step, globalStep + 1, stepLr);
       if (int status = m->train_step(arena.get(), batch.x.data(), targetsOf(m, batch), stepLr, &loss))
-        return fail(fmt::format("train_step failed with status {} {}", status, where));
+        return failTraining(fmt::format("train_step failed with status {} {}", status, where));
       if (std::string site = numerics.firstNonFinite(arena.get()); !site.empty())
-        return fail(fmt::format("step {} (epoch {}): first NaN/Inf produced by {}",
-                                globalStep + 1, epoch, site));
+        return failTraining(fmt::format("step {} (epoch {}): first NaN/Inf produced by {}",
+                                        globalStep + 1, epoch, site));
       if (!std::isfinite(loss))
-        return fail(fmt::format("loss became {} {}; training diverged",
-                                std::isnan(loss) ? "NaN" : "infinite", where));
+        return failTraining(fmt::format("loss became {} {}; training diverged",
+                                        std::isnan(loss) ? "NaN" : "infinite", where));
       ++globalStep;
       epochLoss += loss;
       windowLoss += loss;
@@ -506,13 +512,14 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
       // The end of the epoch saves anyway, with its test metric.
       if (flags.saveEvery > 0 && globalStep % flags.saveEvery == 0 && step < steps) {
         const Progress here{epoch - 1, step, epochLoss, globalStep};
+        progress.clear();
         if (!saveTrainerCheckpoint(m, arena.get(), flags, lr, here, nullptr, nullptr, error))
-          return fail(error);
+          return failTraining(error);
       }
     }
     const double trainSeconds = secondsSince(epochStart);
     if (!evaluate(m, arena.get(), testLoader, testBatch, logits, metric, testLoss, error))
-      return fail(error);
+      return failTraining(error);
     const double trainLoss = epochLoss / steps;
     progress.line(fmt::format("epoch {}/{} done: train loss {} test {} {} ({:.1f} s)", epoch,
                               flags.epochs, formatMetric(trainLoss), metric.name,

@@ -6,7 +6,8 @@
   whose test accuracy is the printed one, in [0, 1];
 - piped, the trainer prints plain lines only; on a terminal (a pty here) it
   also draws a progress bar with the epoch's ETA, and the plain lines that
-  scripts parse are still there;
+  scripts parse, and the checkpoint messages of --save-every, are still
+  there, each on a line of its own;
 - scripts/kiln-plot turns the CSV into a PNG with a loss and an accuracy panel,
   and names the file and line of a malformed CSV.
 
@@ -134,7 +135,9 @@ def main():
             fail("piped output has a progress bar")
         rows = check_csv(metrics, run.stdout)
 
-        terminal = run_in_pty(train_args(trainer, os.path.join(tmp, "tty.csv")))
+        # --save-every prints inside the epoch: the bar must make way for it.
+        terminal = run_in_pty(train_args(trainer, os.path.join(tmp, "tty.csv")) +
+                              ["--save", os.path.join(tmp, "ck"), "--save-every", "10"])
         bars = re.findall(r"\repoch 1/2 \[[#.]+\] \d+/40 loss [0-9.]+ ETA \d+:\d\d", terminal)
         if not bars:
             fail(f"no progress bar on a terminal:\n{terminal!r}")
@@ -143,6 +146,10 @@ def main():
         if len(STEP_LINE.findall(plain)) != len(STEP_LINE.findall(run.stdout)) or \
                 len(DONE_LINE.findall(plain)) != EPOCHS:
             fail(f"a terminal lost the plain progress lines:\n{terminal!r}")
+        saved = re.findall(r"^checkpoint: saved .*ck \(epoch 1, step (\d+)\)$", plain, re.M)
+        if saved != ["10", "20", "30"]:
+            fail(f"checkpoint lines {saved} inside epoch 1 on a terminal, expected steps "
+                 f"10, 20, 30 each on a line of its own:\n{terminal!r}")
 
         width, height, size = check_plot(kiln_plot, metrics, tmp)
     print(f"OK: {rows} CSV rows match the output, {len(bars)} bar redraws on a terminal, "
