@@ -167,6 +167,29 @@ TEST_F(MetricsFileTest, EpochRowHoldsTheTestLossAndAccuracyOfThePredictions) {
   EXPECT_DOUBLE_EQ(std::stod(f[7]), 7.0 / 30.0);
 }
 
+int stepsTaken = 0;
+int divergingStep(void *arena, const float *x, const void *y, float lr, float *loss) {
+  trainModel(arena, x, y, lr, loss);
+  if (++stepsTaken == 5)
+    *loss = NAN;
+  return 0;
+}
+
+TEST_F(MetricsFileTest, ADivergingRunKeepsTheRowsBeforeTheError) {
+  kiln_model_info model = makeModel();
+  model.train_step = divergingStep;
+  stepsTaken = 0;
+  const std::string path = dir + "/metrics.csv";
+  RunResult r = runTrainer(model, {"--epochs=1", "--data-dir", dir, "--log-every=2",
+                                   "--metrics", path});
+  EXPECT_EQ(r.status, KILN_TRAIN_FAILED);
+  EXPECT_THAT(r.err, HasSubstr("loss became NaN at epoch 1 step 5"));
+  const std::vector<std::string> rows = lines(fileText(path));
+  ASSERT_EQ(rows.size(), 3u) << "the header and the rows of steps 2 and 4";
+  EXPECT_THAT(rows[1], StartsWith("step,2,1,"));
+  EXPECT_THAT(rows[2], StartsWith("step,4,1,"));
+}
+
 TEST_F(MetricsFileTest, BadPathFailsBeforeTraining) {
   const std::string path = dir + "/missing/metrics.csv";
   RunResult r = runTrainer(makeModel(), {"--epochs=1", "--data-dir", dir, "--metrics", path});

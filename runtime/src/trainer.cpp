@@ -455,10 +455,13 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
   double testLoss = 0;
   MetricsLog metricsLog(flags.metrics);
   ProgressDisplay progress(stdout, ProgressDisplay::isTerminal(stdout), flags.epochs, steps);
-  // An error or a checkpoint message inside an epoch gets a line of its own,
-  // not the end of the bar's.
+  // An error inside an epoch gets a line of its own, not the end of the
+  // bar's, and the metrics of the steps before it (a diverging run's curve
+  // is the one worth plotting) are written out.
   auto failTraining = [&](const std::string &msg) {
     progress.clear();
+    std::string ignored; // The training error is the one to report.
+    metricsLog.write(ignored);
     return fail(msg);
   };
   bool trained = false; // Whether this process ran an epoch.
@@ -512,7 +515,7 @@ int trainMain(const kiln_model_info *m, int argc, char **argv) {
       // The end of the epoch saves anyway, with its test metric.
       if (flags.saveEvery > 0 && globalStep % flags.saveEvery == 0 && step < steps) {
         const Progress here{epoch - 1, step, epochLoss, globalStep};
-        progress.clear();
+        progress.clear(); // The checkpoint message starts a line.
         if (!saveTrainerCheckpoint(m, arena.get(), flags, lr, here, nullptr, nullptr, error))
           return failTraining(error);
       }
