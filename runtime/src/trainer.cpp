@@ -26,7 +26,9 @@
 #include "cuda_runner.h"
 #include "file_checks.h"
 #include "model_runner.h"
+#include "metrics.h"
 #include "numerics_check.h"
+#include "progress.h"
 #include "trainer_flags.h"
 #include "trainer_state.h"
 
@@ -43,6 +45,8 @@
 #include <new>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -63,7 +67,7 @@ double secondsSince(Clock::time_point start) {
 }
 
 int fail(const std::string &msg) {
-  std::fprintf(stderr, "error: %s\n", msg.c_str());
+  fmt::print(stderr, "error: {}\n", msg);
   return KILN_TRAIN_FAILED;
 }
 
@@ -83,15 +87,15 @@ bool validateModel(const kiln_model_info *m, std::string &error) {
     error = "model " + name + ": invalid input_rank/input_shape";
   else if (m->task != KILN_TASK_CLASSIFICATION && m->task != KILN_TASK_REGRESSION &&
            m->task != KILN_TASK_BINARY)
-    error = "model " + name + ": unknown task " + std::to_string(m->task);
+    error = fmt::format("model {}: unknown task {}", name, m->task);
   if (!error.empty())
     return false;
   int64_t product = 1;
   for (int32_t i = 0; i < m->input_rank; ++i)
     product *= m->input_shape[i];
   if (m->input_rank > 0 && product != m->input_elements) {
-    error = "model " + name + ": input_shape has " + std::to_string(product) +
-            " elements but input_elements is " + std::to_string(m->input_elements);
+    error = fmt::format("model {}: input_shape has {} elements but input_elements is {}", name,
+                        product, m->input_elements);
     return false;
   }
   return true;
@@ -102,9 +106,8 @@ bool validateModel(const kiln_model_info *m, std::string &error) {
 bool checkLabels(const Dataset &d, const char *split, int32_t numClasses, std::string &error) {
   for (int64_t i = 0; i < d.size; ++i) {
     if (d.y[i] < 0 || d.y[i] >= numClasses) {
-      error = std::string(split) + " label " + std::to_string(d.y[i]) + " at index " +
-              std::to_string(i) + " is out of range for " + std::to_string(numClasses) +
-              " classes";
+      error = fmt::format("{} label {} at index {} is out of range for {} classes", split,
+                          d.y[i], i, numClasses);
       return false;
     }
   }
@@ -131,8 +134,9 @@ bool loadCsvData(const kiln_model_info *m, const TrainerFlags &flags, Dataset &t
                  std::vector<float> &trainTargets, Dataset &test,
                  std::vector<float> &testTargets, std::string &error) {
   if (m->task != KILN_TASK_CLASSIFICATION && m->num_classes != 1) {
-    error = std::string("model ") + m->name + " has " + std::to_string(m->num_classes) +
-            " outputs per sample, but a CSV table gives one target (--label-column)";
+    error = fmt::format("model {} has {} outputs per sample, but a CSV table gives one target "
+                        "(--label-column)",
+                        m->name, m->num_classes);
     return false;
   }
   CsvOptions options;
@@ -152,20 +156,20 @@ bool loadCsvData(const kiln_model_info *m, const TrainerFlags &flags, Dataset &t
   const std::string column = "column '" + printableExcerpt(flags.labelColumn, 64) + "': ";
   for (const CsvData *t : {&trainTable, &testTable}) {
     const std::string &file = t == &trainTable ? flags.trainCsv : flags.testCsv;
-    auto at = [&](size_t i) { return file + ":" + std::to_string(t->sample_lines[i]) + ": "; };
+    auto at = [&](size_t i) { return fmt::format("{}:{}: ", file, t->sample_lines[i]); };
     if (m->task == KILN_TASK_BINARY) {
       for (size_t i = 0; i < t->targets.size(); ++i)
         if (t->targets[i] != 0.0f && t->targets[i] != 1.0f) {
-          error = at(i) + column + "target " + formatDouble("%g", t->targets[i]) +
-                  " is not 0 or 1, which a binary model needs";
+          error = fmt::format("{}{}target {:g} is not 0 or 1, which a binary model needs", at(i),
+                              column, t->targets[i]);
           return false;
         }
     } else if (m->task == KILN_TASK_CLASSIFICATION) {
       const std::vector<int32_t> &y = t->dataset.y;
       for (size_t i = 0; i < y.size(); ++i)
         if (y[i] >= m->num_classes) {
-          error = at(i) + column + "class " + std::to_string(y[i]) + " is out of range for " +
-                  std::to_string(m->num_classes) + " classes";
+          error = fmt::format("{}{}class {} is out of range for {} classes", at(i), column, y[i],
+                              m->num_classes);
           return false;
         }
     }
@@ -195,43 +199,6 @@ const void *targetsOf(const kiln_model_info *m, const Batch &batch) {
   if (m->task == KILN_TASK_CLASSIFICATION)
     return batch.y.data();
   return batch.targets.data();
-}
-
-/// Computes the test metric over the valid rows of every batch. If
-/// \p allLogits is given, it receives the outputs of every valid row.
-bool evaluate(const kiln_model_info *m, ModelRunner &runner, DataLoader &loader, Batch &batch,
-              std::vector<float> &logits, Metric &metric, std::string &error,
-              std::vector<float> *allLogits = nullptr) {
-  const int32_t k = m->num_classes;
-  double sum = 0;
-  int64_t count = 0;
-  loader.startEpoch(0);
-  while (loader.next(batch)) {
-    if (!runner.predict(batch.x.data(), logits.data(), error))
-      return false;
-    if (allLogits)
-      allLogits->insert(allLogits->end(), logits.begin(), logits.begin() + batch.valid * k);
-    for (int64_t r = 0; r < batch.valid; ++r) {
-      const float *row = logits.data() + r * k;
-      if (m->task == KILN_TASK_CLASSIFICATION) {
-        int32_t best = 0;
-        for (int32_t c = 1; c < k; ++c)
-          if (row[c] > row[best])
-            best = c;
-        sum += best == batch.y[r];
-        ++count;
-        continue;
-      }
-      const float *target = batch.targets.data() + r * k;
-      for (int32_t c = 0; c < k; ++c) {
-        const double d = static_cast<double>(row[c]) - target[c];
-        sum += m->task == KILN_TASK_REGRESSION ? d * d : (row[c] > 0) == (target[c] > 0.5f);
-      }
-      count += k;
-    }
-  }
-  metric.value = count ? sum / static_cast<double>(count) : 0.0;
-  return true;
 }
 
 /// Opens the --loss-csv file for writing without following a symbolic link
@@ -267,7 +234,8 @@ bool dumpLogits(const kiln_model_info *m, ModelRunner &runner, DataLoader &loade
   std::vector<float> all;
   all.reserve(static_cast<size_t>(test.size) * m->num_classes);
   Metric metric;
-  if (!evaluate(m, runner, loader, batch, logits, metric, error, &all))
+  double testLoss;
+  if (!evaluate(m, runner, loader, batch, logits, metric, testLoss, error, &all))
     return false;
   std::vector<TensorRef> tensors = {{"logits", KILN_F32, {test.size, m->num_classes}, all.data()}};
   if (m->task == KILN_TASK_CLASSIFICATION)
@@ -284,6 +252,7 @@ bool checkOutputs(const TrainerFlags &flags, std::string &error) {
   const std::pair<const char *, const std::string *> outputs[] = {
       {"--save", &flags.save},
       {"--loss-csv", &flags.lossCsv},
+      {"--metrics", &flags.metrics},
       {"--dump-logits", &flags.dumpLogits},
       {"--dump-observations", &flags.dumpObservations}};
   for (size_t i = 0; i < std::size(outputs); ++i) {
@@ -310,12 +279,11 @@ bool rateAt(const LrSchedule &schedule, const TrainerFlags &flags, int64_t step,
   rate = static_cast<float>(r);
   if (std::isfinite(rate) && rate > 0)
     return true;
-  error = "--lr-schedule '" + printableExcerpt(flags.lrSchedule) + "' gives learning rate " +
-          formatDouble("%g", r) + " at step t=" + std::to_string(step) + " (epoch " +
-          std::to_string(step / stepsPerEpoch + 1) + " step " +
-          std::to_string(step % stepsPerEpoch + 1) +
-          "); a schedule must keep the rate finite and > 0 for every step it runs "
-          "(e.g. a cosine ETA_MIN > 0, or a T_MAX of at least the run's steps)";
+  error = fmt::format("--lr-schedule '{}' gives learning rate {:g} at step t={} (epoch {} step "
+                      "{}); a schedule must keep the rate finite and > 0 for every step it "
+                      "runs (e.g. a cosine ETA_MIN > 0, or a T_MAX of at least the run's steps)",
+                      printableExcerpt(flags.lrSchedule), r, step, step / stepsPerEpoch + 1,
+                      step % stepsPerEpoch + 1);
   return false;
 }
 
@@ -329,7 +297,7 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
   TrainerFlags flags;
   flags.dataDir = KILN_DEFAULT_DATA_DIR;
   if (!parseTrainerFlags(argc, argv, flags, error)) {
-    std::fprintf(stderr, "%s: error: %s\n", prog, error.c_str());
+    fmt::print(stderr, "{}: error: {}\n", prog, error);
     return KILN_TRAIN_USAGE_ERROR;
   }
   if (flags.help) {
@@ -350,32 +318,27 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
   const double baseLr = flags.lrSet ? flags.lr : m->default_lr;
   const float lr = static_cast<float>(baseLr);
   if (!std::isfinite(lr) || lr <= 0)
-    return fail("learning rate " + formatDouble("%g", baseLr) + " (" +
-                (flags.lrSet ? "from " + (flags.resume.empty() ? "--lr" : flags.resume)
-                             : std::string("the model's default")) +
-                ") is not a finite float32 number > 0; pass --lr");
+    return fail(fmt::format("learning rate {:g} ({}) is not a finite float32 number > 0; pass --lr",
+                            baseLr,
+                            flags.lrSet ? "from " + (flags.resume.empty() ? "--lr" : flags.resume)
+                                        : std::string("the model's default")));
   std::optional<LrSchedule> schedule = LrSchedule::constant(lr);
   if (!flags.lrSchedule.empty()) {
     std::string scheduleError;
     schedule = parse_lr_schedule(flags.lrSchedule, lr, scheduleError);
     if (!schedule) {
-      std::fprintf(stderr, "%s: error: --lr-schedule: %s\n", prog, scheduleError.c_str());
+      fmt::print(stderr, "{}: error: --lr-schedule: {}\n", prog, scheduleError);
       return KILN_TRAIN_USAGE_ERROR;
     }
   }
 
-  std::string shape;
-  for (int32_t i = 0; i < m->input_rank; ++i) {
-    if (i)
-      shape += 'x';
-    shape += std::to_string(m->input_shape[i]);
-  }
   const char *outputs = m->task == KILN_TASK_CLASSIFICATION ? "classes"
                         : m->task == KILN_TASK_REGRESSION   ? "outputs (regression)"
                                                             : "outputs (binary)";
-  std::printf("model %s: batch %d, input [%s] (%lld elements), %d %s\n", name, m->batch_size,
-              shape.c_str(), static_cast<long long>(m->input_elements), m->num_classes, outputs);
-  std::printf("arena: %llu bytes\n", static_cast<unsigned long long>(m->arena_bytes));
+  fmt::print("model {}: batch {}, input [{}] ({} elements), {} {}\n", name, m->batch_size,
+             fmt::join(m->input_shape, m->input_shape + m->input_rank, "x"), m->input_elements,
+             m->num_classes, outputs);
+  fmt::print("arena: {} bytes\n", m->arena_bytes);
 
   Dataset train, test;
   std::vector<float> trainTargets, testTargets;
@@ -386,10 +349,10 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
   const std::string source = fromCsv ? flags.trainCsv + ", " + flags.testCsv : flags.dataDir;
   for (const Dataset *d : {&train, &test})
     if (d->sampleElements() != m->input_elements)
-      return fail("model " + std::string(name) + " expects " +
-                  std::to_string(m->input_elements) + " input elements per sample, " +
-                  (d == &train ? "training" : "test") + " data in " + source + " has " +
-                  std::to_string(d->sampleElements()));
+      return fail(fmt::format("model {} expects {} input elements per sample, {} data in {} "
+                              "has {}",
+                              name, m->input_elements, d == &train ? "training" : "test",
+                              source, d->sampleElements()));
   // A metric over no samples would be a made-up 0 (or NaN) reported as a result.
   if (test.size == 0)
     return fail("test set is empty: " + (fromCsv ? flags.testCsv : source) +
@@ -412,25 +375,23 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
                         testPipeline);
   const int64_t batchesPerEpoch = trainLoader.numBatches();
   if (batchesPerEpoch == 0)
-    return fail("training set has " + std::to_string(train.size) +
-                " samples, fewer than one batch of " + std::to_string(m->batch_size));
+    return fail(fmt::format("training set has {} samples, fewer than one batch of {}",
+                            train.size, m->batch_size));
   const int64_t steps = flags.maxSteps > 0 && flags.maxSteps < batchesPerEpoch
                             ? flags.maxSteps : batchesPerEpoch;
   if (start.stepInEpoch >= steps)
-    return fail(flags.resume + ": the checkpoint was saved after step " +
-                std::to_string(start.stepInEpoch) + " of epoch " +
-                std::to_string(start.epoch + 1) + ", but an epoch has " +
-                std::to_string(steps) +
-                " steps here; use the data and --max-steps of the original run");
+    return fail(fmt::format("{}: the checkpoint was saved after step {} of epoch {}, but an "
+                            "epoch has {} steps here; use the data and --max-steps of the "
+                            "original run",
+                            flags.resume, start.stepInEpoch, start.epoch + 1, steps));
   int64_t globalStep = static_cast<int64_t>(start.epoch) * steps + start.stepInEpoch;
   if (start.globalStep >= 0 && start.globalStep != globalStep)
-    std::fprintf(stderr,
-                 "warning: %s was saved at global step %lld, but epoch %d step %lld is global "
-                 "step %lld with %lld steps per epoch; --max-steps or the data differ from the "
-                 "original run, so its schedule and batches will not continue exactly\n",
-                 flags.resume.c_str(), static_cast<long long>(start.globalStep),
-                 start.epoch + 1, static_cast<long long>(start.stepInEpoch),
-                 static_cast<long long>(globalStep), static_cast<long long>(steps));
+    fmt::print(stderr,
+               "warning: {} was saved at global step {}, but epoch {} step {} is global step {} "
+               "with {} steps per epoch; --max-steps or the data differ from the original run, "
+               "so its schedule and batches will not continue exactly\n",
+               flags.resume, start.globalStep, start.epoch + 1, start.stepInEpoch, globalStep,
+               steps);
   // Every rate this run will use is checked before the first step (up to a
   // bound that keeps this instant); the loop checks the rest as it goes.
   const int64_t lastStep =
@@ -440,46 +401,44 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
     if (!rateAt(*schedule, flags, t, steps, rate, error))
       return fail(error);
   }
-  std::printf("data: %s (%lld train, %lld test samples)\n", source.c_str(),
-              static_cast<long long>(train.size), static_cast<long long>(test.size));
-  std::printf("training: %lld epochs x %lld steps, lr %g, seed %llu\n",
-              static_cast<long long>(flags.epochs), static_cast<long long>(steps), lr,
-              static_cast<unsigned long long>(flags.seed));
+  fmt::print("data: {} ({} train, {} test samples)\n", source, train.size, test.size);
+  fmt::print("training: {} epochs x {} steps, lr {:g}, seed {}\n", flags.epochs, steps, lr,
+             flags.seed);
   if (!flags.resume.empty()) {
     if (start.stepInEpoch > 0)
-      std::printf("resuming: %s after epoch %d, step %lld of epoch %d\n", flags.resume.c_str(),
-                  start.epoch, static_cast<long long>(start.stepInEpoch), start.epoch + 1);
+      fmt::print("resuming: {} after epoch {}, step {} of epoch {}\n", flags.resume, start.epoch,
+                 start.stepInEpoch, start.epoch + 1);
     else
-      std::printf("resuming: %s after epoch %d\n", flags.resume.c_str(), start.epoch);
+      fmt::print("resuming: {} after epoch {}\n", flags.resume, start.epoch);
     if (start.epoch >= flags.epochs)
-      std::printf("checkpoint is at epoch %d of --epochs %lld: nothing to train; pass a larger "
-                  "--epochs (the total, counting the checkpoint's epochs)\n",
-                  start.epoch, static_cast<long long>(flags.epochs));
+      fmt::print("checkpoint is at epoch {} of --epochs {}: nothing to train; pass a larger "
+                 "--epochs (the total, counting the checkpoint's epochs)\n",
+                 start.epoch, flags.epochs);
   }
   if (!flags.initFrom.empty())
-    std::printf("parameters: %s\n", flags.initFrom.c_str());
+    fmt::print("parameters: {}\n", flags.initFrom);
 
   std::unique_ptr<std::FILE, FileCloser> csv;
   if (!flags.lossCsv.empty()) {
     csv.reset(openLossCsv(flags.lossCsv, error));
     if (!csv)
       return fail(error);
-    std::fprintf(csv.get(), "step,epoch,loss\n");
+    fmt::print(csv.get(), "step,epoch,loss\n");
   }
 
   // aligned_alloc requires a size that is a multiple of the alignment.
   if (m->arena_bytes > UINT64_MAX - 64)
-    return fail("arena size " + std::to_string(m->arena_bytes) + " is too large");
+    return fail(fmt::format("arena size {} is too large", m->arena_bytes));
   const uint64_t arenaBytes = (m->arena_bytes + 63) / 64 * 64;
   std::unique_ptr<void, FreeDeleter> arena(
       std::aligned_alloc(64, static_cast<size_t>(arenaBytes ? arenaBytes : 64)));
   if (!arena)
-    return fail("cannot allocate arena of " + std::to_string(arenaBytes) + " bytes");
+    return fail(fmt::format("cannot allocate arena of {} bytes", arenaBytes));
   // Zeroing makes runs reproducible even if a model reads scratch before
   // writing it.
   std::memset(arena.get(), 0, static_cast<size_t>(arenaBytes));
   if (int status = m->init(arena.get(), flags.seed))
-    return fail("model init failed with status " + std::to_string(status));
+    return fail(fmt::format("model init failed with status {}", status));
   if (!flags.resume.empty() &&
       (!loadState(m, arena.get(), flags.resume, /*parametersOnly=*/false, /*partial=*/false,
                   error) ||
@@ -497,16 +456,30 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
     runner = std::make_unique<HostRunner>(m, arena.get());
   if (!runner || !runner->upload(error))
     return fail(error);
-  const char *metricFormat = flags.fullPrecision ? "%.17g" : "%.4f";
+  auto formatMetric = [&](double v) {
+    return flags.fullPrecision ? fmt::format("{:.17g}", v) : fmt::format("{:.4f}", v);
+  };
   const NumericsCheck numerics(m, std::getenv("KILN_CHECK_NUMERICS"));
   if (numerics.requestedButMissing())
-    std::fprintf(stderr, "note: KILN_CHECK_NUMERICS=1, but %s was built without "
-                 "--check-numerics: only a NaN/Inf loss stops training, without "
-                 "naming the op\n", m->name);
+    fmt::print(stderr, "note: KILN_CHECK_NUMERICS=1, but {} was built without "
+               "--check-numerics: only a NaN/Inf loss stops training, without naming the op\n",
+               m->name);
 
   Batch batch, testBatch;
   std::vector<float> logits(static_cast<size_t>(m->batch_size) * m->num_classes);
   Metric metric = metricOf(m);
+  double testLoss = 0;
+  MetricsLog metricsLog(flags.metrics);
+  ProgressDisplay progress(stdout, ProgressDisplay::isTerminal(stdout), flags.epochs, steps);
+  // An error inside an epoch gets a line of its own, not the end of the
+  // bar's, and the metrics of the steps before it (a diverging run's curve
+  // is the one worth plotting) are written out.
+  auto failTraining = [&](const std::string &msg) {
+    progress.clear();
+    std::string ignored; // The training error is the one to report.
+    metricsLog.write(ignored);
+    return fail(msg);
+  };
   bool trained = false; // Whether this process ran an epoch.
   std::vector<std::string> issued; // Where each step whose loss is unread ran.
   std::vector<float> losses;
@@ -518,6 +491,8 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
     const int64_t firstStep = epoch == start.epoch + 1 ? start.stepInEpoch + 1 : 1;
     double epochLoss = firstStep > 1 ? start.epochLossSum : 0, windowLoss = 0;
     int64_t windowSteps = 0;
+    float stepLr = lr;
+    progress.startEpoch(epoch, firstStep, epochStart);
     trainLoader.startEpoch(epoch);
     for (int64_t skipped = 1; skipped < firstStep; ++skipped)
       trainLoader.next(batch);
@@ -525,18 +500,15 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
       float loss = 0;
       // The schedule is a function of the global step, so a resumed run
       // continues it exactly.
-      float stepLr;
       if (!rateAt(*schedule, flags, globalStep, steps, stepLr, error))
-        return fail(error);
-      const std::string where = "at epoch " + std::to_string(epoch) + " step " +
-                                std::to_string(step) + " (global step " +
-                                std::to_string(globalStep + 1) + ", lr " +
-                                formatDouble("%g", stepLr) + ")";
+        return failTraining(error);
+      const std::string where = fmt::format("at epoch {} step {} (global step {}, lr {:g})",
+                                            epoch, step, globalStep + 1, stepLr);
       if (!runner->step(batch.x.data(), targetsOf(m, batch), stepLr, error))
-        return fail(error + " " + where);
+        return failTraining(fmt::format("{} {}", error, where));
       if (std::string site = numerics.firstNonFinite(arena.get()); !site.empty())
-        return fail("step " + std::to_string(globalStep + 1) + " (epoch " +
-                    std::to_string(epoch) + "): first NaN/Inf produced by " + site);
+        return failTraining(fmt::format("step {} (epoch {}): first NaN/Inf produced by {}",
+                                        globalStep + 1, epoch, site));
       ++globalStep;
       issued.push_back(where);
       // A GPU's losses are read back only every few steps (each read waits
@@ -547,29 +519,27 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
         continue;
       losses.clear();
       if (!runner->takeLosses(losses, error))
-        return fail(error);
+        return failTraining(error);
       for (size_t i = 0; i < losses.size(); ++i) {
         loss = losses[i];
         if (!std::isfinite(loss))
-          return fail("loss became " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " " +
-                      issued[i] + "; training diverged");
+          return failTraining(fmt::format("loss became {} {}; training diverged",
+                                          std::isnan(loss) ? "NaN" : "infinite", issued[i]));
         epochLoss += loss;
         windowLoss += loss;
         ++windowSteps;
       }
       issued.clear();
+      progress.step(step, epochLoss / static_cast<double>(step), Clock::now());
       if (logNow) {
         // Loss and throughput are averaged over the steps since the last
         // line, which is smoother than a single step's value.
         double meanLoss = windowLoss / windowSteps;
         double rate = windowSteps * m->batch_size / std::max(secondsSince(windowStart), 1e-9);
-        std::printf("epoch %d/%lld step %lld/%lld loss %.4f samples/s %.0f\n", epoch,
-                    static_cast<long long>(flags.epochs), static_cast<long long>(step),
-                    static_cast<long long>(steps), meanLoss, rate);
-        std::fflush(stdout);
+        progress.logStep(epoch, step, meanLoss, rate);
         if (csv)
-          std::fprintf(csv.get(), "%lld,%d,%.6f\n", static_cast<long long>(globalStep), epoch,
-                       meanLoss);
+          fmt::print(csv.get(), "{},{},{:.6f}\n", globalStep, epoch, meanLoss);
+        metricsLog.addStep(globalStep, epoch, meanLoss, stepLr, rate);
         windowLoss = 0;
         windowSteps = 0;
         windowStart = Clock::now();
@@ -577,19 +547,27 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
       // The end of the epoch saves anyway, with its test metric.
       if (flags.saveEvery > 0 && globalStep % flags.saveEvery == 0 && step < steps) {
         const Progress here{epoch - 1, step, epochLoss, globalStep};
+        progress.clear(); // The checkpoint message starts a line.
         if (!runner->download(error) ||
             !saveTrainerCheckpoint(m, arena.get(), flags, lr, here, nullptr, nullptr, error))
-          return fail(error);
+          return failTraining(error);
       }
     }
-    if (!evaluate(m, *runner, testLoader, testBatch, logits, metric, error))
-      return fail(error);
+    const double trainSeconds = secondsSince(epochStart);
+    if (!evaluate(m, *runner, testLoader, testBatch, logits, metric, testLoss, error))
+      return failTraining(error);
     const double trainLoss = epochLoss / steps;
-    std::printf("epoch %d/%lld done: train loss %s test %s %s (%.1f s)\n", epoch,
-                static_cast<long long>(flags.epochs),
-                formatDouble(metricFormat, trainLoss).c_str(), metric.name,
-                formatDouble(metricFormat, metric.value).c_str(), secondsSince(epochStart));
-    std::fflush(stdout);
+    progress.line(fmt::format("epoch {}/{} done: train loss {} test {} {} ({:.1f} s)", epoch,
+                              flags.epochs, formatMetric(trainLoss), metric.name,
+                              formatMetric(metric.value), secondsSince(epochStart)));
+    metricsLog.addEpoch(globalStep, epoch, trainLoss, stepLr,
+                        static_cast<double>((steps - firstStep + 1) * m->batch_size) /
+                            std::max(trainSeconds, 1e-9),
+                        testLoss,
+                        m->task == KILN_TASK_REGRESSION ? std::nullopt
+                                                        : std::optional<double>(metric.value));
+    if (!metricsLog.write(error))
+      return fail(error);
     trained = true;
     const Progress done{epoch, 0, 0, globalStep};
     if (!flags.save.empty() &&
@@ -598,10 +576,12 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
       return fail(error);
   }
   if (!trained) {
-    if (!evaluate(m, *runner, testLoader, testBatch, logits, metric, error))
+    if (!evaluate(m, *runner, testLoader, testBatch, logits, metric, testLoss, error))
       return fail(error);
     // Nothing trained (--epochs 0, or resumed at or past --epochs): the
     // checkpoint still records the state, e.g. one converted by --init-from.
+    if (!metricsLog.write(error)) // The header alone: no step ran.
+      return fail(error);
     Progress unchanged = start;
     unchanged.globalStep = globalStep;
     if (!flags.save.empty() &&
@@ -618,8 +598,7 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
     return fail(error);
   if (csv && std::fflush(csv.get()) != 0)
     return fail("cannot write loss CSV " + flags.lossCsv + ": " + std::strerror(errno));
-  std::printf("final test %s: %s\n", metric.name,
-              formatDouble(metricFormat, metric.value).c_str());
+  fmt::print("final test {}: {}\n", metric.name, formatMetric(metric.value));
   std::fflush(stdout);
   return KILN_TRAIN_OK;
 }

@@ -158,7 +158,7 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
       flags.lossCsv = value;
     } else if (name == "--save" || name == "--resume" || name == "--init-from" ||
                name == "--dump-logits" || name == "--train-csv" || name == "--test-csv" ||
-               name == "--dump-observations") {
+               name == "--dump-observations" || name == "--metrics") {
       if (!takeValue())
         return false;
       if (value.empty())
@@ -169,6 +169,7 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
                           : name == "--train-csv" ? &flags.trainCsv
                           : name == "--test-csv"  ? &flags.testCsv
                           : name == "--dump-logits" ? &flags.dumpLogits
+                          : name == "--metrics"     ? &flags.metrics
                                                     : &flags.dumpObservations;
       *file = value;
     } else if (name == "--label-column") {
@@ -236,6 +237,11 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                "  --max-steps N    at most N steps per epoch (default 0 = all)\n"
                "  --log-every N    progress line every N steps (default 50; 0 = none)\n"
                "  --loss-csv FILE  write 'step,epoch,loss' for every logged step\n"
+               "  --metrics FILE   write a CSV with a row per logged step (train loss, lr,\n"
+               "                   samples/s) and per epoch (also test loss and accuracy),\n"
+               "                   replaced after every epoch (docs/metrics.md); draw it\n"
+               "                   with scripts/kiln-plot FILE -o curves.png\n"
+               "  (on a terminal a bar with the epoch's ETA sits below the progress lines)\n"
                "  --save FILE      save a safetensors checkpoint (parameters, optimizer\n"
                "                   buffers, epoch) after every epoch, or at the end if\n"
                "                   no epoch runs; FILE must be a regular file or a new path\n"

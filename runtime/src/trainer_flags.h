@@ -28,6 +28,7 @@ struct TrainerFlags {
   int64_t maxSteps = 0;  ///< Steps per epoch; 0 = the whole epoch.
   int64_t logEvery = 50; ///< 0 disables progress lines.
   std::string lossCsv;   ///< Empty = no CSV.
+  std::string metrics;   ///< The --metrics CSV (metrics.h); empty = none.
   std::string lrSchedule; ///< Empty = constant lr (see lr_schedule.h).
   std::string save;      ///< Checkpoint after every epoch and at the end.
   int64_t saveEvery = 0; ///< Also checkpoint every N global steps; 0 = off.

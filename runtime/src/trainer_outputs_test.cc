@@ -70,7 +70,8 @@ TEST_F(TrainerOutputsTest, SymlinkOutputsAreRefusedAndLeftAlone) {
   const std::string victim = dir + "/victim", link = dir + "/link";
   writeFile(victim, {'k', 'e', 'e', 'p'});
   std::filesystem::create_symlink(victim, link);
-  for (const char *flag : {"--save", "--loss-csv", "--dump-logits", "--dump-observations"}) {
+  for (const char *flag :
+       {"--save", "--loss-csv", "--metrics", "--dump-logits", "--dump-observations"}) {
     RunResult r = train({"--epochs", "1", flag, link});
     EXPECT_EQ(r.status, KILN_TRAIN_FAILED) << flag;
     EXPECT_EQ(r.err, "error: " + std::string(flag) + " " + link +

@@ -19,13 +19,9 @@
 #include <map>
 #include <vector>
 
-namespace kiln::runtime {
+#include <fmt/format.h>
 
-std::string formatDouble(const char *format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
+namespace kiln::runtime {
 
 namespace {
 
@@ -84,10 +80,10 @@ bool readResumePoint(TrainerFlags &flags, Progress &progress, std::string &error
     if (!flags.seedSet)
       flags.seed = v;
     else if (v != flags.seed)
-      std::fprintf(stderr,
-                   "warning: --seed %llu differs from the checkpoint's seed %llu; the batch "
-                   "order will not continue the original run\n",
-                   static_cast<unsigned long long>(flags.seed), v);
+      fmt::print(stderr,
+                 "warning: --seed {} differs from the checkpoint's seed {}; the batch order "
+                 "will not continue the original run\n",
+                 flags.seed, v);
   }
   if (auto lr = meta.find("kiln.lr"); lr != meta.end() && !flags.lrSet) {
     errno = 0;
@@ -103,11 +99,10 @@ bool readResumePoint(TrainerFlags &flags, Progress &progress, std::string &error
     if (flags.lrSchedule.empty())
       flags.lrSchedule = s->second;
     else if (flags.lrSchedule != s->second)
-      std::fprintf(stderr,
-                   "warning: --lr-schedule %s differs from the checkpoint's schedule %s; the "
-                   "rates will not continue the original run\n",
-                   printableExcerpt(flags.lrSchedule).c_str(),
-                   printableExcerpt(s->second).c_str());
+      fmt::print(stderr,
+                 "warning: --lr-schedule {} differs from the checkpoint's schedule {}; the "
+                 "rates will not continue the original run\n",
+                 printableExcerpt(flags.lrSchedule), printableExcerpt(s->second));
   }
   return true;
 }
@@ -124,14 +119,11 @@ bool loadState(const kiln_model_info *m, void *arena, const std::string &path,
     // What strict=False skipped is worth seeing: a typo in a module name
     // would otherwise silently leave a layer at its initialization.
     auto list = [](const std::vector<std::string> &names) {
-      std::string text;
-      for (const std::string &n : names)
-        text += (text.empty() ? "" : ", ") + n;
-      return text.empty() ? std::string("none") : text;
+      return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
     };
     if (partial)
-      std::printf("partial load: kept initialization of %s; ignored %s\n",
-                  list(result.missing).c_str(), list(result.unexpected).c_str());
+      fmt::print("partial load: kept initialization of {}; ignored {}\n", list(result.missing),
+                 list(result.unexpected));
     return true;
   }
   std::map<std::string, std::string> meta;
@@ -158,25 +150,25 @@ bool saveTrainerCheckpoint(const kiln_model_info *m, const void *arena, const Tr
       {"kiln.epoch", std::to_string(progress.epoch)},
       {"kiln.global_step", std::to_string(progress.globalStep)},
       {"kiln.seed", std::to_string(flags.seed)},
-      {"kiln.lr", formatDouble("%.9g", lr)},
+      {"kiln.lr", fmt::format("{:.9g}", lr)},
   };
   if (progress.stepInEpoch > 0) {
     meta["kiln.step_in_epoch"] = std::to_string(progress.stepInEpoch);
-    meta["kiln.epoch_loss_sum"] = formatDouble("%.17g", progress.epochLossSum);
+    meta["kiln.epoch_loss_sum"] = fmt::format("{:.17g}", progress.epochLossSum);
   }
   if (metric)
-    meta[metric->metadataKey] = formatDouble("%.17g", metric->value);
+    meta[metric->metadataKey] = fmt::format("{:.17g}", metric->value);
   if (!flags.lrSchedule.empty())
     meta["kiln.lr_schedule"] = flags.lrSchedule;
   if (trainLoss)
-    meta["kiln.train_loss"] = formatDouble("%.17g", *trainLoss);
+    meta["kiln.train_loss"] = fmt::format("{:.17g}", *trainLoss);
   if (!saveCheckpoint(*m, arena, flags.save, meta, error))
     return false;
   if (progress.stepInEpoch > 0)
-    std::printf("checkpoint: saved %s (epoch %d, step %lld)\n", flags.save.c_str(),
-                progress.epoch + 1, static_cast<long long>(progress.stepInEpoch));
+    fmt::print("checkpoint: saved {} (epoch {}, step {})\n", flags.save, progress.epoch + 1,
+               progress.stepInEpoch);
   else
-    std::printf("checkpoint: saved %s (epoch %d)\n", flags.save.c_str(), progress.epoch);
+    fmt::print("checkpoint: saved {} (epoch {})\n", flags.save, progress.epoch);
   std::fflush(stdout);
   return true;
 }
@@ -215,11 +207,12 @@ bool checkFiniteState(const kiln_model_info *m, const void *arena, const std::st
       }
     }
     if (bad) {
-      error = path + ": tensor '" + printableExcerpt(e.name ? e.name : "") + "' holds " +
-              std::to_string(bad) + " non-finite value" + (bad == 1 ? "" : "s") + " (" +
-              (std::isnan(firstValue) ? "NaN" : firstValue > 0 ? "inf" : "-inf") +
-              " at flat index " + std::to_string(first) +
-              "); refusing to train from non-finite weights";
+      error = fmt::format("{}: tensor '{}' holds {} non-finite value{} ({} at flat index {}); "
+                          "refusing to train from non-finite weights",
+                          path, printableExcerpt(e.name ? e.name : ""), bad,
+                          bad == 1 ? "" : "s",
+                          std::isnan(firstValue) ? "NaN" : firstValue > 0 ? "inf" : "-inf",
+                          first);
       return false;
     }
   }
@@ -242,8 +235,9 @@ bool dumpObservations(const kiln_model_info *m, const void *arena, const std::st
       bytes *= static_cast<uint64_t>(e.shape[d]);
     if (!e.name || bytes == 0 || e.rank < 0 || (e.rank > 0 && !e.shape) ||
         e.offset > m->arena_bytes || bytes > m->arena_bytes - e.offset) {
-      error = "--dump-observations: state entry " + std::to_string(i) +
-              " is malformed or lies outside the arena";
+      error = fmt::format("--dump-observations: state entry {} is malformed or lies outside "
+                          "the arena",
+                          i);
       return false;
     }
     tensors.push_back({e.name, e.dtype, std::vector<int64_t>(e.shape, e.shape + e.rank),

@@ -18,9 +18,6 @@
 
 namespace kiln::runtime {
 
-/// \p v printed with the printf \p format.
-std::string formatDouble(const char *format, double v);
-
 /// The test metric of a model's task: accuracy (classification: argmax
 /// equals the label; binary: output > 0 equals target > 0.5, per output) or,
 /// for regression, the mean squared error over all outputs.
