@@ -132,6 +132,11 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
         return false;
       if (!parseInt(value, 1, INT64_MAX, flags.saveEvery))
         return bad("an integer >= 1");
+    } else if (name == "--threads") {
+      if (!takeValue())
+        return false;
+      if (!parseInt(value, 1, 1024, flags.threads))
+        return bad("an integer in [1, 1024]");
     } else if (name == "--max-csv-bytes") {
       if (!takeValue())
         return false;
@@ -249,6 +254,8 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                "  --dump-observations FILE  write what the model's observe() calls stored\n"
                "                   in the last training step (values and gradients)\n"
                "  --full-precision print losses and accuracies with 17 significant digits\n"
+               "  --threads N      threads for the model's parallel loops (default: every\n"
+               "                   core); results do not depend on N\n"
                "  --help           show this help\n",
                prog, modelName, defaultLr, defaultDataDir.c_str());
 }

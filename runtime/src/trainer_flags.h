@@ -37,6 +37,7 @@ struct TrainerFlags {
   std::string dumpLogits; ///< Write the final test-set logits here.
   std::string dumpObservations; ///< Write the last step's observations here.
   bool fullPrecision = false; ///< Print losses/accuracies with %.17g.
+  int64_t threads = 0;   ///< Threads for the model's parallel loops; 0 = every core.
   bool help = false;
 };
 
