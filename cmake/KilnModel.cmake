@@ -34,6 +34,15 @@
 
 include(ExternalProject)
 
+# Host models run their parallel loops on LLVM's OpenMP runtime (the objects
+# call __kmpc_fork_call; GCC's libgomp does not provide it): Debian's
+# libomp-16-dev, beside the LLVM this build uses.
+find_library(KILN_OPENMP_LIBRARY NAMES omp HINTS ${LLVM_LIBRARY_DIR} NO_DEFAULT_PATH)
+if(NOT KILN_OPENMP_LIBRARY)
+  message(FATAL_ERROR "kiln: libomp not found in ${LLVM_LIBRARY_DIR} "
+    "(scripts/setup.sh installs libomp-16-dev)")
+endif()
+
 set(KILN_TOOLCHAIN_DIR ${CMAKE_CURRENT_LIST_DIR}/toolchains)
 if(NOT KILN_DEVICE_PROGRAM_DIR)
   set(KILN_DEVICE_PROGRAM_DIR ${CMAKE_CURRENT_LIST_DIR}/../runtime/device/program)
@@ -97,6 +106,7 @@ function(kiln_add_model)
   add_library(${name}_model STATIC ${out}/${name}.o ${out}/${name}.h)
   set_target_properties(${name}_model PROPERTIES LINKER_LANGUAGE C)
   target_include_directories(${name}_model INTERFACE ${out})
+  target_link_libraries(${name}_model INTERFACE ${KILN_OPENMP_LIBRARY})
 endfunction()
 
 # The NVPTX build of model \p name: see kiln_add_model(... TARGET cuda).

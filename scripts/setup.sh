@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   cmake ninja-build g++ ccache pkg-config
   llvm-16-dev libmlir-16-dev mlir-16-tools llvm-16-tools clang-16 libclang-rt-16-dev
+  libomp-16-dev
   libfmt-dev libgtest-dev zlib1g-dev nlohmann-json3-dev
   dataset-fashion-mnist
   python3-torch python3-numpy libopenblas0-pthread

@@ -138,6 +138,11 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
         return false;
       if (!parseInt(value, 1, INT64_MAX, flags.saveEvery))
         return bad("an integer >= 1");
+    } else if (name == "--threads") {
+      if (!takeValue())
+        return false;
+      if (!parseInt(value, 1, 1024, flags.threads))
+        return bad("an integer in [1, 1024]");
     } else if (name == "--max-csv-bytes") {
       if (!takeValue())
         return false;
@@ -263,6 +268,8 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                "  --device D       cpu (default) or cuda: train on the first NVIDIA GPU\n"
                "                   (a trainer built with kiln_add_model(... TARGET cuda))\n"
                "  --full-precision print losses and accuracies with 17 significant digits\n"
+               "  --threads N      threads for the model's parallel loops (default: every\n"
+               "                   core); results do not depend on N\n"
                "  --help           show this help\n",
                prog, modelName, defaultLr, defaultDataDir.c_str());
 }

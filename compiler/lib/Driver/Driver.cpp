@@ -57,6 +57,9 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
   --debug-locations print each op's source location (model.cpp:LINE) in IR
   --check-numerics  each call records the first op that made a NaN/Inf
                   (see <model>_numerics_sites in the header)
+  --parallel, --no-parallel  run big independent loops on OpenMP threads
+                  (the object then needs libomp; default: on for the host,
+                  off with --target)
 )";
   return usage;
 }
@@ -125,6 +128,8 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
       options.debugLocations = true;
     } else if (arg == "--check-numerics") {
       options.checkNumerics = true;
+    } else if (arg == "--parallel" || arg == "--no-parallel") {
+      options.parallel = arg == "--parallel";
     } else if (takesInput && (!arg.startswith("-") || arg == "-") &&
                options.input.empty()) {
       options.input = arg.str();
@@ -275,6 +280,7 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   CPUPipelineOptions cpu;
   cpu.approximateMath = options.approximateMath;
   cpu.vectorWidth = vectorWidthFor(options.target);
+  cpu.parallel = options.parallel.value_or(options.target.triple.empty());
   if (failed(runPipeline(module, [&](OpPassManager &pm) {
         buildKilnLowerToLLVMPipeline(pm, cpu);
       })))

@@ -59,12 +59,18 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
   // Affine loops let the super-vectorizer reason about distinct arena views
   // as distinct buffers; LLVM alone sees one arena pointer and cannot prove
   // that a matmul's output does not alias its inputs.
+  // Below these sizes a fork and join (microseconds) costs more than it
+  // saves: a 256-deep k block of 32 x 128, or a 32k-element elementwise op.
+  constexpr int64_t kMatmulParallelMinWork = 1 << 20;
+  constexpr int64_t kLoopParallelMinWork = 1 << 15;
   if (options.vectorWidth > 1) {
     KilnVectorizeMatmulOptions matmul;
     matmul.vectorWidth = options.vectorWidth;
+    matmul.parallelMinWork = options.parallel ? kMatmulParallelMinWork : 0;
     pm.addNestedPass<func::FuncOp>(createKilnVectorizeMatmul(matmul));
     KilnVectorizeGathersOptions gathers;
     gathers.vectorWidth = options.vectorWidth;
+    gathers.parallelMinWork = options.parallel ? kLoopParallelMinWork : 0;
     pm.addNestedPass<func::FuncOp>(createKilnVectorizeGathers(gathers));
   }
   pm.addNestedPass<func::FuncOp>(createKilnTileTransposes());
@@ -75,20 +81,38 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
   addPasses(pm, "func.func(convert-linalg-to-affine-loops,"
                 "affine-loop-normalize{promote-single-iter=true},"
                 "affine-loop-invariant-code-motion)");
+  if (options.parallel) {
+    KilnMarkParallelLoopsOptions mark;
+    mark.minWork = kLoopParallelMinWork;
+    pm.addNestedPass<func::FuncOp>(createKilnMarkParallelLoops(mark));
+  }
   if (options.vectorWidth > 1)
     addPasses(pm, "func.func(affine-super-vectorize{virtual-vector-size=" +
                       std::to_string(options.vectorWidth) +
                       " vectorize-reductions=true})");
+  if (options.parallel)
+    pm.addNestedPass<func::FuncOp>(createKilnParallelizeMarkedLoops());
   if (options.approximateMath)
     pm.addPass(createKilnApproximateMath());
   else // LLVM has no intrinsic for tanh (nor erf, atan2): call libm's.
     pm.addPass(createKilnMathToLibm());
-  addPasses(pm, "lower-affine,convert-vector-to-scf,convert-scf-to-cf,"
+  // Parallel loops become OpenMP worksharing loops (libomp's thread pool).
+  // canonicalize inlines the memref.alloca_scope that MLIR 16 wraps around
+  // each loop body (nothing in it allocates), which would otherwise hold
+  // several blocks after convert-scf-to-cf and fail to verify;
+  // convert-openmp-to-llvm comes after convert-func-to-llvm, whose
+  // bare-pointer calling convention it would otherwise override.
+  addPasses(pm, std::string("lower-affine,") +
+                    (options.parallel ? "convert-scf-to-openmp,canonicalize,"
+                                      : "") +
+                    "convert-vector-to-scf,convert-scf-to-cf,"
                 "canonicalize,expand-strided-metadata,lower-affine,"
                 "convert-vector-to-llvm,convert-math-to-llvm,"
                 "convert-arith-to-llvm,convert-memref-to-llvm,"
                 "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
-                "convert-cf-to-llvm,reconcile-unrealized-casts");
+                "convert-cf-to-llvm," +
+                    (options.parallel ? "convert-openmp-to-llvm," : "") +
+                    "reconcile-unrealized-casts");
 }
 
 void kiln::buildKilnCPUPipeline(OpPassManager &pm,

@@ -125,7 +125,7 @@ memref::LoadOp rowGather(linalg::GenericOp op) {
 /// Emits the gather as loops over the outer dimensions around vector
 /// copies of `width` lanes, and one shorter copy for a ragged end.
 void emitVectorGather(linalg::GenericOp op, memref::LoadOp load,
-                      int64_t width) {
+                      int64_t width, int64_t parallelMinWork) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   Value out = op.getDpsInitOperand(0)->get();
@@ -136,8 +136,20 @@ void emitVectorGather(linalg::GenericOp op, memref::LoadOp load,
     return b.create<arith::ConstantIndexOp>(loc, v).getResult();
   };
 
+  // Every element is written once: the outermost loop may be split across
+  // threads when the copy is big enough to pay for the fork.
+  bool parallel = parallelMinWork > 0 && shape.size() > 1 && shape[0] > 1 &&
+                  ShapedType::getNumElements(shape) >= parallelMinWork;
   SmallVector<Value> ivs;
   for (int64_t extent : shape.drop_back()) {
+    if (parallel && ivs.empty()) {
+      auto loop = b.create<scf::ParallelOp>(loc, ValueRange{index(0)},
+                                            ValueRange{index(extent)},
+                                            ValueRange{index(1)});
+      b.setInsertionPointToStart(loop.getBody());
+      ivs.push_back(loop.getInductionVars()[0]);
+      continue;
+    }
     auto loop = b.create<scf::ForOp>(loc, index(0), index(extent), index(1));
     b.setInsertionPointToStart(loop.getBody());
     ivs.push_back(loop.getInductionVar());
@@ -190,7 +202,7 @@ struct VectorizeGathersPass
         gathers.push_back({op, load});
     });
     for (auto [op, load] : gathers)
-      emitVectorGather(op, load, vectorWidth);
+      emitVectorGather(op, load, vectorWidth, parallelMinWork);
   }
 };
 } // namespace

@@ -75,8 +75,9 @@ bool isMatmul(linalg::GenericOp op) {
 class MatmulEmitter {
 public:
   MatmulEmitter(OpBuilder &b, Location loc, Value a, Value bm, Value c,
-                int64_t width)
-      : b(b), loc(loc), a(a), bm(bm), c(c), width(width) {
+                int64_t width, int64_t parallelMinWork)
+      : b(b), loc(loc), a(a), bm(bm), c(c), width(width),
+        parallelMinWork(parallelMinWork) {
     auto aType = a.getType().cast<MemRefType>();
     auto cType = c.getType().cast<MemRefType>();
     m = cType.getDimSize(0);
@@ -119,17 +120,34 @@ private:
     body(loop.getInductionVar());
   }
 
-  /// Every column tile of C for the current k block.
+  /// Every column tile of C for the current k block. Threads split the
+  /// column tiles: each keeps its B panels to itself (rows would share them,
+  /// and every thread would stream all of B), and every element of C is
+  /// still summed by one thread in k order.
   void emitColumns() {
     int64_t tile = kVectorsPerTile * width;
     int64_t fullCols = n / tile * tile;
-    if (fullCols > 0)
-      forLoop(0, fullCols, tile, [&](Value j) {
-        emitRowBlocks(j, kVectorsPerTile, /*tail=*/0);
-      });
+    auto tileBody = [&](Value j) {
+      emitRowBlocks(j, kVectorsPerTile, /*tail=*/0);
+    };
+    if (fullCols >= 2 * tile && parallelMinWork > 0 &&
+        m * fullCols * std::min(k, kBlock) >= parallelMinWork)
+      parallelLoop(0, fullCols, tile, tileBody);
+    else if (fullCols > 0)
+      forLoop(0, fullCols, tile, tileBody);
     int64_t rest = n - fullCols;
     if (rest > 0)
       emitRowBlocks(index(fullCols), rest / width, rest % width);
+  }
+
+  void parallelLoop(int64_t lb, int64_t ub, int64_t step,
+                    llvm::function_ref<void(Value)> body) {
+    auto loop = b.create<scf::ParallelOp>(loc, ValueRange{index(lb)},
+                                          ValueRange{index(ub)},
+                                          ValueRange{index(step)});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    body(loop.getInductionVars()[0]);
   }
 
   /// Every row of C for the column tile at j.
@@ -225,7 +243,7 @@ private:
   OpBuilder &b;
   Location loc;
   Value a, bm, c;
-  int64_t width, m = 0, n = 0, k = 0, rowBlock = 8;
+  int64_t width, parallelMinWork, m = 0, n = 0, k = 0, rowBlock = 8;
   Value kBegin, kEnd; ///< the current k block
   VectorType vectorType;
 };
@@ -246,7 +264,8 @@ struct VectorizeMatmulPass
       OpBuilder b(op);
       MatmulEmitter(b, op.getLoc(), op.getDpsInputOperand(0)->get(),
                     op.getDpsInputOperand(1)->get(),
-                    op.getDpsInitOperand(0)->get(), vectorWidth)
+                    op.getDpsInitOperand(0)->get(), vectorWidth,
+                    parallelMinWork)
           .emit();
       op.erase();
     }

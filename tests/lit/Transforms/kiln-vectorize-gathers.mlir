@@ -3,6 +3,15 @@
 // one 4-lane vector for the ragged end of 20 columns); a strided read stays
 // a linalg.generic.
 // RUN: kiln-opt %s -split-input-file -kiln-vectorize-gathers | FileCheck %s
+// With parallel-min-work, a gather with at least that many elements (here
+// the 3x4x20 one) splits its outermost loop across threads: scf.parallel.
+// RUN: kiln-opt %s -split-input-file -kiln-vectorize-gathers="parallel-min-work=240" | FileCheck %s --check-prefix=PAR
+// RUN: kiln-opt %s -split-input-file -kiln-vectorize-gathers="parallel-min-work=241" | FileCheck %s --check-prefix=SERIAL
+// PAR-LABEL: func.func @window_rows
+// PAR: scf.parallel (%[[P:.*]]) = (%c0{{.*}}) to (%c3{{.*}}) step (%c1{{.*}}) {
+// PAR: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step
+// PAR: vector.store {{.*}}[%[[P]], %[[I]], %c16{{.*}}] : memref<3x4x20xf32>, vector<4xf32>
+// SERIAL-NOT: scf.parallel
 
 #id = affine_map<(p, i, j) -> (p, i, j)>
 // CHECK-LABEL: func.func @window_rows

@@ -10,6 +10,7 @@
 #include "kiln/Target/LLVMTarget.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct DriverOptions {
   bool debugLocations = false; ///< print each op's source location in IR
   /// Record the first op making a NaN/Inf per call (kiln-check-numerics).
   bool checkNumerics = false;
+  /// Threaded loops (OpenMP, libomp): unset = on for the host only, so that
+  /// cross-compiled objects stay single-threaded and freestanding.
+  std::optional<bool> parallel;
 };
 
 /// Parses kilnc-style flags. Returns false with `error` set on bad input;

@@ -18,6 +18,9 @@ struct CPUPipelineOptions {
   /// f32 lanes per vector for the affine super-vectorizer (16 = AVX-512);
   /// 0 or 1 keeps scalar loops (e.g. for Cortex-M without SIMD).
   unsigned vectorWidth = 16;
+  /// Run big independent loops on OpenMP threads (the generated code then
+  /// needs libomp); off for device targets, which must stay freestanding.
+  bool parallel = false;
 };
 
 struct BufferizePipelineOptions {

@@ -119,10 +119,47 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "unsigned", "16",
-           "f32 lanes per vector register (16 = AVX-512, 8 = AVX2, 4 = NEON)">
+           "f32 lanes per vector register (16 = AVX-512, 8 = AVX2, 4 = NEON)">,
+    Option<"parallelMinWork", "parallel-min-work", "int64_t", "0",
+           "0: serial loops only; else a k block with at least this many "
+           "multiply-adds and two column tiles runs its column tiles as an "
+           "scf.parallel (each element of C keeps its summation order)">
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
+def KilnMarkParallelLoops : Pass<"kiln-mark-parallel-loops", "mlir::func::FuncOp"> {
+  let summary = "Marks big, dependence-free outermost affine loops as parallel";
+  let description = [{
+    Runs on affine loops before the super-vectorizer. An outermost affine.for
+    whose iterations are independent (mlir::isLoopParallel: no loop-carried
+    memory dependence, no iter_args), that holds another loop and whose nest
+    runs at least `min-work` innermost iterations, gets the unit attribute
+    `kiln.parallel`. The attribute only records the decision:
+    kiln-parallelize-marked-loops acts on it after vectorization, so the
+    vectorizer sees exactly the loops it sees without threads (its choices,
+    and so every rounding, stay the same). A loop that the vectorizer itself
+    rewrites loses the mark and stays serial. Small nests stay serial: a
+    fork and join costs microseconds.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", "32768",
+           "innermost iterations below which a loop nest stays serial">
+  ];
+}
+
+def KilnParallelizeMarkedLoops
+    : Pass<"kiln-parallelize-marked-loops", "mlir::func::FuncOp"> {
+  let summary = "Turns affine loops marked kiln.parallel into affine.parallel";
+  let description = [{
+    The second half of kiln-mark-parallel-loops: each affine.for carrying
+    `kiln.parallel` becomes an affine.parallel over the same iterations,
+    which lower-affine makes an scf.parallel and convert-scf-to-openmp an
+    OpenMP worksharing loop. Each iteration runs the same operations in the
+    same order as before, on one thread: threaded results are bit-identical.
+  }];
+  let dependentDialects = ["mlir::AffineDialect"];
 }
 
 def KilnVectorizeGathers : Pass<"kiln-vectorize-gathers", "mlir::func::FuncOp"> {
@@ -142,7 +179,11 @@ def KilnVectorizeGathers : Pass<"kiln-vectorize-gathers", "mlir::func::FuncOp"> 
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "unsigned", "16",
-           "lanes per vector copy; below 2 the pass does nothing">
+           "lanes per vector copy; below 2 the pass does nothing">,
+    Option<"parallelMinWork", "parallel-min-work", "int64_t", "0",
+           "0: serial loops only; else a gather of at least this many "
+           "elements runs its outermost loop as an scf.parallel (a copy: "
+           "the thread count cannot change any value)">
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
