@@ -4,9 +4,15 @@
 // main: running the generator traces the program and compiles it with the
 // same flags as kilnc (`mlp-gen --emit=obj -o mlp.o`).
 //
+// With --memory-budget, a program whose arena does not fit is traced again
+// with its train step's batch split into micro-batches (gradient
+// accumulation, the fewest that fit): the step computes the same update
+// with the activations of one micro-batch.
+//
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Driver/Driver.h"
+#include "kiln/dsl/MemoryBudget.h"
 #include "kiln/dsl/ProgramMLIR.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -32,6 +38,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   try {
+    if (options.memoryBudget && !kiln::dsl::fit_memory_budget(build, options))
+      return 1;
     kiln::dsl::Program program = build();
     return kiln::runDriver(kiln::dsl::moduleOf(program), options);
   } catch (const kiln::dsl::Error &e) {
