@@ -129,16 +129,19 @@ void kiln::printMemoryReport(const MemoryPlan &plan, llvm::raw_ostream &os) {
   }
 
   os << "\ntotals\n";
-  auto total = [&](const std::string &what, int64_t bytes) {
-    os << "  " << llvm::left_justify(what, 36)
+  std::vector<std::pair<std::string, int64_t>> totals = {
+      {"arena (state + largest scratch)", plan.arenaBytes},
+      {"state (parameters + optimizer)", plan.stateBytes}};
+  for (const PlannedFunction &fn : plan.functions)
+    totals.push_back({"scratch of " + fn.name, fn.scratchBytes});
+  for (const PlannedFunction &fn : plan.functions)
+    totals.push_back({"inputs/outputs of " + fn.name, fn.ioBytes});
+  size_t width = 0;
+  for (const auto &[what, bytes] : totals)
+    width = std::max(width, what.size());
+  for (const auto &[what, bytes] : totals)
+    os << "  " << llvm::left_justify(what, width)
        << llvm::format_decimal(bytes, 12) << " bytes\n";
-  };
-  total("arena (state + largest scratch)", plan.arenaBytes);
-  total("state (parameters + optimizer)", plan.stateBytes);
-  for (const PlannedFunction &fn : plan.functions)
-    total("scratch of " + fn.name, fn.scratchBytes);
-  for (const PlannedFunction &fn : plan.functions)
-    total("inputs/outputs of " + fn.name, fn.ioBytes);
 }
 
 std::optional<int64_t> kiln::parseByteSize(llvm::StringRef text) {

@@ -38,10 +38,12 @@ int main(int argc, char **argv) {
     return 2;
   }
   try {
-    if (options.memoryBudget && !kiln::dsl::fit_memory_budget(build, options))
+    std::optional<kiln::dsl::Program> program =
+        options.memoryBudget ? kiln::dsl::fit_memory_budget(build, options)
+                             : build();
+    if (!program)
       return 1;
-    kiln::dsl::Program program = build();
-    return kiln::runDriver(kiln::dsl::moduleOf(program), options);
+    return kiln::runDriver(kiln::dsl::moduleOf(*program), options);
   } catch (const kiln::dsl::Error &e) {
     llvm::errs() << e.what() << "\n";
     return 1;

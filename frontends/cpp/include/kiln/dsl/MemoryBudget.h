@@ -15,14 +15,16 @@ namespace kiln::dsl {
 
 using ProgramBuilder = Program (*)();
 
-/// Picks the micro-batches for options.memoryBudget: none when the program
-/// fits as written, else the fewest that fit, else those of the smallest
-/// arena (more stop helping once the state and the batch-independent
-/// buffers dominate). Sets micro_batch_override() for the next trace of
-/// `build` and says what it tried in options.budgetAttempt, for the error
-/// when even that does not fit. Models with batch norm or dropout state are
-/// not split. False after a diagnostic (the program does not compile).
-bool fit_memory_budget(ProgramBuilder build, kiln::DriverOptions &options);
+/// Traces `build` for options.memoryBudget and returns the trace to compile:
+/// as the model asks when it fits, else with the fewest micro-batches that
+/// fit, else with those of the smallest arena (more stop helping once the
+/// state and the batch-independent buffers dominate). Leaves the chosen
+/// count in micro_batch_override().accumulation_steps and says what it
+/// tried in options.budgetAttempt, for the driver's error when even that
+/// does not fit. Models with batch norm or dropout state are not split.
+/// nullopt after a diagnostic (the program does not compile).
+std::optional<Program> fit_memory_budget(ProgramBuilder build,
+                                         kiln::DriverOptions &options);
 
 } // namespace kiln::dsl
 
