@@ -15,6 +15,7 @@
 #include "kiln/dsl/MemoryBudget.h"
 #include "kiln/dsl/ProgramMLIR.h"
 
+#include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/raw_ostream.h"
 
 int main(int argc, char **argv) {
@@ -38,12 +39,17 @@ int main(int argc, char **argv) {
     return 2;
   }
   try {
+    if (!options.memoryBudget)
+      return kiln::runDriver(kiln::dsl::moduleOf(build()), options);
     std::optional<kiln::dsl::Program> program =
-        options.memoryBudget ? kiln::dsl::fit_memory_budget(build, options)
-                             : build();
+        kiln::dsl::fit_memory_budget(build, options);
     if (!program)
       return 1;
-    return kiln::runDriver(kiln::dsl::moduleOf(*program), options);
+    // Compiles a copy, as fit_memory_budget planned one: the arena can
+    // depend on the order of each value's uses, which copying changes.
+    mlir::OwningOpRef<mlir::ModuleOp> copy =
+        kiln::dsl::moduleOf(*program).clone();
+    return kiln::runDriver(*copy, options);
   } catch (const kiln::dsl::Error &e) {
     llvm::errs() << e.what() << "\n";
     return 1;

@@ -51,7 +51,7 @@ TEST(MemoryBudget, MicroBatchesFitTheBudgetAndComputeTheWholeBatchStep) {
   const int64_t wholeArena = whole.abi().arenaBytes;
 
   kiln::DriverOptions options;
-  options.memoryBudget = wholeArena / 2;
+  options.memoryBudget = wholeArena * 3 / 4;
   std::optional<Program> fitted = fit_memory_budget(&buildWideNet, options);
   ASSERT_TRUE(fitted);
   EXPECT_GT(micro_batch_override().accumulation_steps, 1);
