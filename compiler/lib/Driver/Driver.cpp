@@ -38,6 +38,8 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
                   obj     object file, plus a C header (see --header)
                   header  the C header only
                   ptx     the kernels' PTX (--target=nvptx64-nvidia-cuda)
+                  memory-report  every arena buffer: size, offset, live
+                          range, source line; state and I/O totals
                   default: from -o's extension (.o obj, .s asm, .ll llvm,
                   .h header), else mlir
   -o FILE         output file ('-' = stdout, the default; obj needs a file)
@@ -55,6 +57,10 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
   -O0 -O1 -O2 -O3 LLVM optimization level (default -O3)
   --no-approx-math  keep libm calls for exp/log instead of polynomials
   --debug-locations print each op's source location (model.cpp:LINE) in IR
+  --memory-budget=SIZE  fail unless the arena (state + scratch) fits in
+                  SIZE bytes (suffix B, KiB or MiB: 256KiB); the error names
+                  the largest buffers. A model's generator first splits the
+                  train step's batch into micro-batches to fit.
   --check-numerics  each call records the first op that made a NaN/Inf
                   (see <model>_numerics_sites in the header)
   --parallel, --no-parallel  run big independent loops on OpenMP threads
@@ -99,10 +105,12 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
                       .Case("obj", EmitKind::Obj)
                       .Case("header", EmitKind::Header)
                       .Case("ptx", EmitKind::Ptx)
+                      .Case("memory-report", EmitKind::MemoryReport)
                       .Default(std::nullopt);
       if (!kind) {
-        error = "unknown --emit kind '" + text + "' (expected traced, mlir, "
-                "memref, llvm, asm, obj, header or ptx)";
+        error = "unknown --emit kind '" + text +
+                "' (expected traced, mlir, "
+                "memref, llvm, asm, obj, header, ptx or memory-report)";
         return false;
       }
       options.emit = *kind;
@@ -112,6 +120,14 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
                value("--target", options.target.triple) ||
                value("--mcpu", options.target.cpu) ||
                value("--mattr", options.target.features)) {
+    } else if (value("--memory-budget", text)) {
+      options.memoryBudget = parseByteSize(text);
+      if (!options.memoryBudget || *options.memoryBudget <= 0) {
+        error = "invalid --memory-budget '" + text +
+                "' (expected a positive byte count with an optional B, KiB "
+                "or MiB suffix, e.g. 262144, 256KiB, 1MiB)";
+        return false;
+      }
     } else if (value("--float-abi", text)) {
       if (text != "soft" && text != "softfp" && text != "hard") {
         error = "unknown --float-abi '" + text +
@@ -215,17 +231,63 @@ int writeText(const std::string &path,
   out->keep();
   return 0;
 }
+
+LogicalResult verifyInput(ModuleOp module) {
+  if (failed(verify(module)))
+    return failure();
+  if (llvm::none_of(module.getOps<func::FuncOp>(),
+                    [](func::FuncOp fn) { return !fn.isExternal(); }))
+    return emitError(module.getLoc(),
+                     "the input defines no function: nothing to compile (is "
+                     "it an empty file?)");
+  return success();
+}
+
+/// Traced kiln IR -> kiln IR with the generated backward.
+LogicalResult differentiate(ModuleOp module,
+                            const kiln::DriverOptions &options) {
+  if (failed(runPipeline(module, kiln::buildKilnDifferentiatePipeline)))
+    return failure();
+  if (!options.checkNumerics)
+    return success();
+  return runPipeline(module, [](OpPassManager &pm) {
+    pm.addPass(kiln::createKilnCheckNumerics());
+  });
+}
+
+/// kiln IR -> bufferized, in one planned arena.
+LogicalResult bufferize(ModuleOp module, unsigned pointerBits,
+                        bool recordMemoryPlan) {
+  kiln::BufferizePipelineOptions bufferize;
+  bufferize.pointerBits = pointerBits;
+  bufferize.recordMemoryPlan = recordMemoryPlan;
+  return runPipeline(module, [&](OpPassManager &pm) {
+    kiln::buildKilnBufferizePipeline(pm, bufferize);
+  });
+}
 } // namespace
 
-int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
-  if (failed(verify(module)))
-    return 1;
-  if (llvm::none_of(module.getOps<func::FuncOp>(),
-                    [](func::FuncOp fn) { return !fn.isExternal(); })) {
-    emitError(module.getLoc(), "the input defines no function: nothing to "
-                               "compile (is it an empty file?)");
-    return 1;
+std::optional<kiln::MemoryPlan> kiln::planMemory(ModuleOp module,
+                                                 const DriverOptions &options) {
+  if (failed(verifyInput(module)))
+    return std::nullopt;
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> machine =
+      createTargetMachine(options.target, error);
+  if (!machine) {
+    llvm::errs() << "kiln: " << error << "\n";
+    return std::nullopt;
   }
+  if (failed(differentiate(module, options)) ||
+      failed(bufferize(module, machine->getPointerSizeInBits(/*AS=*/0),
+                       /*recordMemoryPlan=*/true)))
+    return std::nullopt;
+  return takeMemoryPlan(module);
+}
+
+int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
+  if (failed(verifyInput(module)))
+    return 1;
   // The target comes first: bad --target/--mcpu/--mattr/--float-abi fail
   // before any work, and the memory plan needs the pointer width.
   std::string error;
@@ -245,22 +307,28 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   if (options.emit == EmitKind::Traced)
     return writeText(options.output, print);
 
-  if (failed(runPipeline(module, buildKilnDifferentiatePipeline)))
-    return 1;
-  if (options.checkNumerics &&
-      failed(runPipeline(module, [](OpPassManager &pm) {
-        pm.addPass(createKilnCheckNumerics());
-      })))
+  if (failed(differentiate(module, options)))
     return 1;
   if (options.emit == EmitKind::Mlir)
     return writeText(options.output, print);
 
-  BufferizePipelineOptions bufferize;
-  bufferize.pointerBits = machine->getPointerSizeInBits(/*AS=*/0);
-  if (failed(runPipeline(module, [&](OpPassManager &pm) {
-        buildKilnBufferizePipeline(pm, bufferize);
-      })))
+  bool recordMemoryPlan =
+      options.emit == EmitKind::MemoryReport || options.memoryBudget;
+  if (failed(bufferize(module, machine->getPointerSizeInBits(/*AS=*/0),
+                       recordMemoryPlan)))
     return 1;
+  if (recordMemoryPlan) {
+    MemoryPlan plan = takeMemoryPlan(module);
+    if (options.memoryBudget && plan.arenaBytes > *options.memoryBudget) {
+      explainOverBudget(plan, *options.memoryBudget, options.budgetAttempt,
+                        llvm::errs());
+      return 1;
+    }
+    if (options.emit == EmitKind::MemoryReport)
+      return writeText(options.output, [&](llvm::raw_ostream &os) {
+        printMemoryReport(plan, os);
+      });
+  }
   if (options.emit == EmitKind::Memref)
     return writeText(options.output, print);
   FailureOr<ModuleAbi> abi = extractAbi(module);

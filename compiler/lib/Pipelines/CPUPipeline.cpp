@@ -51,6 +51,7 @@ void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
                 "buffer-results-to-out-params,canonicalize");
   KilnStaticMemoryPlanOptions plan;
   plan.pointerBits = options.pointerBits;
+  plan.recordPlan = options.recordMemoryPlan;
   pm.addPass(createKilnStaticMemoryPlan(plan));
 }
 

@@ -60,22 +60,6 @@ SmallVector<StringRef> namesOf(func::FuncOp fn, StringRef attrName) {
   return names;
 }
 
-/// "file:line:col" of the first file location in `loc` (CSE fuses the
-/// locations of merged ops), with the file's directories dropped.
-std::string sourceOf(Location loc) {
-  std::string text = "<unknown>";
-  loc->walk([&](Location inner) {
-    if (auto file = inner.dyn_cast<FileLineColLoc>()) {
-      text = (llvm::sys::path::filename(file.getFilename().getValue()) + ":" +
-              Twine(file.getLine()) + ":" + Twine(file.getColumn()))
-                 .str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return text;
-}
-
 /// Instruments one function; `sites` collects the module's site texts.
 class FunctionChecker {
 public:
@@ -269,3 +253,17 @@ struct KilnCheckNumericsPass
   }
 };
 } // namespace
+
+std::string kiln::sourceOf(Location loc) {
+  std::string text = "<unknown>";
+  loc->walk([&](Location inner) {
+    if (auto file = inner.dyn_cast<FileLineColLoc>()) {
+      text = (llvm::sys::path::filename(file.getFilename().getValue()) + ":" +
+              Twine(file.getLine()) + ":" + Twine(file.getColumn()))
+                 .str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return text;
+}

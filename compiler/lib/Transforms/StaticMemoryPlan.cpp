@@ -293,6 +293,7 @@ private:
   LogicalResult planFunction(func::FuncOp fn, const ByteLimit &limit,
                              int64_t &scratchBytes);
   void rewriteFunction(func::FuncOp fn, int64_t arenaBytes);
+  void recordFunctionPlan(func::FuncOp fn, int64_t scratchBytes);
 
   llvm::MapVector<StringRef, std::pair<int64_t, MemRefType>> stateLayout;
   int64_t stateBytes = 0;
@@ -428,6 +429,43 @@ void StaticMemoryPlanPass::rewriteFunction(func::FuncOp fn,
   fn->removeAttr("kiln.state_results");
 }
 
+/// The plan of `fn`'s scratch as `kiln.memory_plan` (one dictionary per
+/// buffer, in placement-independent alloc order) and `kiln.scratch_bytes`:
+/// what the driver's memory report and budget read, so that sizes, offsets
+/// and live ranges have one definition, this pass's.
+void StaticMemoryPlanPass::recordFunctionPlan(func::FuncOp fn,
+                                              int64_t scratchBytes) {
+  Block &block = fn.getBody().front();
+  SmallVector<Operation *> topLevel;
+  for (Operation &op : block)
+    topLevel.push_back(&op);
+  Builder b(fn.getContext());
+  auto opName = [&](int64_t at) {
+    return b.getStringAttr(topLevel[at]->getName().getStringRef());
+  };
+  SmallVector<Attribute> buffers;
+  for (ScratchBuffer &buffer : scratch[fn]) {
+    // The alloc carries the location of the op it was made for, unless
+    // bufferization made it without one: then the op that first uses it.
+    std::string source = kiln::sourceOf(buffer.alloc.getLoc());
+    if (source == "<unknown>")
+      source = kiln::sourceOf(firstUser(buffer.alloc, block)->getLoc());
+    buffers.push_back(b.getDictionaryAttr({
+        b.getNamedAttr("offset",
+                       b.getI64IntegerAttr(stateBytes + buffer.offset)),
+        b.getNamedAttr("bytes", b.getI64IntegerAttr(buffer.bytes)),
+        b.getNamedAttr("first", b.getI64IntegerAttr(buffer.first)),
+        b.getNamedAttr("last", b.getI64IntegerAttr(buffer.last)),
+        b.getNamedAttr("first_op", opName(buffer.first)),
+        b.getNamedAttr("last_op", opName(buffer.last)),
+        b.getNamedAttr("type", TypeAttr::get(buffer.alloc.getType())),
+        b.getNamedAttr("source", b.getStringAttr(source)),
+    }));
+  }
+  fn->setAttr("kiln.memory_plan", b.getArrayAttr(buffers));
+  fn->setAttr("kiln.scratch_bytes", b.getI64IntegerAttr(scratchBytes));
+}
+
 void StaticMemoryPlanPass::runOnOperation() {
   ModuleOp module = getOperation();
   SmallVector<func::FuncOp> functions;
@@ -437,10 +475,12 @@ void StaticMemoryPlanPass::runOnOperation() {
 
   ByteLimit limit(pointerBits);
   int64_t maxScratch = 0;
+  llvm::DenseMap<func::FuncOp, int64_t> scratchBytes;
   for (func::FuncOp fn : functions) {
     int64_t bytes = 0;
     if (failed(planFunction(fn, limit, bytes)))
       return signalPassFailure();
+    scratchBytes[fn] = bytes;
     if (!limit.add(stateBytes, bytes)) {
       (void)limit.tooLarge(fn, "the arena (model state and the scratch "
                                "memory of '", fn.getName(), "')");
@@ -451,8 +491,11 @@ void StaticMemoryPlanPass::runOnOperation() {
   // One arena type for every function, so any of them can run on the same
   // arena; at least one byte so the memref type is valid.
   int64_t arenaBytes = std::max<int64_t>(stateBytes + maxScratch, 1);
-  for (func::FuncOp fn : functions)
+  for (func::FuncOp fn : functions) {
+    if (recordPlan)
+      recordFunctionPlan(fn, scratchBytes.lookup(fn));
     rewriteFunction(fn, arenaBytes);
+  }
 
   // Observations (values a step stores for the caller to read, see the
   // DSL's hooks.h) are state like any other, marked so that checkpoints

@@ -55,5 +55,10 @@ int main(int argc, char **argv) {
       mlir::parseSourceFile<mlir::ModuleOp>(options.input, sourceMgr, &context);
   if (!module)
     return 1;
+  // IR has no batch to split: only a model's generator re-traces its step in
+  // micro-batches.
+  options.budgetAttempt = "(kilnc compiles the step as written; a model's "
+                          "generator, <model>-gen --memory-budget, also "
+                          "splits its batch into micro-batches)";
   return kiln::runDriver(*module, options);
 }

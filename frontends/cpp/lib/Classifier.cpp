@@ -118,9 +118,25 @@ void checkLogits(const std::string &name, const ClassifierOptions &options,
 }
 } // namespace
 
+MicroBatchOverride &micro_batch_override() {
+  static MicroBatchOverride override;
+  return override;
+}
+
 Program build_classifier(const std::string &name, nn::Module &model,
-                         const ClassifierOptions &options,
+                         const ClassifierOptions &requested,
                          const Forward &forward, const Loss &loss) {
+  ClassifierOptions options = requested;
+  MicroBatchOverride &override = micro_batch_override();
+  override.batch_coupled_state.clear();
+  for (auto &[bufferName, buffer] : model.named_buffers()) {
+    override.batch_coupled_state = bufferName;
+    break;
+  }
+  if (override.accumulation_steps > 0 && override.batch_coupled_state.empty())
+    options.accumulation_steps = override.accumulation_steps;
+  override.batch_size = options.batch_size;
+  override.traced_accumulation_steps = options.accumulation_steps;
   if (options.accumulation_steps < 1 ||
       options.batch_size % options.accumulation_steps != 0)
     throw Error("model '" + name + "': accumulation_steps " +

@@ -4,11 +4,18 @@
 // main: running the generator traces the program and compiles it with the
 // same flags as kilnc (`mlp-gen --emit=obj -o mlp.o`).
 //
+// With --memory-budget, a program whose arena does not fit is traced again
+// with its train step's batch split into micro-batches (gradient
+// accumulation, the fewest that fit): the step computes the same update
+// with the activations of one micro-batch.
+//
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Driver/Driver.h"
+#include "kiln/dsl/MemoryBudget.h"
 #include "kiln/dsl/ProgramMLIR.h"
 
+#include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/raw_ostream.h"
 
 int main(int argc, char **argv) {
@@ -32,8 +39,17 @@ int main(int argc, char **argv) {
     return 2;
   }
   try {
-    kiln::dsl::Program program = build();
-    return kiln::runDriver(kiln::dsl::moduleOf(program), options);
+    if (!options.memoryBudget)
+      return kiln::runDriver(kiln::dsl::moduleOf(build()), options);
+    std::optional<kiln::dsl::Program> program =
+        kiln::dsl::fit_memory_budget(build, options);
+    if (!program)
+      return 1;
+    // Compiles a copy, as fit_memory_budget planned one: the arena can
+    // depend on the order of each value's uses, which copying changes.
+    mlir::OwningOpRef<mlir::ModuleOp> copy =
+        kiln::dsl::moduleOf(*program).clone();
+    return kiln::runDriver(*copy, options);
   } catch (const kiln::dsl::Error &e) {
     llvm::errs() << e.what() << "\n";
     return 1;

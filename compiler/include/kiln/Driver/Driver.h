@@ -7,6 +7,7 @@
 #ifndef KILN_DRIVER_DRIVER_H
 #define KILN_DRIVER_DRIVER_H
 
+#include "kiln/Driver/MemoryReport.h"
 #include "kiln/Target/LLVMTarget.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -25,6 +26,7 @@ enum class EmitKind {
   Obj,    ///< object file + C header
   Header, ///< the C header only
   Ptx,    ///< nvptx64 only: the kernels' PTX
+  MemoryReport, ///< the arena plan as a table (docs/devices.md)
 };
 
 struct DriverOptions {
@@ -43,6 +45,12 @@ struct DriverOptions {
   /// Threaded loops (OpenMP, libomp): unset = on for the host only, so that
   /// cross-compiled objects stay single-threaded and freestanding.
   std::optional<bool> parallel;
+  /// --memory-budget: the arena (state + scratch) must fit in this many
+  /// bytes, else the compilation fails naming the dominant buffers.
+  std::optional<int64_t> memoryBudget;
+  /// How a generator reached the module it compiles under a budget ("with 8
+  /// micro-batches of 16 rows"), for the error when it still does not fit.
+  std::string budgetAttempt;
 };
 
 /// Parses kilnc-style flags. Returns false with `error` set on bad input;
@@ -58,6 +66,12 @@ std::string headerPathFor(const DriverOptions &options);
 /// Compiles `module` as requested. Diagnostics go to stderr; returns a
 /// process exit code.
 int runDriver(mlir::ModuleOp module, const DriverOptions &options);
+
+/// Differentiates and bufferizes `module` in place (as runDriver does) and
+/// returns its arena plan; nullopt after a diagnostic. A generator compiling
+/// to a memory budget compares the plans of several traces with this.
+std::optional<MemoryPlan> planMemory(mlir::ModuleOp module,
+                                     const DriverOptions &options);
 
 } // namespace kiln
 

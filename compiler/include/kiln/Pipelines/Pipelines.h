@@ -27,6 +27,9 @@ struct BufferizePipelineOptions {
   /// Pointer width of the target: every buffer and the arena must be
   /// addressable with it (32 on Cortex-M and riscv32).
   unsigned pointerBits = 64;
+  /// Attach the arena plan to each function (`kiln.memory_plan`) for the
+  /// driver's memory report and budget.
+  bool recordMemoryPlan = false;
 };
 
 /// kiln.vjp -> backward ops, then canonicalize and CSE (still kiln IR).

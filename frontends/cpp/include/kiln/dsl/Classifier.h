@@ -38,15 +38,32 @@ struct ClassifierOptions {
   /// micro-batches, runs the forward on each, and applies the mean of their
   /// gradients in one update (PyTorch: loss / k, backward per micro-batch,
   /// then optimizer.step()). batch_size must be divisible by it. Batch-norm
-  /// running statistics then come from the last micro-batch. The result is
-  /// PyTorch's, but not its memory saving: the backward of all k
-  /// micro-batches is one pass after their forwards, so every micro-batch's
-  /// activations are live at once (the arena grows rather than shrinks).
+  /// running statistics then come from the last micro-batch. Each
+  /// micro-batch's backward runs right after its forward, so the arena holds
+  /// the activations of one micro-batch (and predict runs in the same chunks).
   int64_t accumulation_steps = 1;
 };
 
 using Forward = std::function<Tensor(const Tensor &x)>;
 using Loss = std::function<Tensor(const Tensor &logits, const Tensor &labels)>;
+
+/// Compiling to a memory budget (`<model>-gen --memory-budget=256KiB`): the
+/// generator traces the program again with the train step's batch split into
+/// more micro-batches. build_classifier reads and fills this; models never
+/// touch it.
+struct MicroBatchOverride {
+  /// > 0: used instead of ClassifierOptions::accumulation_steps, unless the
+  /// model has batch-coupled state (see below).
+  int64_t accumulation_steps = 0;
+  /// Filled by the last build_classifier: its batch size and the
+  /// accumulation steps it traced with.
+  int64_t batch_size = 0, traced_accumulation_steps = 0;
+  /// The first module buffer of the last model traced ("bn.running_mean",
+  /// "drop.rng_state"), empty if none: batch norm statistics and dropout
+  /// masks would differ per micro-batch, so such a model is not split.
+  std::string batch_coupled_state;
+};
+MicroBatchOverride &micro_batch_override();
 
 Program build_classifier(const std::string &name, nn::Module &model,
                          const ClassifierOptions &options,

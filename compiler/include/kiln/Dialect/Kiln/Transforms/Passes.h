@@ -17,6 +17,12 @@ namespace kiln {
 
 #define GEN_PASS_REGISTRATION
 #include "kiln/Dialect/Kiln/Transforms/Passes.h.inc"
+
+/// "file:line:col" of the first file location in `loc` (CSE fuses the
+/// locations of merged ops), with the file's directories dropped;
+/// "<unknown>" when it has none. Names the model's line in diagnostics and
+/// reports.
+std::string sourceOf(mlir::Location loc);
 } // namespace kiln
 
 #endif // KILN_DIALECT_KILN_TRANSFORMS_PASSES_H

@@ -260,7 +260,12 @@ def KilnStaticMemoryPlan : Pass<"kiln-static-memory-plan", "mlir::ModuleOp"> {
   let options = [
     Option<"pointerBits", "pointer-bits", "unsigned", "64",
            "pointer width of the target: every buffer, offset and the arena "
-           "size must fit in a signed integer of this width (32 on Cortex-M)">
+           "size must fit in a signed integer of this width (32 on Cortex-M)">,
+    Option<"recordPlan", "record-plan", "bool", "false",
+           "also attach the plan to each function as `kiln.memory_plan`: one "
+           "dictionary per scratch buffer (arena offset, bytes, first and last "
+           "top-level op, source location), for kilnc --emit=memory-report "
+           "and --memory-budget">
   ];
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
 }
