@@ -108,27 +108,21 @@ Tensor tensorOf(Value v) {
                            dtypeOf(type.getElementType()));
 }
 
-std::vector<Tensor> emitMulti(Loc loc, llvm::StringRef name,
-                              ValueRange operands,
-                              ArrayRef<NamedAttribute> attrs, Type resultType) {
-  FunctionImpl &f = activeFunction(loc);
+std::vector<Tensor> insertTraced(FunctionImpl &f, OperationState &state,
+                                 bool inferResultTypes) {
   MLIRContext *ctx = f.program->context.get();
-  Location location = locationOf(loc);
   DiagnosticCollector diagnostics(ctx);
-  OperationState state(location, name);
-  state.addOperands(operands);
-  state.addAttributes(attrs);
-  std::optional<RegisteredOperationName> info =
-      RegisteredOperationName::lookup(name, ctx);
-  if (resultType) {
-    state.addTypes(resultType);
-  } else if (auto *infer = info->getInterface<InferTypeOpInterface>()) {
-    SmallVector<Type> types;
-    if (failed(infer->inferReturnTypes(ctx, location, state.operands,
-                                       state.attributes.getDictionary(ctx),
-                                       state.regions, types)))
-      throw Error(diagnostics.message());
-    state.addTypes(types);
+  if (inferResultTypes) {
+    std::optional<RegisteredOperationName> info =
+        state.name.getRegisteredInfo();
+    if (auto *infer = info->getInterface<InferTypeOpInterface>()) {
+      SmallVector<Type> types;
+      if (failed(infer->inferReturnTypes(ctx, state.location, state.operands,
+                                         state.attributes.getDictionary(ctx),
+                                         state.regions, types)))
+        throw Error(diagnostics.message());
+      state.addTypes(types);
+    }
   }
   Operation *op = f.builder.create(state);
   if (failed(verify(op))) {
@@ -140,11 +134,6 @@ std::vector<Tensor> emitMulti(Loc loc, llvm::StringRef name,
   for (Value result : op->getResults())
     results.push_back(tensorOf(result));
   return results;
-}
-
-Tensor emit(Loc loc, llvm::StringRef name, ValueRange operands,
-            ArrayRef<NamedAttribute> attrs, Type resultType) {
-  return emitMulti(loc, name, operands, attrs, resultType).front();
 }
 } // namespace detail
 
