@@ -181,12 +181,11 @@ Function Program::function(const std::string &name) {
 void Program::set_model_info(const ModelInfo &info) {
   Builder b(impl_->context.get());
   impl_->module.get()->setAttr(
-      "kiln.model",
+      kiln::KilnDialect::getModelAttrName(),
       b.getDictionaryAttr(
           {b.getNamedAttr("name", b.getStringAttr(info.name)),
            b.getNamedAttr("batch_size", b.getI64IntegerAttr(info.batch_size)),
-           b.getNamedAttr("num_classes",
-                          b.getI64IntegerAttr(info.num_classes)),
+           b.getNamedAttr("num_classes", b.getI64IntegerAttr(info.num_classes)),
            b.getNamedAttr("input_shape",
                           b.getDenseI64ArrayAttr(info.input_shape)),
            b.getNamedAttr("default_lr", b.getF64FloatAttr(info.default_lr)),
@@ -268,12 +267,15 @@ void Function::finish() {
   std::vector<StringRef> args(f->argState.begin(), f->argState.end());
   std::vector<StringRef> results(f->resultState.begin(),
                                  f->resultState.end());
-  f->fn->setAttr("kiln.state_args", b.getStrArrayAttr(args));
-  f->fn->setAttr("kiln.state_results", b.getStrArrayAttr(results));
+  f->fn->setAttr(kiln::KilnDialect::getStateArgsAttrName(),
+                 b.getStrArrayAttr(args));
+  f->fn->setAttr(kiln::KilnDialect::getStateResultsAttrName(),
+                 b.getStrArrayAttr(results));
   if (!f->observations.empty()) {
     std::vector<StringRef> observed(f->observations.begin(),
                                     f->observations.end());
-    f->fn->setAttr("kiln.observations", b.getStrArrayAttr(observed));
+    f->fn->setAttr(kiln::KilnDialect::getObservationsAttrName(),
+                   b.getStrArrayAttr(observed));
   }
   f->program->active = nullptr;
   delete f;
