@@ -18,8 +18,9 @@
 
 #include "AbiCall.h"
 
-#include "kiln/InitAll.h"
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
+#include "kiln/InitAll.h"
 #include "kiln/Interpreter/Interpreter.h"
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/Target/ABI.h"
@@ -182,7 +183,7 @@ protected:
     EXPECT_GT(abi.arenaBytes, 0);
     EXPECT_EQ(abi.arenaBytes,
               (*compiled)
-                  ->getAttrOfType<IntegerAttr>("kiln.arena_bytes")
+                  ->getAttrOfType<IntegerAttr>(kiln::KilnDialect::getArenaBytesAttrName())
                   .getInt());
     size_t bytes = (abi.arenaBytes + kGuardBytes + 63) / 64 * 64;
     arena = static_cast<uint8_t *>(std::aligned_alloc(64, bytes));
@@ -203,7 +204,7 @@ protected:
                                    unsigned seed = 1) {
     std::mt19937_64 rng(seed);
     func::FuncOp fn = oracleFunction(name);
-    std::vector<std::string> state = stateNames(fn, "kiln.state_args");
+    std::vector<std::string> state = stateNames(fn, kiln::KilnDialect::getStateArgsAttrName());
     std::vector<Buffer> inputs;
     for (auto [i, type] : llvm::enumerate(fn.getArgumentTypes())) {
       if (isState(state, i))
@@ -234,9 +235,9 @@ protected:
   std::vector<Buffer> runOracle(StringRef name, const std::vector<Buffer> &plain,
                                 std::map<std::string, Buffer> &state) {
     func::FuncOp fn = oracleFunction(name);
-    std::vector<std::string> argNames = stateNames(fn, "kiln.state_args");
+    std::vector<std::string> argNames = stateNames(fn, kiln::KilnDialect::getStateArgsAttrName());
     std::vector<std::string> resultNames =
-        stateNames(fn, "kiln.state_results");
+        stateNames(fn, kiln::KilnDialect::getStateResultsAttrName());
     std::vector<Buffer> args;
     size_t next = 0;
     for (unsigned i = 0; i < fn.getNumArguments(); ++i) {

@@ -2,6 +2,7 @@
 
 #include "kiln/Target/ABI.h"
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringExtras.h"
@@ -93,8 +94,10 @@ const kiln::AbiFunction *kiln::ModuleAbi::lookup(llvm::StringRef name) const {
 
 FailureOr<kiln::ModuleAbi> kiln::extractAbi(ModuleOp module) {
   ModuleAbi abi;
-  auto arena = module->getAttrOfType<IntegerAttr>("kiln.arena_bytes");
-  auto stateBytes = module->getAttrOfType<IntegerAttr>("kiln.state_bytes");
+  auto arena = module->getAttrOfType<IntegerAttr>(
+      kiln::KilnDialect::getArenaBytesAttrName());
+  auto stateBytes = module->getAttrOfType<IntegerAttr>(
+      kiln::KilnDialect::getStateBytesAttrName());
   if (!arena || !stateBytes)
     return module.emitError("module has no static memory plan "
                             "(run -kiln-static-memory-plan first)");
@@ -103,7 +106,8 @@ FailureOr<kiln::ModuleAbi> kiln::extractAbi(ModuleOp module) {
   for (auto fn : module.getOps<func::FuncOp>()) {
     if (fn.isExternal() || fn.isPrivate())
       continue;
-    auto numOutputs = fn->getAttrOfType<IntegerAttr>("kiln.num_outputs");
+    auto numOutputs = fn->getAttrOfType<IntegerAttr>(
+        kiln::KilnDialect::getNumOutputsAttrName());
     if (!numOutputs || fn.getNumResults() != 0)
       return fn.emitError("function has no planned C ABI");
     AbiFunction entry;
@@ -118,7 +122,8 @@ FailureOr<kiln::ModuleAbi> kiln::extractAbi(ModuleOp module) {
     }
     abi.functions.push_back(std::move(entry));
   }
-  if (auto layout = module->getAttrOfType<ArrayAttr>("kiln.state_layout")) {
+  if (auto layout = module->getAttrOfType<ArrayAttr>(
+          kiln::KilnDialect::getStateLayoutAttrName())) {
     for (Attribute a : layout) {
       auto dict = a.cast<DictionaryAttr>();
       AbiStateEntry entry;
@@ -134,10 +139,12 @@ FailureOr<kiln::ModuleAbi> kiln::extractAbi(ModuleOp module) {
       abi.state.push_back(std::move(entry));
     }
   }
-  if (auto sites = module->getAttrOfType<ArrayAttr>("kiln.numerics_sites"))
+  if (auto sites = module->getAttrOfType<ArrayAttr>(
+          kiln::KilnDialect::getNumericsSitesAttrName()))
     for (Attribute site : sites)
       abi.numericsSites.push_back(site.cast<StringAttr>().getValue().str());
-  if (auto model = module->getAttrOfType<DictionaryAttr>("kiln.model")) {
+  if (auto model = module->getAttrOfType<DictionaryAttr>(
+          kiln::KilnDialect::getModelAttrName())) {
     AbiModel info;
     info.name = model.getAs<StringAttr>("name").getValue().str();
     info.batchSize = model.getAs<IntegerAttr>("batch_size").getInt();

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -65,8 +66,8 @@ class FunctionChecker {
 public:
   FunctionChecker(func::FuncOp fn, SmallVector<std::string> &sites)
       : fn(fn), sites(sites), block(fn.getBody().front()) {
-    stateArgs = namesOf(fn, "kiln.state_args");
-    stateResults = namesOf(fn, "kiln.state_results");
+    stateArgs = namesOf(fn, KilnDialect::getStateArgsAttrName());
+    stateResults = namesOf(fn, KilnDialect::getStateResultsAttrName());
   }
 
   void run();
@@ -224,18 +225,22 @@ void FunctionChecker::run() {
   resultNames.push_back(kSlotName);
   SmallVector<StringRef> argNames(stateArgs);
   argNames.resize(fn.getNumArguments(), "");
-  fn->setAttr("kiln.state_args", attrs.getStrArrayAttr(argNames));
-  fn->setAttr("kiln.state_results", attrs.getStrArrayAttr(resultNames));
-  SmallVector<StringRef> observed = namesOf(fn, "kiln.observations");
+  fn->setAttr(KilnDialect::getStateArgsAttrName(),
+              attrs.getStrArrayAttr(argNames));
+  fn->setAttr(KilnDialect::getStateResultsAttrName(),
+              attrs.getStrArrayAttr(resultNames));
+  SmallVector<StringRef> observed =
+      namesOf(fn, KilnDialect::getObservationsAttrName());
   observed.push_back(kSlotName);
-  fn->setAttr("kiln.observations", attrs.getStrArrayAttr(observed));
+  fn->setAttr(KilnDialect::getObservationsAttrName(),
+              attrs.getStrArrayAttr(observed));
 }
 
 struct KilnCheckNumericsPass
     : public kiln::impl::KilnCheckNumericsBase<KilnCheckNumericsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (module->hasAttr("kiln.numerics_sites"))
+    if (module->hasAttr(KilnDialect::getNumericsSitesAttrName()))
       return; // Already instrumented.
     SmallVector<std::string> sites;
     for (auto fn : module.getOps<func::FuncOp>()) {
@@ -248,7 +253,7 @@ struct KilnCheckNumericsPass
       FunctionChecker(fn, sites).run();
     }
     SmallVector<StringRef> texts(sites.begin(), sites.end());
-    module->setAttr("kiln.numerics_sites",
+    module->setAttr(KilnDialect::getNumericsSitesAttrName(),
                     Builder(module.getContext()).getStrArrayAttr(texts));
   }
 };

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -52,7 +53,8 @@ struct KilnGPUToRuntimeCalls
     Location loc = module.getLoc();
     Type i32 = b.getI32Type(), i64 = b.getI64Type();
 
-    auto ptx = module->getAttrOfType<StringAttr>("kiln.ptx");
+    auto ptx =
+        module->getAttrOfType<StringAttr>(kiln::KilnDialect::getPtxAttrName());
     if (!ptx) {
       module.emitError("kiln-gpu-to-runtime-calls: no kiln.ptx (run "
                        "kiln-serialize-to-ptx first)");
@@ -60,7 +62,7 @@ struct KilnGPUToRuntimeCalls
     }
     memref::GlobalOp image =
         createStringGlobal(b, loc, "__kiln_ptx", ptx.getValue());
-    module->removeAttr("kiln.ptx");
+    module->removeAttr(kiln::KilnDialect::getPtxAttrName());
     llvm::StringMap<memref::GlobalOp> kernelNames;
     auto launchType = b.getFunctionType({i64, i64, i32, i32, i64, i32}, {i32});
     if (!module.lookupSymbol(kLaunchFunction))

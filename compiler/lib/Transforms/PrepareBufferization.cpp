@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -76,20 +77,22 @@ struct PrepareBufferizationPass
     Builder b(fn.getContext());
     // Later passes rely on both lists existing, one entry per argument and
     // per result ("" for plain inputs and outputs).
-    if (!fn->hasAttr("kiln.state_args"))
-      fn->setAttr("kiln.state_args",
-                  b.getStrArrayAttr(SmallVector<StringRef>(
-                      fn.getNumArguments(), StringRef())));
-    if (!fn->hasAttr("kiln.state_results"))
-      fn->setAttr("kiln.state_results",
-                  b.getStrArrayAttr(SmallVector<StringRef>(
-                      fn.getNumResults(), StringRef())));
+    if (!fn->hasAttr(kiln::KilnDialect::getStateArgsAttrName()))
+      fn->setAttr(kiln::KilnDialect::getStateArgsAttrName(),
+                  b.getStrArrayAttr(SmallVector<StringRef>(fn.getNumArguments(),
+                                                           StringRef())));
+    if (!fn->hasAttr(kiln::KilnDialect::getStateResultsAttrName()))
+      fn->setAttr(kiln::KilnDialect::getStateResultsAttrName(),
+                  b.getStrArrayAttr(
+                      SmallVector<StringRef>(fn.getNumResults(), StringRef())));
     llvm::StringSet<> updated;
-    if (auto results = fn->getAttrOfType<ArrayAttr>("kiln.state_results"))
+    if (auto results = fn->getAttrOfType<ArrayAttr>(
+            kiln::KilnDialect::getStateResultsAttrName()))
       for (Attribute name : results)
         if (!name.cast<StringAttr>().getValue().empty())
           updated.insert(name.cast<StringAttr>().getValue());
-    auto args = fn->getAttrOfType<ArrayAttr>("kiln.state_args");
+    auto args =
+        fn->getAttrOfType<ArrayAttr>(kiln::KilnDialect::getStateArgsAttrName());
     for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
       StringRef name;
       if (args && i < args.size())

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -80,7 +81,8 @@ struct KilnSerializeToPTX
     FailureOr<std::string> ptx = serialize(module, *machine);
     if (failed(ptx))
       return signalPassFailure();
-    module->setAttr("kiln.ptx", StringAttr::get(&getContext(), *ptx));
+    module->setAttr(kiln::KilnDialect::getPtxAttrName(),
+                    StringAttr::get(&getContext(), *ptx));
   }
 
   /// One PTX image for all kernels (outlining makes a gpu.module per

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -309,8 +310,10 @@ LogicalResult StaticMemoryPlanPass::planFunction(func::FuncOp fn,
 
   // State buffers: arguments named in kiln.state_args, and out-parameters
   // (former results) named in kiln.state_results.
-  SmallVector<StringRef> argNames = stateNames(fn, "kiln.state_args");
-  SmallVector<StringRef> resultNames = stateNames(fn, "kiln.state_results");
+  SmallVector<StringRef> argNames =
+      stateNames(fn, kiln::KilnDialect::getStateArgsAttrName());
+  SmallVector<StringRef> resultNames =
+      stateNames(fn, kiln::KilnDialect::getStateResultsAttrName());
   SmallVector<StringRef> allNames(argNames);
   allNames.append(resultNames);
   if (!allNames.empty() && allNames.size() != fn.getNumArguments())
@@ -399,8 +402,9 @@ void StaticMemoryPlanPass::rewriteFunction(func::FuncOp fn,
                                           ValueRange{});
   };
 
-  SmallVector<StringRef> allNames = stateNames(fn, "kiln.state_args");
-  allNames.append(stateNames(fn, "kiln.state_results"));
+  SmallVector<StringRef> allNames =
+      stateNames(fn, kiln::KilnDialect::getStateArgsAttrName());
+  allNames.append(stateNames(fn, kiln::KilnDialect::getStateResultsAttrName()));
   llvm::BitVector erased(block.getNumArguments());
   for (auto [i, name] : llvm::enumerate(allNames)) {
     if (name.empty())
@@ -421,12 +425,13 @@ void StaticMemoryPlanPass::rewriteFunction(func::FuncOp fn,
   block.eraseArguments(erased);
   fn.setType(FunctionType::get(fn.getContext(), block.getArgumentTypes(),
                                fn.getResultTypes()));
-  SmallVector<StringRef> resultNames = stateNames(fn, "kiln.state_results");
+  SmallVector<StringRef> resultNames =
+      stateNames(fn, kiln::KilnDialect::getStateResultsAttrName());
   int64_t outputs = llvm::count(resultNames, StringRef());
-  fn->setAttr("kiln.num_outputs",
+  fn->setAttr(kiln::KilnDialect::getNumOutputsAttrName(),
               IntegerAttr::get(IntegerType::get(fn.getContext(), 64), outputs));
-  fn->removeAttr("kiln.state_args");
-  fn->removeAttr("kiln.state_results");
+  fn->removeAttr(kiln::KilnDialect::getStateArgsAttrName());
+  fn->removeAttr(kiln::KilnDialect::getStateResultsAttrName());
 }
 
 /// The plan of `fn`'s scratch as `kiln.memory_plan` (one dictionary per
@@ -502,9 +507,10 @@ void StaticMemoryPlanPass::runOnOperation() {
   // leave them out.
   llvm::StringSet<> observations;
   for (func::FuncOp fn : functions) {
-    for (StringRef name : stateNames(fn, "kiln.observations"))
+    for (StringRef name :
+         stateNames(fn, kiln::KilnDialect::getObservationsAttrName()))
       observations.insert(name);
-    fn->removeAttr("kiln.observations");
+    fn->removeAttr(kiln::KilnDialect::getObservationsAttrName());
   }
   Builder b(module.getContext());
   SmallVector<Attribute> layout;
@@ -517,8 +523,11 @@ void StaticMemoryPlanPass::runOnOperation() {
       fields.push_back(b.getNamedAttr("observation", b.getUnitAttr()));
     layout.push_back(b.getDictionaryAttr(fields));
   }
-  module->setAttr("kiln.state_layout", b.getArrayAttr(layout));
-  module->setAttr("kiln.state_bytes", b.getI64IntegerAttr(stateBytes));
-  module->setAttr("kiln.arena_bytes", b.getI64IntegerAttr(arenaBytes));
+  module->setAttr(kiln::KilnDialect::getStateLayoutAttrName(),
+                  b.getArrayAttr(layout));
+  module->setAttr(kiln::KilnDialect::getStateBytesAttrName(),
+                  b.getI64IntegerAttr(stateBytes));
+  module->setAttr(kiln::KilnDialect::getArenaBytesAttrName(),
+                  b.getI64IntegerAttr(arenaBytes));
 }
 } // namespace

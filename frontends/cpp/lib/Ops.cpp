@@ -47,15 +47,6 @@ Tensor Tensor::fromValue(void *value, Shape shape, DType dtype) {
   return t;
 }
 
-static Builder builder(Loc loc) {
-  return Builder(activeFunction(loc).program->context.get());
-}
-
-static Tensor binary(StringRef name, const Tensor &a, const Tensor &b,
-                     Loc loc) {
-  return emit(loc, name, {valueOf(a, loc), valueOf(b, loc)});
-}
-
 namespace detail {
 bool isFloating(DType dtype) {
   return dtype == DType::f32 || dtype == DType::f64;
@@ -68,20 +59,12 @@ DType promoteTypes(DType a, DType b) {
   return wide(a) ? a : b;
 }
 
-Tensor promotedBinary(StringRef op, const Tensor &a, const Tensor &b,
-                      Loc loc) {
-  DType type = promoteTypes(a.dtype(), b.dtype());
-  return binary(op, to(a, type, loc), to(b, type, loc), loc);
-}
-
 Tensor compareOp(StringRef predicate, const Tensor &a, const Tensor &b,
                  Loc loc) {
   DType type = promoteTypes(a.dtype(), b.dtype());
-  Builder builder_ = builder(loc);
-  return emit(loc, "kiln.compare",
-              {valueOf(to(a, type, loc), loc), valueOf(to(b, type, loc), loc)},
-              {builder_.getNamedAttr("predicate",
-                                     builder_.getStringAttr(predicate))});
+  Value lhs = valueOf(to(a, type, loc), loc);
+  Value rhs = valueOf(to(b, type, loc), loc);
+  return emit<CompareOp>(loc, predicate, lhs, rhs);
 }
 
 Tensor floatOperand(const Tensor &x, Loc loc) {
@@ -99,28 +82,29 @@ Tensor to(const Tensor &x, DType dtype, Loc loc) {
   if (x.dtype() == dtype)
     return x;
   MLIRContext *ctx = activeFunction(loc).program->context.get();
-  return emit(loc, "kiln.cast", {valueOf(x, loc)}, {},
-              RankedTensorType::get(x.shape(), elementTypeOf(ctx, dtype)));
+  return emitWithType<CastOp>(
+      loc, RankedTensorType::get(x.shape(), elementTypeOf(ctx, dtype)),
+      valueOf(x, loc));
 }
 Tensor Tensor::to(DType dtype, Loc loc) const {
   return kiln::dsl::to(*this, dtype, loc);
 }
 
 Tensor add(const Tensor &a, const Tensor &b, Loc loc) {
-  return promotedBinary("kiln.add", a, b, loc);
+  return promotedBinary<AddOp>(a, b, loc);
 }
 Tensor sub(const Tensor &a, const Tensor &b, Loc loc) {
-  return promotedBinary("kiln.sub", a, b, loc);
+  return promotedBinary<SubOp>(a, b, loc);
 }
 Tensor mul(const Tensor &a, const Tensor &b, Loc loc) {
-  return promotedBinary("kiln.mul", a, b, loc);
+  return promotedBinary<MulOp>(a, b, loc);
 }
 // True division, as torch's `/`: integer operands divide as f32.
 Tensor div(const Tensor &a, const Tensor &b, Loc loc) {
   DType type = promoteTypes(a.dtype(), b.dtype());
   if (!isFloating(type))
     type = DType::f32;
-  return binary("kiln.div", to(a, type, loc), to(b, type, loc), loc);
+  return binary<DivOp>(to(a, type, loc), to(b, type, loc), loc);
 }
 
 Tensor operator+(Operand a, const Tensor &b) { return add(a.tensor, b, a.loc); }
@@ -184,30 +168,28 @@ Tensor operator/(int a, Operand b) {
 Tensor operator-(Operand a) { return neg(a.tensor, a.loc); }
 
 Tensor neg(const Tensor &x, Loc loc) {
-  return emit(loc, "kiln.neg", {valueOf(x, loc)});
+  return emit<NegOp>(loc, valueOf(x, loc));
 }
 Tensor exp(const Tensor &x, Loc loc) {
-  return emit(loc, "kiln.exp", {valueOf(floatOperand(x, loc), loc)});
+  return emit<ExpOp>(loc, valueOf(floatOperand(x, loc), loc));
 }
 Tensor log(const Tensor &x, Loc loc) {
-  return emit(loc, "kiln.log", {valueOf(floatOperand(x, loc), loc)});
+  return emit<LogOp>(loc, valueOf(floatOperand(x, loc), loc));
 }
 Tensor relu(const Tensor &x, Loc loc) {
-  return emit(loc, "kiln.relu", {valueOf(x, loc)});
+  return emit<ReluOp>(loc, valueOf(x, loc));
 }
 Tensor stop_gradient(const Tensor &x, Loc loc) {
-  return emit(loc, "kiln.stop_gradient", {valueOf(x, loc)});
+  return emit<StopGradientOp>(loc, valueOf(x, loc));
 }
 Tensor Tensor::detach(Loc loc) const { return stop_gradient(*this, loc); }
 
 Tensor matmul(const Tensor &a, const Tensor &b, Loc loc) {
-  return binary("kiln.matmul", a, b, loc);
+  return binary<MatmulOp>(a, b, loc);
 }
 
 Tensor permute(const Tensor &x, Shape perm, Loc loc) {
-  Builder b = builder(loc);
-  return emit(loc, "kiln.transpose", {valueOf(x, loc)},
-              {b.getNamedAttr("permutation", b.getDenseI64ArrayAttr(perm))});
+  return emit<TransposeOp>(loc, valueOf(x, loc), perm);
 }
 
 Tensor transpose(const Tensor &x, int64_t dim0, int64_t dim1, Loc loc) {
@@ -254,7 +236,7 @@ Tensor reshape(const Tensor &x, Shape shape, Loc loc) {
   Value input = valueOf(x, loc);
   auto type = RankedTensorType::get(
       shape, input.getType().cast<RankedTensorType>().getElementType());
-  return emit(loc, "kiln.reshape", {input}, {}, type);
+  return emitWithType<ReshapeOp>(loc, type, input);
 }
 Tensor Tensor::reshape(Shape shape, Loc loc) const {
   return dsl::reshape(*this, std::move(shape), loc);
@@ -297,21 +279,16 @@ Tensor broadcast_to(const Tensor &x, Shape shape, Loc loc) {
   Value input = valueOf(x, loc);
   auto type = RankedTensorType::get(
       shape, input.getType().cast<RankedTensorType>().getElementType());
-  return emit(loc, "kiln.broadcast_to", {input}, {}, type);
+  return emitWithType<BroadcastToOp>(loc, type, input);
 }
 
-static Tensor reduce(StringRef name, const Tensor &x, Shape dims,
-                     bool keepdim, Loc loc) {
+template <typename ReduceOp>
+static Tensor reduce(const Tensor &x, Shape dims, bool keepdim, Loc loc) {
   for (int64_t &d : dims)
     if (d < 0)
       d += x.rank();
   std::sort(dims.begin(), dims.end());
-  Builder b = builder(loc);
-  SmallVector<NamedAttribute> attrs{
-      b.getNamedAttr("axes", b.getDenseI64ArrayAttr(dims))};
-  if (keepdim)
-    attrs.push_back(b.getNamedAttr("keepdims", b.getUnitAttr()));
-  return emit(loc, name, {valueOf(x, loc)}, attrs);
+  return emit<ReduceOp>(loc, valueOf(x, loc), dims, keepdim);
 }
 
 static Shape allDims(const Tensor &x) {
@@ -323,17 +300,17 @@ static Shape allDims(const Tensor &x) {
 // Integers sum in i64, as torch.sum gives int64 for every integer input.
 Tensor sum(const Tensor &x, Shape dims, bool keepdim, Loc loc) {
   Tensor input = isFloating(x.dtype()) ? x : to(x, DType::i64, loc);
-  return reduce("kiln.reduce_sum", input, std::move(dims), keepdim, loc);
+  return reduce<ReduceSumOp>(input, std::move(dims), keepdim, loc);
 }
 Tensor mean(const Tensor &x, Shape dims, bool keepdim, Loc loc) {
   if (!isFloating(x.dtype()))
     fail(loc, "mean: could not infer output dtype: the input is an integer "
               "tensor (torch.mean rejects it too); convert it with "
               ".to(DType::f32)");
-  return reduce("kiln.reduce_mean", x, std::move(dims), keepdim, loc);
+  return reduce<ReduceMeanOp>(x, std::move(dims), keepdim, loc);
 }
 Tensor amax(const Tensor &x, Shape dims, bool keepdim, Loc loc) {
-  return reduce("kiln.reduce_max", x, std::move(dims), keepdim, loc);
+  return reduce<ReduceMaxOp>(x, std::move(dims), keepdim, loc);
 }
 Tensor Tensor::sum(Loc loc) const { return dsl::sum(*this, allDims(*this), false, loc); }
 Tensor Tensor::mean(Loc loc) const {
@@ -343,9 +320,7 @@ Tensor Tensor::mean(Loc loc) const {
 Tensor log_softmax(const Tensor &x, int64_t dim, Loc loc) {
   if (dim < 0)
     dim += x.rank();
-  Builder b = builder(loc);
-  return emit(loc, "kiln.log_softmax", {valueOf(floatOperand(x, loc), loc)},
-              {b.getNamedAttr("axis", b.getI64IntegerAttr(dim))});
+  return emit<LogSoftmaxOp>(loc, valueOf(floatOperand(x, loc), loc), dim);
 }
 
 Tensor one_hot(const Tensor &indices, int64_t num_classes, DType dtype,
@@ -358,7 +333,7 @@ Tensor one_hot(const Tensor &indices, int64_t num_classes, DType dtype,
   shape.push_back(num_classes);
   MLIRContext *ctx = activeFunction(loc).program->context.get();
   auto type = RankedTensorType::get(shape, elementTypeOf(ctx, dtype));
-  return emit(loc, "kiln.one_hot", {valueOf(indices, loc)}, {}, type);
+  return emitWithType<OneHotOp>(loc, type, valueOf(indices, loc));
 }
 
 Tensor random_uniform(const Tensor &seed, Shape shape, double low,
@@ -366,11 +341,9 @@ Tensor random_uniform(const Tensor &seed, Shape shape, double low,
   MLIRContext *ctx = activeFunction(loc).program->context.get();
   auto type = RankedTensorType::get(shape, elementTypeOf(ctx, dtype));
   Builder b(ctx);
-  return emit(loc, "kiln.random_uniform", {valueOf(seed, loc)},
-              {b.getNamedAttr("stream", b.getI64IntegerAttr(stream)),
-               b.getNamedAttr("low", b.getF64FloatAttr(low)),
-               b.getNamedAttr("high", b.getF64FloatAttr(high))},
-              type);
+  return emitWithType<RandomUniformOp>(
+      loc, type, valueOf(seed, loc), b.getI64IntegerAttr(stream),
+      b.getF64FloatAttr(low), b.getF64FloatAttr(high));
 }
 
 Tensor gt(const Tensor &a, const Tensor &b, Loc loc) {
@@ -403,8 +376,7 @@ static Tensor constant(const std::vector<double> &values, const Shape &shape,
   DenseElementsAttr attr =
       values.size() == 1 ? DenseElementsAttr::get(type, elements.front())
                          : DenseElementsAttr::get(type, elements);
-  Builder b(ctx);
-  return emit(loc, "kiln.constant", {}, {b.getNamedAttr("value", attr)});
+  return emit<ConstantOp>(loc, attr);
 }
 
 Tensor full(Shape shape, double value, DType dtype, Loc loc) {
@@ -444,10 +416,11 @@ std::vector<Tensor> vjp(const Tensor &output, const Tensor &seed,
   if (seed.shape() != output.shape() || seed.dtype() != output.dtype())
     fail(loc, "vjp: the seed has shape " + to_string(seed.shape()) +
                   " but the output has shape " + to_string(output.shape()));
-  SmallVector<Value> operands{valueOf(output, loc), valueOf(seed, loc)};
+  SmallVector<Value> wrtValues;
   for (const Tensor &t : wrt)
-    operands.push_back(valueOf(t, loc));
-  return emitMulti(loc, "kiln.vjp", operands);
+    wrtValues.push_back(valueOf(t, loc));
+  return emitMulti<VJPOp>(loc, valueOf(output, loc), valueOf(seed, loc),
+                          ValueRange(wrtValues));
 }
 
 std::vector<Tensor> grad(const Tensor &output, const std::vector<Tensor> &wrt,

@@ -108,27 +108,21 @@ Tensor tensorOf(Value v) {
                            dtypeOf(type.getElementType()));
 }
 
-std::vector<Tensor> emitMulti(Loc loc, llvm::StringRef name,
-                              ValueRange operands,
-                              ArrayRef<NamedAttribute> attrs, Type resultType) {
-  FunctionImpl &f = activeFunction(loc);
+std::vector<Tensor> insertTraced(FunctionImpl &f, OperationState &state,
+                                 bool inferResultTypes) {
   MLIRContext *ctx = f.program->context.get();
-  Location location = locationOf(loc);
   DiagnosticCollector diagnostics(ctx);
-  OperationState state(location, name);
-  state.addOperands(operands);
-  state.addAttributes(attrs);
-  std::optional<RegisteredOperationName> info =
-      RegisteredOperationName::lookup(name, ctx);
-  if (resultType) {
-    state.addTypes(resultType);
-  } else if (auto *infer = info->getInterface<InferTypeOpInterface>()) {
-    SmallVector<Type> types;
-    if (failed(infer->inferReturnTypes(ctx, location, state.operands,
-                                       state.attributes.getDictionary(ctx),
-                                       state.regions, types)))
-      throw Error(diagnostics.message());
-    state.addTypes(types);
+  if (inferResultTypes) {
+    std::optional<RegisteredOperationName> info =
+        state.name.getRegisteredInfo();
+    if (auto *infer = info->getInterface<InferTypeOpInterface>()) {
+      SmallVector<Type> types;
+      if (failed(infer->inferReturnTypes(ctx, state.location, state.operands,
+                                         state.attributes.getDictionary(ctx),
+                                         state.regions, types)))
+        throw Error(diagnostics.message());
+      state.addTypes(types);
+    }
   }
   Operation *op = f.builder.create(state);
   if (failed(verify(op))) {
@@ -140,11 +134,6 @@ std::vector<Tensor> emitMulti(Loc loc, llvm::StringRef name,
   for (Value result : op->getResults())
     results.push_back(tensorOf(result));
   return results;
-}
-
-Tensor emit(Loc loc, llvm::StringRef name, ValueRange operands,
-            ArrayRef<NamedAttribute> attrs, Type resultType) {
-  return emitMulti(loc, name, operands, attrs, resultType).front();
 }
 } // namespace detail
 
@@ -192,12 +181,11 @@ Function Program::function(const std::string &name) {
 void Program::set_model_info(const ModelInfo &info) {
   Builder b(impl_->context.get());
   impl_->module.get()->setAttr(
-      "kiln.model",
+      kiln::KilnDialect::getModelAttrName(),
       b.getDictionaryAttr(
           {b.getNamedAttr("name", b.getStringAttr(info.name)),
            b.getNamedAttr("batch_size", b.getI64IntegerAttr(info.batch_size)),
-           b.getNamedAttr("num_classes",
-                          b.getI64IntegerAttr(info.num_classes)),
+           b.getNamedAttr("num_classes", b.getI64IntegerAttr(info.num_classes)),
            b.getNamedAttr("input_shape",
                           b.getDenseI64ArrayAttr(info.input_shape)),
            b.getNamedAttr("default_lr", b.getF64FloatAttr(info.default_lr)),
@@ -279,12 +267,15 @@ void Function::finish() {
   std::vector<StringRef> args(f->argState.begin(), f->argState.end());
   std::vector<StringRef> results(f->resultState.begin(),
                                  f->resultState.end());
-  f->fn->setAttr("kiln.state_args", b.getStrArrayAttr(args));
-  f->fn->setAttr("kiln.state_results", b.getStrArrayAttr(results));
+  f->fn->setAttr(kiln::KilnDialect::getStateArgsAttrName(),
+                 b.getStrArrayAttr(args));
+  f->fn->setAttr(kiln::KilnDialect::getStateResultsAttrName(),
+                 b.getStrArrayAttr(results));
   if (!f->observations.empty()) {
     std::vector<StringRef> observed(f->observations.begin(),
                                     f->observations.end());
-    f->fn->setAttr("kiln.observations", b.getStrArrayAttr(observed));
+    f->fn->setAttr(kiln::KilnDialect::getObservationsAttrName(),
+                   b.getStrArrayAttr(observed));
   }
   f->program->active = nullptr;
   delete f;

@@ -21,33 +21,29 @@ using namespace kiln::dsl::detail;
 namespace kiln::dsl {
 
 namespace {
-Tensor floatUnary(StringRef name, const Tensor &x, Loc loc) {
-  return emit(loc, name, {valueOf(floatOperand(x, loc), loc)});
+template <typename OpTy> Tensor floatUnary(const Tensor &x, Loc loc) {
+  return emit<OpTy>(loc, valueOf(floatOperand(x, loc), loc));
 }
 } // namespace
 
-Tensor sqrt(const Tensor &x, Loc loc) {
-  return floatUnary("kiln.sqrt", x, loc);
-}
-Tensor tanh(const Tensor &x, Loc loc) {
-  return floatUnary("kiln.tanh", x, loc);
-}
+Tensor sqrt(const Tensor &x, Loc loc) { return floatUnary<SqrtOp>(x, loc); }
+Tensor tanh(const Tensor &x, Loc loc) { return floatUnary<TanhOp>(x, loc); }
 Tensor abs(const Tensor &x, Loc loc) {
-  return emit(loc, "kiln.abs", {valueOf(x, loc)});
+  return emit<AbsOp>(loc, valueOf(x, loc));
 }
 
 Tensor maximum(const Tensor &a, const Tensor &b, Loc loc) {
-  return promotedBinary("kiln.maximum", a, b, loc);
+  return promotedBinary<MaximumOp>(a, b, loc);
 }
 Tensor minimum(const Tensor &a, const Tensor &b, Loc loc) {
-  return promotedBinary("kiln.minimum", a, b, loc);
+  return promotedBinary<MinimumOp>(a, b, loc);
 }
 
 Tensor pow(const Tensor &x, const Tensor &y, Loc loc) {
   if (!isFloating(promoteTypes(x.dtype(), y.dtype())))
     fail(loc, "pow: integer powers are not supported; convert the base "
               "with .to(DType::f32)");
-  return promotedBinary("kiln.pow", x, y, loc);
+  return promotedBinary<PowOp>(x, y, loc);
 }
 Tensor pow(const Tensor &x, double exponent, Loc loc) {
   return pow(x, scalarFor(x, exponent, loc), loc);
@@ -60,9 +56,10 @@ Tensor pow(double base, const Tensor &exponent, Loc loc) {
 // tensor, as the comparisons make) is converted to it.
 Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b, Loc loc) {
   DType type = promoteTypes(a.dtype(), b.dtype());
-  return emit(loc, "kiln.select",
-              {valueOf(to(cond, type, loc), loc), valueOf(to(a, type, loc), loc),
-               valueOf(to(b, type, loc), loc)});
+  Value mask = valueOf(to(cond, type, loc), loc);
+  Value lhs = valueOf(to(a, type, loc), loc);
+  Value rhs = valueOf(to(b, type, loc), loc);
+  return emit<SelectOp>(loc, mask, lhs, rhs);
 }
 Tensor where(const Tensor &cond, const Tensor &a, double b, Loc loc) {
   return where(cond, a, scalarFor(a, b, loc), loc);
@@ -147,11 +144,9 @@ Tensor random_normal(const Tensor &seed, Shape shape, double mean, double std,
   MLIRContext *ctx = activeFunction(loc).program->context.get();
   auto type = RankedTensorType::get(shape, elementTypeOf(ctx, dtype));
   Builder b(ctx);
-  return emit(loc, "kiln.random_normal", {valueOf(seed, loc)},
-              {b.getNamedAttr("stream", b.getI64IntegerAttr(stream)),
-               b.getNamedAttr("mean", b.getF64FloatAttr(mean)),
-               b.getNamedAttr("std", b.getF64FloatAttr(std))},
-              type);
+  return emitWithType<RandomNormalOp>(
+      loc, type, valueOf(seed, loc), b.getI64IntegerAttr(stream),
+      b.getF64FloatAttr(mean), b.getF64FloatAttr(std));
 }
 
 } // namespace kiln::dsl

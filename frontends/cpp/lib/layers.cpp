@@ -16,6 +16,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 
@@ -26,9 +27,8 @@ namespace kiln::dsl {
 
 namespace {
 
-NamedAttribute pairAttr(Builder &b, StringRef name, int64_t h, int64_t w) {
-  return b.getNamedAttr(name, b.getDenseI64ArrayAttr({h, w}));
-}
+/// The [h, w] array the pooling and convolution attributes hold.
+std::array<int64_t, 2> pair(Size2 size) { return {size.h, size.w}; }
 
 std::string pairText(int64_t h, int64_t w) {
   return "[" + std::to_string(h) + ", " + std::to_string(w) + "]";
@@ -52,10 +52,6 @@ Size2 resolvePadding(const Padding2d &padding, Size2 kernel, Size2 stride,
   return {th / 2, tw / 2};
 }
 
-Builder builderOf(Loc loc) {
-  return Builder(activeFunction(loc).program->context.get());
-}
-
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -67,12 +63,8 @@ Tensor conv2d(const Tensor &input, const Tensor &weight, Size2 stride,
   Size2 kernel = weight.rank() == 4 ? Size2(weight.size(2), weight.size(3))
                                     : Size2(1);
   Size2 pad = resolvePadding(padding, kernel, stride, dilation, loc);
-  Builder b = builderOf(loc);
-  return emit(loc, "kiln.conv2d", {valueOf(input, loc), valueOf(weight, loc)},
-              {pairAttr(b, "stride", stride.h, stride.w),
-               pairAttr(b, "padding", pad.h, pad.w),
-               pairAttr(b, "dilation", dilation.h, dilation.w),
-               b.getNamedAttr("groups", b.getI64IntegerAttr(groups))});
+  return emit<Conv2DOp>(loc, valueOf(input, loc), valueOf(weight, loc),
+                        pair(stride), pair(pad), pair(dilation), groups);
 }
 
 Tensor conv2d(const Tensor &input, const Tensor &weight, const Tensor &bias,
@@ -91,12 +83,8 @@ Tensor max_pool2d(const Tensor &input, Size2 kernel,
                   std::optional<Size2> stride, Size2 padding, Size2 dilation,
                   Loc loc) {
   Size2 s = stride.value_or(kernel);
-  Builder b = builderOf(loc);
-  return emit(loc, "kiln.max_pool2d", {valueOf(input, loc)},
-              {pairAttr(b, "kernel", kernel.h, kernel.w),
-               pairAttr(b, "stride", s.h, s.w),
-               pairAttr(b, "padding", padding.h, padding.w),
-               pairAttr(b, "dilation", dilation.h, dilation.w)});
+  return emit<MaxPool2DOp>(loc, valueOf(input, loc), pair(kernel), pair(s),
+                           pair(padding), pair(dilation));
 }
 
 Tensor avg_pool2d(const Tensor &input, Size2 kernel,
@@ -123,11 +111,11 @@ Tensor avg_pool2d(const Tensor &input, Size2 kernel,
 }
 
 Tensor rsqrt(const Tensor &x, Loc loc) {
-  return emit(loc, "kiln.rsqrt", {valueOf(x, loc)});
+  return emit<RsqrtOp>(loc, valueOf(x, loc));
 }
 
 Tensor increment(const Tensor &x, Loc loc) {
-  return emit(loc, "kiln.increment", {valueOf(x, loc)});
+  return emit<IncrementOp>(loc, valueOf(x, loc));
 }
 
 Tensor dropout(const Tensor &x, double p, const Tensor &seed, int64_t stream,

@@ -21,10 +21,6 @@ namespace kiln::dsl {
 
 namespace {
 
-Builder builderAt(Loc loc) {
-  return Builder(activeFunction(loc).program->context.get());
-}
-
 /// `dim` in [-rank, rank) as a non-negative dimension, or an error naming
 /// `fn` and the shape.
 int64_t normalizeDim(const char *fn, int64_t dim, const Shape &shape,
@@ -73,11 +69,7 @@ Tensor sliceDim(const Tensor &x, int64_t dim, int64_t offset, int64_t length,
   offsets[dim] = offset;
   sizes[dim] = length;
   strides[dim] = step;
-  Builder b = builderAt(loc);
-  return emit(loc, "kiln.slice", {valueOf(x, loc)},
-              {b.getNamedAttr("offsets", b.getDenseI64ArrayAttr(offsets)),
-               b.getNamedAttr("sizes", b.getDenseI64ArrayAttr(sizes)),
-               b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides))});
+  return emit<SliceOp>(loc, valueOf(x, loc), offsets, sizes, strides);
 }
 
 Tensor withShape(const Tensor &x, const Shape &shape, Loc loc) {
@@ -197,10 +189,8 @@ Tensor slice_scatter(const Tensor &x, const Tensor &src, int64_t dim,
   Shape offsets(x.rank(), 0), strides(x.rank(), 1);
   offsets[dim] = offset;
   strides[dim] = step;
-  Builder b = builderAt(loc);
-  return emit(loc, "kiln.slice_scatter", {valueOf(src, loc), valueOf(x, loc)},
-              {b.getNamedAttr("offsets", b.getDenseI64ArrayAttr(offsets)),
-               b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides))});
+  return emit<SliceScatterOp>(loc, valueOf(src, loc), valueOf(x, loc), offsets,
+                              strides);
 }
 
 //===----------------------------------------------------------------------===//
@@ -214,9 +204,7 @@ Tensor cat(const std::vector<Tensor> &tensors, int64_t dim, Loc loc) {
   SmallVector<Value> operands;
   for (const Tensor &t : tensors)
     operands.push_back(valueOf(t, loc));
-  Builder b = builderAt(loc);
-  return emit(loc, "kiln.concat", operands,
-              {b.getNamedAttr("dim", b.getI64IntegerAttr(dim))});
+  return emit<ConcatOp>(loc, ValueRange(operands), dim);
 }
 
 Tensor stack(const std::vector<Tensor> &tensors, int64_t dim, Loc loc) {
@@ -243,9 +231,7 @@ Tensor gather(const Tensor &x, int64_t dim, const Tensor &index, Loc loc) {
   if (!isInteger(index))
     fail(loc, "gather: index must be an integer tensor (i32 or i64)");
   dim = normalizeDim("gather", dim, x.shape(), loc);
-  Builder b = builderAt(loc);
-  return emit(loc, "kiln.gather", {valueOf(x, loc), valueOf(index, loc)},
-              {b.getNamedAttr("dim", b.getI64IntegerAttr(dim))});
+  return emit<GatherOp>(loc, valueOf(x, loc), valueOf(index, loc), dim);
 }
 
 Tensor scatter_add(const Tensor &x, int64_t dim, const Tensor &index,
@@ -255,10 +241,8 @@ Tensor scatter_add(const Tensor &x, int64_t dim, const Tensor &index,
   if (isInteger(x) || isInteger(src))
     fail(loc, "scatter_add: expects float tensors for x and src");
   dim = normalizeDim("scatter_add", dim, x.shape(), loc);
-  Builder b = builderAt(loc);
-  return emit(loc, "kiln.scatter_add",
-              {valueOf(x, loc), valueOf(index, loc), valueOf(src, loc)},
-              {b.getNamedAttr("dim", b.getI64IntegerAttr(dim))});
+  return emit<ScatterAddOp>(loc, valueOf(x, loc), valueOf(index, loc),
+                            valueOf(src, loc), dim);
 }
 
 Tensor index_select(const Tensor &x, int64_t dim, const Tensor &indices,
@@ -302,12 +286,8 @@ TopK topk(const Tensor &x, int64_t k, int64_t dim, bool largest, bool sorted,
     fail(loc, "topk: expects a float tensor, got an integer tensor of shape " +
                   to_string(x.shape()));
   dim = normalizeDim("topk", dim, x.shape(), loc);
-  Builder b = builderAt(loc);
   std::vector<Tensor> results =
-      emitMulti(loc, "kiln.topk", {valueOf(x, loc)},
-                {b.getNamedAttr("k", b.getI64IntegerAttr(k)),
-                 b.getNamedAttr("dim", b.getI64IntegerAttr(dim)),
-                 b.getNamedAttr("largest", b.getBoolAttr(largest))});
+      emitMulti<TopKOp>(loc, valueOf(x, loc), k, dim, largest);
   return {results[0], results[1]};
 }
 

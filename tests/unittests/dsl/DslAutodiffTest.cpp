@@ -10,6 +10,7 @@
 
 #include "InterpretProgram.h"
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Interpreter/Interpreter.h"
@@ -373,7 +374,7 @@ std::vector<Buffer> stepArgs(mlir::func::FuncOp fn,
                              std::vector<Buffer> plain) {
   std::vector<Buffer> args;
   size_t next = 0;
-  for (const std::string &name : stringsOf(fn, "kiln.state_args"))
+  for (const std::string &name : stringsOf(fn, kiln::KilnDialect::getStateArgsAttrName()))
     args.push_back(name.empty() ? plain.at(next++) : state.at(name));
   return args;
 }
@@ -382,7 +383,7 @@ std::vector<Buffer> stepArgs(mlir::func::FuncOp fn,
 std::map<std::string, Buffer> stateResults(mlir::func::FuncOp fn,
                                            const std::vector<Buffer> &r) {
   std::map<std::string, Buffer> state;
-  std::vector<std::string> names = stringsOf(fn, "kiln.state_results");
+  std::vector<std::string> names = stringsOf(fn, kiln::KilnDialect::getStateResultsAttrName());
   EXPECT_EQ(names.size(), r.size());
   for (size_t i = 0; i < names.size() && i < r.size(); ++i)
     if (!names[i].empty())
@@ -418,8 +419,8 @@ TEST(DslAutodiff, FrozenParameterGetsNoBackwardOp) {
   EXPECT_EQ(mmFc1, 3) << frozenFc1.str();
 
   mlir::func::FuncOp step = funcNamed(frozenW, "m_train_step");
-  std::vector<std::string> args = stringsOf(step, "kiln.state_args");
-  std::vector<std::string> results = stringsOf(step, "kiln.state_results");
+  std::vector<std::string> args = stringsOf(step, kiln::KilnDialect::getStateArgsAttrName());
+  std::vector<std::string> results = stringsOf(step, kiln::KilnDialect::getStateResultsAttrName());
   EXPECT_TRUE(contains(args, "fc1.weight"));
   EXPECT_FALSE(contains(args, "fc1.weight.momentum_buffer"));
   EXPECT_FALSE(contains(results, "fc1.weight"));
@@ -441,14 +442,14 @@ TEST(DslAutodiff, FrozenParameterGetsNoBackwardOp) {
 
   // Init still initializes the frozen weight but gives it no buffer.
   std::vector<std::string> init =
-      stringsOf(funcNamed(frozenW, "m_init"), "kiln.state_results");
+      stringsOf(funcNamed(frozenW, "m_init"), kiln::KilnDialect::getStateResultsAttrName());
   EXPECT_TRUE(contains(init, "fc1.weight"));
   EXPECT_FALSE(contains(init, "fc1.weight.momentum_buffer"));
   EXPECT_TRUE(contains(init, "fc1.bias.momentum_buffer"));
 
   // Submodule freezing: nothing of fc1 is updated.
   std::vector<std::string> fc1Results =
-      stringsOf(funcNamed(frozenFc1, "m_train_step"), "kiln.state_results");
+      stringsOf(funcNamed(frozenFc1, "m_train_step"), kiln::KilnDialect::getStateResultsAttrName());
   EXPECT_EQ(fc1Results, (std::vector<std::string>{
                             "", "fc2.weight", "fc2.weight.momentum_buffer",
                             "fc2.bias", "fc2.bias.momentum_buffer"}));

@@ -11,6 +11,7 @@
 
 #include "DslErrors.h"
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 #include "kiln/Interpreter/Interpreter.h"
 #include "kiln/dsl/ProgramMLIR.h"
@@ -605,8 +606,8 @@ TEST_F(DslTest, StateInputsAndOutputsAreNamed) {
   f.finish();
   mlir::func::FuncOp fn = funcNamed(p, "f");
   ASSERT_TRUE(fn);
-  auto args = fn->getAttrOfType<mlir::ArrayAttr>("kiln.state_args");
-  auto results = fn->getAttrOfType<mlir::ArrayAttr>("kiln.state_results");
+  auto args = fn->getAttrOfType<mlir::ArrayAttr>(kiln::KilnDialect::getStateArgsAttrName());
+  auto results = fn->getAttrOfType<mlir::ArrayAttr>(kiln::KilnDialect::getStateResultsAttrName());
   ASSERT_TRUE(args && results);
   ASSERT_EQ(args.size(), 2u);
   EXPECT_EQ(args[0].cast<mlir::StringAttr>().getValue(), "fc.weight");

@@ -77,10 +77,11 @@ void closedForm(std::vector<double> &logits, std::vector<double> &grad) {
 TEST(DslHooks, ObservedLogitsAndTheirGradientMatchTheClosedForm) {
   Tiny model;
   Program p = tinyProgram(model, [&](const Tensor &x) { return observe(model.fc(x), "logits"); });
-  EXPECT_EQ(stringsOf(funcNamed(p, "tiny_train_step"), "kiln.observations"),
-            (std::vector<std::string>{"logits", "logits.grad"}));
+  EXPECT_EQ(
+      stringsOf(funcNamed(p, "tiny_train_step"), kiln::KilnDialect::getObservationsAttrName()),
+      (std::vector<std::string>{"logits", "logits.grad"}));
   // predict is traced too, but observes nothing.
-  EXPECT_EQ(stringsOf(funcNamed(p, "tiny_predict"), "kiln.state_results"),
+  EXPECT_EQ(stringsOf(funcNamed(p, "tiny_predict"), kiln::KilnDialect::getStateResultsAttrName()),
             std::vector<std::string>{""});
   std::map<std::string, Buffer> r = step(p);
   std::vector<double> logits, grad;

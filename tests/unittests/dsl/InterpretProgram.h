@@ -15,6 +15,7 @@
 #include "kiln/dsl/Program.h"
 #include "kiln/dsl/ProgramMLIR.h"
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -62,7 +63,7 @@ inline std::map<std::string, Buffer> call(const Program &p, llvm::StringRef name
   }
   std::vector<Buffer> args;
   size_t next = 0;
-  for (const std::string &arg : stringsOf(fn, "kiln.state_args"))
+  for (const std::string &arg : stringsOf(fn, kiln::KilnDialect::getStateArgsAttrName()))
     args.push_back(arg.empty() ? plain.at(next++) : state.at(arg));
   EXPECT_EQ(next, plain.size());
   auto results = kiln::interp::run(fn, args);
@@ -71,7 +72,7 @@ inline std::map<std::string, Buffer> call(const Program &p, llvm::StringRef name
     return {};
   }
   std::map<std::string, Buffer> named;
-  std::vector<std::string> names = stringsOf(fn, "kiln.state_results");
+  std::vector<std::string> names = stringsOf(fn, kiln::KilnDialect::getStateResultsAttrName());
   EXPECT_EQ(names.size(), results->size());
   int plainIndex = 0;
   for (size_t i = 0; i < names.size() && i < results->size(); ++i) {

@@ -4,6 +4,7 @@
 
 #include "AbiCall.h"
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/InitAll.h"
 #include "kiln/Pipelines/Pipelines.h"
@@ -59,7 +60,7 @@ State interpret(const dsl::Program &p, const std::string &name,
   }
   std::vector<Buffer> args;
   size_t next = 0;
-  std::vector<std::string> argNames = stringsOf(fn, "kiln.state_args");
+  std::vector<std::string> argNames = stringsOf(fn, kiln::KilnDialect::getStateArgsAttrName());
   for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
     if (isState(argNames, i)) {
       auto it = state.find(argNames[i]);
@@ -82,7 +83,7 @@ State interpret(const dsl::Program &p, const std::string &name,
     return {};
   }
   State named;
-  std::vector<std::string> names = stringsOf(fn, "kiln.state_results");
+  std::vector<std::string> names = stringsOf(fn, kiln::KilnDialect::getStateResultsAttrName());
   int plainIndex = 0;
   for (size_t i = 0; i < results->size(); ++i) {
     std::string key =
@@ -162,8 +163,9 @@ CompiledModule::runOracle(const std::string &name,
     ADD_FAILURE() << "no function @" << name;
     return {};
   }
-  std::vector<std::string> argNames = stringsOf(fn, "kiln.state_args");
-  std::vector<std::string> resultNames = stringsOf(fn, "kiln.state_results");
+  std::vector<std::string> argNames = stringsOf(fn, kiln::KilnDialect::getStateArgsAttrName());
+  std::vector<std::string> resultNames =
+      stringsOf(fn, kiln::KilnDialect::getStateResultsAttrName());
   std::vector<Buffer> args;
   size_t next = 0;
   for (unsigned i = 0; i < fn.getNumArguments(); ++i) {

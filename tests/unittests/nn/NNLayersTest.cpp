@@ -12,6 +12,8 @@
 #include "DslErrors.h"
 #include "NNTestUtil.h"
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
+
 #include "kiln/Pipelines/Pipelines.h"
 #include "kiln/dsl/ProgramMLIR.h"
 #include "kiln/dsl/kiln.h"
@@ -633,8 +635,7 @@ Program smallProgram(SmallCNN &model) {
                           [&](const Tensor &x) { return model.forward(x); });
 }
 
-std::vector<std::string> stateNames(Program &p, const std::string &fn,
-                                    const char *attr) {
+std::vector<std::string> stateNames(Program &p, const std::string &fn, llvm::StringRef attr) {
   std::vector<std::string> names;
   auto f = moduleOf(p).lookupSymbol<mlir::func::FuncOp>(fn);
   for (mlir::Attribute a : f->getAttrOfType<mlir::ArrayAttr>(attr))
@@ -646,7 +647,8 @@ std::vector<std::string> stateNames(Program &p, const std::string &fn,
 TEST(NNClassifier, BuffersAreStateButNotTrained) {
   SmallCNN model;
   Program p = smallProgram(model);
-  std::vector<std::string> init = stateNames(p, "cnn_init", "kiln.state_results");
+  std::vector<std::string> init =
+      stateNames(p, "cnn_init", kiln::KilnDialect::getStateResultsAttrName());
   for (const char *name :
        {"bn.running_mean", "bn.running_var", "bn.num_batches_tracked",
         "drop.rng_state", "bn.weight.momentum_buffer"})
@@ -656,12 +658,11 @@ TEST(NNClassifier, BuffersAreStateButNotTrained) {
     EXPECT_EQ(std::find(init.begin(), init.end(), name), init.end()) << name;
   // The step stores the buffers; predict reads bn's but stores nothing.
   std::vector<std::string> step =
-      stateNames(p, "cnn_train_step", "kiln.state_results");
+      stateNames(p, "cnn_train_step", kiln::KilnDialect::getStateResultsAttrName());
   for (const char *name : {"bn.running_mean", "bn.running_var",
                            "bn.num_batches_tracked", "drop.rng_state"})
     EXPECT_NE(std::find(step.begin(), step.end(), name), step.end()) << name;
-  EXPECT_TRUE(
-      stateNames(p, "cnn_predict", "kiln.state_results").empty());
+  EXPECT_TRUE(stateNames(p, "cnn_predict", kiln::KilnDialect::getStateResultsAttrName()).empty());
   // The module is back in its own mode.
   EXPECT_TRUE(model.is_training());
   EXPECT_TRUE(model.bn.is_training());
@@ -706,7 +707,7 @@ TEST(NNClassifier, SubmodulesInEvalModeStayThereInTheTrainStep) {
   model.drop.eval();
   Program p = smallProgram(model);
   std::vector<std::string> step =
-      stateNames(p, "cnn_train_step", "kiln.state_results");
+      stateNames(p, "cnn_train_step", kiln::KilnDialect::getStateResultsAttrName());
   for (const char *name : {"bn.running_mean", "bn.running_var",
                            "bn.num_batches_tracked", "drop.rng_state"})
     EXPECT_EQ(std::find(step.begin(), step.end(), name), step.end()) << name;

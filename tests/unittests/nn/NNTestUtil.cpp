@@ -4,6 +4,7 @@
 
 #include "AbiCall.h"
 
+#include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/InitAll.h"
 #include "kiln/Pipelines/Pipelines.h"
@@ -103,8 +104,8 @@ std::vector<Buffer> interpretWithState(ModuleOp module, StringRef name,
     ADD_FAILURE() << "no function @" << name.str();
     return {};
   }
-  std::vector<std::string> argNames = names(fn, "kiln.state_args");
-  std::vector<std::string> resultNames = names(fn, "kiln.state_results");
+  std::vector<std::string> argNames = names(fn, kiln::KilnDialect::getStateArgsAttrName());
+  std::vector<std::string> resultNames = names(fn, kiln::KilnDialect::getStateResultsAttrName());
   std::vector<Buffer> args;
   size_t next = 0;
   for (unsigned i = 0; i < fn.getNumArguments(); ++i) {

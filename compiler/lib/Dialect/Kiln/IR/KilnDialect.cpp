@@ -7,6 +7,8 @@
 
 #include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/FunctionInterfaces.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -38,7 +40,8 @@ LogicalResult expectField(Operation *op, DictionaryAttr dict, StringRef field,
   Attribute value = dict.get(field);
   if ((!value && optional) || (value && value.isa<AttrT>()))
     return success();
-  InFlightDiagnostic diag = op->emitError("'kiln.model' needs \"")
+  InFlightDiagnostic diag = op->emitError("'")
+                            << KilnDialect::getModelAttrName() << "' needs \""
                             << field << "\" as " << kind;
   if (value)
     diag << ", got " << value;
@@ -50,7 +53,8 @@ LogicalResult expectField(Operation *op, DictionaryAttr dict, StringRef field,
 LogicalResult verifyModelInfo(Operation *op, Attribute value) {
   auto dict = value.dyn_cast<DictionaryAttr>();
   if (!dict)
-    return op->emitError("'kiln.model' must be a dictionary, got ") << value;
+    return op->emitError("'") << KilnDialect::getModelAttrName()
+                              << "' must be a dictionary, got " << value;
   return success(
       succeeded(expectField<StringAttr>(op, dict, "name", "a string")) &&
       succeeded(expectField<IntegerAttr>(op, dict, "batch_size", "an integer")) &&
@@ -62,26 +66,121 @@ LogicalResult verifyModelInfo(Operation *op, Attribute value) {
       succeeded(expectField<StringAttr>(op, dict, "task", "a string",
                                         /*optional=*/true)));
 }
+
+/// An error unless every element of `value` is an AttrT.
+template <typename AttrT>
+LogicalResult expectArrayOf(Operation *op, StringRef name, Attribute value,
+                            StringRef elements) {
+  auto array = value.dyn_cast<ArrayAttr>();
+  if (!array ||
+      !llvm::all_of(array, [](Attribute a) { return a.isa<AttrT>(); }))
+    return op->emitError("'")
+           << name << "' must be an array of " << elements << ", got " << value;
+  return success();
+}
+
+LogicalResult expectNonNegativeInteger(Operation *op, StringRef name,
+                                       Attribute value) {
+  auto integer = value.dyn_cast<IntegerAttr>();
+  if (!integer || !integer.getType().isSignlessInteger() ||
+      integer.getValue().isNegative())
+    return op->emitError("'")
+           << name << "' must be a non-negative integer, got " << value;
+  return success();
+}
+
+/// kiln.state_args names each argument. Before bufferization a function
+/// has one entry per argument (and kiln.state_results one per result);
+/// once results become out-parameters, the two lists together name the
+/// arguments.
+LogicalResult verifyStateArgs(FunctionOpInterface fn, ArrayAttr args) {
+  unsigned numArgs = fn.getNumArguments();
+  auto results =
+      fn->getAttrOfType<ArrayAttr>(KilnDialect::getStateResultsAttrName());
+  bool outParameters = fn.getNumResults() == 0 && results &&
+                       args.size() + results.size() == numArgs;
+  if (args.size() == numArgs || outParameters)
+    return success();
+  return fn.emitError("'") << KilnDialect::getStateArgsAttrName() << "' names "
+                           << args.size() << " arguments but the function has "
+                           << numArgs;
+}
+
+LogicalResult verifyStateResults(FunctionOpInterface fn, ArrayAttr results) {
+  if (fn.getNumResults() == 0 || results.size() == fn.getNumResults())
+    return success();
+  return fn.emitError("'") << KilnDialect::getStateResultsAttrName()
+                           << "' names " << results.size()
+                           << " results but the function has "
+                           << fn.getNumResults();
+}
+
+/// kiln.state_layout: what kiln::extractAbi reads into the C header.
+LogicalResult verifyStateLayout(Operation *op, Attribute value) {
+  StringRef name = KilnDialect::getStateLayoutAttrName();
+  if (failed(expectArrayOf<DictionaryAttr>(op, name, value, "dictionaries")))
+    return failure();
+  for (Attribute entry : value.cast<ArrayAttr>()) {
+    auto dict = entry.cast<DictionaryAttr>();
+    if (!dict.getAs<StringAttr>("name") || !dict.getAs<IntegerAttr>("offset") ||
+        !dict.getAs<TypeAttr>("type"))
+      return op->emitError("'")
+             << name << "' entries need a string \"name\", an integer "
+             << "\"offset\" and a type \"type\", got " << dict;
+  }
+  return success();
+}
 } // namespace
 
 /// Traced IR is also read from files (kilnc), so the attributes the passes
-/// and the ABI take apart get checked here: a damaged one is a diagnostic
-/// instead of a crash in a later pass.
+/// and the ABI take apart get checked here: a damaged or misplaced one is a
+/// diagnostic instead of a crash in a later pass.
 LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
   Attribute value = attribute.getValue();
-  if (name == "kiln.model")
-    return verifyModelInfo(op, value);
-  // Per-function state names: one string per argument or result ("" for
-  // plain inputs and outputs), and the observation names.
-  if (name == "kiln.state_args" || name == "kiln.state_results" ||
-      name == "kiln.observations") {
-    auto array = value.dyn_cast<ArrayAttr>();
-    if (!array ||
-        !llvm::all_of(array, [](Attribute a) { return a.isa<StringAttr>(); }))
-      return op->emitError("'") << name << "' must be an array of strings, got "
-                                << value;
+  auto onModule = [&]() -> LogicalResult {
+    if (isa<ModuleOp>(op))
+      return success();
+    return op->emitError("'") << name << "' belongs on a module";
+  };
+  auto onFunction = [&]() -> LogicalResult {
+    if (isa<FunctionOpInterface>(op))
+      return success();
+    return op->emitError("'") << name << "' belongs on a function";
+  };
+
+  if (name == getModelAttrName())
+    return failure(failed(onModule()) || failed(verifyModelInfo(op, value)));
+  if (name == getStateArgsAttrName() || name == getStateResultsAttrName() ||
+      name == getObservationsAttrName()) {
+    if (failed(onFunction()) ||
+        failed(expectArrayOf<StringAttr>(op, name, value, "strings")))
+      return failure();
+    auto fn = cast<FunctionOpInterface>(op);
+    if (name == getStateArgsAttrName())
+      return verifyStateArgs(fn, value.cast<ArrayAttr>());
+    if (name == getStateResultsAttrName())
+      return verifyStateResults(fn, value.cast<ArrayAttr>());
+    return success();
   }
-  return success();
+  if (name == getNumOutputsAttrName())
+    return failure(failed(onFunction()) ||
+                   failed(expectNonNegativeInteger(op, name, value)));
+  if (name == getStateBytesAttrName() || name == getArenaBytesAttrName())
+    return failure(failed(onModule()) ||
+                   failed(expectNonNegativeInteger(op, name, value)));
+  if (name == getStateLayoutAttrName())
+    return failure(failed(onModule()) || failed(verifyStateLayout(op, value)));
+  if (name == getNumericsSitesAttrName())
+    return failure(failed(onModule()) || failed(expectArrayOf<StringAttr>(
+                                             op, name, value, "strings")));
+  if (name == getPtxAttrName()) {
+    if (failed(onModule()))
+      return failure();
+    if (!value.isa<StringAttr>())
+      return op->emitError("'") << name << "' must be a string, got " << value;
+    return success();
+  }
+  return op->emitError("unknown kiln attribute '") << name << "'";
 }
