@@ -27,7 +27,7 @@ endforeach()
 set_target_properties(kilnc kiln-opt PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
 install(TARGETS kilnc kiln-opt EXPORT kilnTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS kiln_generator_main kiln_dsl KilnDriver KilnTarget
+install(TARGETS kiln_generator_main kiln_memory_budget kiln_dsl KilnDriver KilnTarget
   KilnTransforms KilnConversion KilnDialect kiln_runtime kiln_device
   EXPORT kilnTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY frontends/cpp/include/ runtime/include/ runtime/device/include/
