@@ -45,6 +45,10 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
                   [--mattr=+ptx78]: kernels + a host object (docs/gpu.md)
   -O0 -O1 -O2 -O3 LLVM optimization level (default -O3)
   --no-approx-math  keep libm calls for exp/log instead of polynomials
+  --deterministic bit-identical results on every CPU target (x86-64, aarch64,
+                  riscv64, Cortex-M): reductions in one fixed order whatever
+                  the vector width, no fused multiply-adds (slower on wide
+                  vector units; docs/devices.md)
   --debug-locations print each op's source location (model.cpp:LINE) in IR
   --check-numerics  each call records the first op that made a NaN/Inf
                   (see <model>_numerics_sites in the header)
@@ -109,6 +113,9 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
       options.target.optLevel = arg[2] - '0';
     } else if (arg == "--no-approx-math") {
       options.approximateMath = false;
+    } else if (arg == "--deterministic") {
+      options.deterministic = true;
+      options.target.strictFloat = true;
     } else if (arg == "--debug-locations") {
       options.debugLocations = true;
     } else if (arg == "--check-numerics") {
@@ -123,6 +130,11 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
   }
   if (takesInput && options.input.empty() && !help) {
     error = "no input file";
+    return false;
+  }
+  if (options.deterministic && !options.approximateMath) {
+    error = "--deterministic needs kiln's own exp/log (each C library "
+            "rounds them differently): drop --no-approx-math";
     return false;
   }
   if ((options.emit == EmitKind::Obj) && options.output == "-") {
@@ -238,6 +250,11 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   if (failed(abi))
     return 1;
   std::string guard = headerGuard(module, options.output);
+  if (isNVPTXTarget(options.target) && options.deterministic) {
+    llvm::errs() << "kiln: --deterministic applies to CPU targets (the GPU "
+                    "kernels' reductions have their own order)\n";
+    return 1;
+  }
   if (isNVPTXTarget(options.target))
     return runNVPTXDriver(module, options, *abi, guard);
   if (options.emit == EmitKind::Ptx) {
@@ -250,7 +267,12 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
 
   CPUPipelineOptions cpu;
   cpu.approximateMath = options.approximateMath;
-  cpu.vectorWidth = vectorWidthFor(options.target);
+  // A vector width splits a reduction into per-lane partial sums, whose
+  // order then depends on the target; deterministic code keeps every loop
+  // scalar and in source order (LLVM still vectorizes element-wise loops,
+  // which round each element alone, but never reassociates a reduction).
+  cpu.vectorWidth =
+      options.deterministic ? 0 : vectorWidthFor(options.target);
   if (failed(runPipeline(module, [&](OpPassManager &pm) {
         buildKilnLowerToLLVMPipeline(pm, cpu);
       })))

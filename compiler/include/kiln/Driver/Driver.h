@@ -35,6 +35,10 @@ struct DriverOptions {
   bool debugLocations = false; ///< print each op's source location in IR
   /// Record the first op making a NaN/Inf per call (kiln-check-numerics).
   bool checkNumerics = false;
+  /// Bit-identical results on every CPU target: scalar loops in source
+  /// order (no vector width, no reassociated reductions) and no fused
+  /// multiply-adds (docs/devices.md).
+  bool deterministic = false;
 };
 
 /// Parses kilnc-style flags. Returns false with `error` set on bad input;
