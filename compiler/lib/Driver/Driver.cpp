@@ -267,12 +267,8 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
 
   CPUPipelineOptions cpu;
   cpu.approximateMath = options.approximateMath;
-  // A vector width splits a reduction into per-lane partial sums, whose
-  // order then depends on the target; deterministic code keeps every loop
-  // scalar and in source order (LLVM still vectorizes element-wise loops,
-  // which round each element alone, but never reassociates a reduction).
-  cpu.vectorWidth =
-      options.deterministic ? 0 : vectorWidthFor(options.target);
+  cpu.vectorWidth = vectorWidthFor(options.target);
+  cpu.deterministic = options.deterministic;
   if (failed(runPipeline(module, [&](OpPassManager &pm) {
         buildKilnLowerToLLVMPipeline(pm, cpu);
       })))

@@ -62,6 +62,7 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
   if (options.vectorWidth > 1) {
     KilnVectorizeMatmulOptions matmul;
     matmul.vectorWidth = options.vectorWidth;
+    matmul.contract = !options.deterministic;
     pm.addNestedPass<func::FuncOp>(createKilnVectorizeMatmul(matmul));
     KilnVectorizeGathersOptions gathers;
     gathers.vectorWidth = options.vectorWidth;
@@ -75,10 +76,13 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
   addPasses(pm, "func.func(convert-linalg-to-affine-loops,"
                 "affine-loop-normalize{promote-single-iter=true},"
                 "affine-loop-invariant-code-motion)");
+  // Vectorizing a reduction loop splits it into per-lane partial sums,
+  // whose order depends on the width: not in deterministic mode.
   if (options.vectorWidth > 1)
     addPasses(pm, "func.func(affine-super-vectorize{virtual-vector-size=" +
                       std::to_string(options.vectorWidth) +
-                      " vectorize-reductions=true})");
+                      " vectorize-reductions=" +
+                      (options.deterministic ? "false" : "true") + "})");
   if (options.approximateMath)
     pm.addPass(createKilnApproximateMath());
   else // LLVM has no intrinsic for tanh (nor erf, atan2): call libm's.

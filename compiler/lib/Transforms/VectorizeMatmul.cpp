@@ -69,8 +69,10 @@ bool isMatmul(linalg::GenericOp op) {
 class MatmulEmitter {
 public:
   MatmulEmitter(OpBuilder &b, Location loc, Value a, Value bm, Value c,
-                int64_t width)
-      : b(b), loc(loc), a(a), bm(bm), c(c), width(width) {
+                int64_t width, bool contract)
+      : b(b), loc(loc), a(a), bm(bm), c(c), width(width),
+        fastMath(contract ? arith::FastMathFlags::contract
+                          : arith::FastMathFlags::none) {
     auto aType = a.getType().cast<MemRefType>();
     auto cType = c.getType().cast<MemRefType>();
     m = cType.getDimSize(0);
@@ -168,14 +170,15 @@ private:
         Value broadcastA = b.create<vector::BroadcastOp>(loc, vectorType,
                                                          scalarA);
         // A multiply and an add that LLVM may contract into one fma where
-        // the core has the instruction: vector.fma would be an fmaf call
-        // per lane on cores without it (generic x86-64, riscv64 without F).
+        // the core has the instruction (unless contract=false): vector.fma
+        // would be an fmaf call per lane on cores without it (generic
+        // x86-64, riscv64 without F).
         for (size_t v = 0; v < columns.size(); ++v) {
-          Value product = b.create<arith::MulFOp>(
-              loc, broadcastA, bRows[v], arith::FastMathFlags::contract);
+          Value product = b.create<arith::MulFOp>(loc, broadcastA, bRows[v],
+                                                  fastMath);
           next.push_back(b.create<arith::AddFOp>(
               loc, product, kLoop.getRegionIterArgs()[r * columns.size() + v],
-              arith::FastMathFlags::contract));
+              fastMath));
         }
       }
       b.create<scf::YieldOp>(loc, next);
@@ -220,6 +223,7 @@ private:
   Location loc;
   Value a, bm, c;
   int64_t width, m = 0, n = 0, k = 0, rowBlock = 8;
+  arith::FastMathFlags fastMath;
   Value kBegin, kEnd; ///< the current k block
   VectorType vectorType;
 };
@@ -240,7 +244,7 @@ struct VectorizeMatmulPass
       OpBuilder b(op);
       MatmulEmitter(b, op.getLoc(), op.getDpsInputOperand(0)->get(),
                     op.getDpsInputOperand(1)->get(),
-                    op.getDpsInitOperand(0)->get(), vectorWidth)
+                    op.getDpsInitOperand(0)->get(), vectorWidth, contract)
           .emit();
       op.erase();
     }

@@ -35,8 +35,8 @@ struct DriverOptions {
   bool debugLocations = false; ///< print each op's source location in IR
   /// Record the first op making a NaN/Inf per call (kiln-check-numerics).
   bool checkNumerics = false;
-  /// Bit-identical results on every CPU target: scalar loops in source
-  /// order (no vector width, no reassociated reductions) and no fused
+  /// Bit-identical results on every CPU target: every sum in source order
+  /// whatever the vector width (no vectorized reductions) and no fused
   /// multiply-adds (docs/devices.md).
   bool deterministic = false;
 };

@@ -18,6 +18,11 @@ struct CPUPipelineOptions {
   /// f32 lanes per vector for the affine super-vectorizer (16 = AVX-512);
   /// 0 or 1 keeps scalar loops (e.g. for Cortex-M without SIMD).
   unsigned vectorWidth = 16;
+  /// Results that do not depend on the vector width or the core's fma
+  /// (kilnc --deterministic): matrix products keep their k order without
+  /// contraction, and the affine vectorizer widens only loops whose
+  /// elements are computed independently, never a reduction.
+  bool deterministic = false;
 };
 
 struct BufferizePipelineOptions {
