@@ -5,6 +5,9 @@
 #     mlp/mlp.o and mlp/mlp.h (plus mlp/mlp.mlir: the forward and generated
 #     backward IR), and wraps the object as the static library `mlp_model`
 #     whose include directory holds mlp.h.
+#   kiln_add_model(NAME mlp SOURCES mlp.cpp DETERMINISTIC)
+#     compiles with kilnc --deterministic: bit-identical results on every
+#     target compiled the same way (docs/devices.md); also with TARGET.
 #   kiln_add_model(NAME mlp [SOURCES mlp.cpp] TARGET aarch64-linux-gnu [FLAGS ...])
 #     cross-compiles the model for a target triple (aarch64-linux-gnu,
 #     riscv64-linux-gnu, thumbv7em-none-eabihf): mlp-<triple>/mlp.{o,h} and the
@@ -63,8 +66,11 @@ function(kiln_toolchain_file triple out)
 endfunction()
 
 function(kiln_add_model)
-  cmake_parse_arguments(ARG "" "NAME;TARGET" "SOURCES;FLAGS" ${ARGN})
+  cmake_parse_arguments(ARG "DETERMINISTIC" "NAME;TARGET" "SOURCES;FLAGS" ${ARGN})
   set(name ${ARG_NAME})
+  if(ARG_DETERMINISTIC)
+    list(APPEND ARG_FLAGS --deterministic)
+  endif()
   if(NOT TARGET ${name}-gen)
     add_executable(${name}-gen ${ARG_SOURCES})
     target_link_libraries(${name}-gen PRIVATE kiln::generator_main)
@@ -214,18 +220,21 @@ function(kiln_check_toolchain triple out emulator)
 endfunction()
 
 #   kiln_add_device_program(NAME prog TARGET <triple> MODEL m SOURCES a.c ...
-#                           [INCLUDE_DIRECTORIES dir...] [DEPENDS target...])
+#                           [INCLUDE_DIRECTORIES dir...] [DEPENDS target...]
+#                           [LINKER_SCRIPT file.ld])
 # Builds `prog` for the target from SOURCES, the object of
 # kiln_add_model(NAME m TARGET <triple>) and the C device runtime, with the
 # triple's toolchain file (a Cortex-M4 program also gets the MPS2 AN386
-# startup code and linker script). Sets in the caller's scope:
+# startup code and linker script, or LINKER_SCRIPT, a script in
+# runtime/device/firmware/mps2-an386 such as mps2-an386-256k.ld). Sets in the caller's scope:
 #   <prog>_PROGRAM        the executable (an .elf for bare metal)
 #   <prog>_EMULATOR       the command that runs it (qemu-user, qemu-system-arm)
 #   <prog>_SKIP_REASON    why it was not built ("" if it was): a missing
 #                         cross compiler or C library leaves it out instead of
 #                         failing the build
 function(kiln_add_device_program)
-  cmake_parse_arguments(ARG "" "NAME;TARGET;MODEL" "SOURCES;INCLUDE_DIRECTORIES;DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;TARGET;MODEL;LINKER_SCRIPT"
+                        "SOURCES;INCLUDE_DIRECTORIES;DEPENDS" ${ARGN})
   set(name ${ARG_NAME})
   kiln_check_toolchain(${ARG_TARGET} skip emulator)
   set(${name}_EMULATOR ${emulator} PARENT_SCOPE)
@@ -253,6 +262,11 @@ function(kiln_add_device_program)
   endforeach()
   string(REPLACE ";" "|" sources "${sources}")
   string(REPLACE ";" "|" includes "${model_include};${ARG_INCLUDE_DIRECTORIES}")
+  set(linker_args)
+  if(ARG_LINKER_SCRIPT)
+    get_filename_component(script ${ARG_LINKER_SCRIPT} ABSOLUTE)
+    set(linker_args -DKILN_LINKER_SCRIPT=${script})
+  endif()
   ExternalProject_Add(${name}
     SOURCE_DIR ${KILN_DEVICE_PROGRAM_DIR}
     BINARY_DIR ${binary_dir}
@@ -265,6 +279,7 @@ function(kiln_add_device_program)
       -DKILN_PROGRAM_SOURCES=${sources}
       -DKILN_PROGRAM_INCLUDE_DIRS=${includes}
       -DKILN_MODEL_OBJECT=${object}
+      ${linker_args}
     BUILD_ALWAYS ON
     INSTALL_COMMAND ""
     BUILD_BYPRODUCTS ${binary_dir}/${name}${suffix}

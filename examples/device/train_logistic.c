@@ -22,6 +22,8 @@
 #include "kiln/device/checkpoint.h"
 #include "kiln/device/train.h"
 
+#include "float_bits.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,23 +40,17 @@ static unsigned char reloaded[LOGISTIC_REGRESSION_ARENA_BYTES] __attribute__((al
 static uint64_t workspace[kWorkspaceBytes / 8];
 static unsigned char checkpoint[kCheckpointBytes];
 
-static uint32_t bits(float v) {
-  uint32_t b;
-  memcpy(&b, &v, sizeof b);
-  return b;
-}
-
 static int print_step(void *context, const kiln_step_report *r) {
   (void)context;
   printf("step %ld lr %08lx loss %08lx\n", (long)(r->global_step + 1),
-         (unsigned long)bits(r->lr), (unsigned long)bits(r->loss));
+         float_bits(r->lr), float_bits(r->loss));
   return 0;
 }
 
 static int print_epoch(void *context, const kiln_epoch_report *r) {
   (void)context;
   printf("epoch %ld train_loss %08lx accuracy %08lx\n", (long)r->epoch,
-         (unsigned long)bits((float)r->train_loss), (unsigned long)bits((float)r->metric));
+         float_bits((float)r->train_loss), float_bits((float)r->metric));
   return 0;
 }
 

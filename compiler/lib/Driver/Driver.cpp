@@ -56,6 +56,10 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
                   [--mattr=+ptx78]: kernels + a host object (docs/gpu.md)
   -O0 -O1 -O2 -O3 LLVM optimization level (default -O3)
   --no-approx-math  keep libm calls for exp/log instead of polynomials
+  --deterministic bit-identical results on every CPU target (x86-64, aarch64,
+                  riscv64, Cortex-M): reductions in one fixed order whatever
+                  the vector width, no fused multiply-adds (slower on wide
+                  vector units; docs/devices.md)
   --debug-locations print each op's source location (model.cpp:LINE) in IR
   --memory-budget=SIZE  fail unless the arena (state + scratch) fits in
                   SIZE bytes (suffix B, KiB or MiB: 256KiB); the error names
@@ -140,6 +144,9 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
       options.target.optLevel = arg[2] - '0';
     } else if (arg == "--no-approx-math") {
       options.approximateMath = false;
+    } else if (arg == "--deterministic") {
+      options.deterministic = true;
+      options.target.strictFloat = true;
     } else if (arg == "--debug-locations") {
       options.debugLocations = true;
     } else if (arg == "--check-numerics") {
@@ -168,6 +175,11 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
             .Default(EmitKind::Mlir);
   if (takesInput && options.input.empty() && !help) {
     error = "no input file";
+    return false;
+  }
+  if (options.deterministic && !options.approximateMath) {
+    error = "--deterministic needs kiln's own exp/log (each C library "
+            "rounds them differently): drop --no-approx-math";
     return false;
   }
   if ((options.emit == EmitKind::Obj) && options.output == "-") {
@@ -335,6 +347,11 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   if (failed(abi))
     return 1;
   std::string guard = headerGuard(module, options.output);
+  if (isNVPTXTarget(options.target) && options.deterministic) {
+    llvm::errs() << "kiln: --deterministic applies to CPU targets (the GPU "
+                    "kernels' reductions have their own order)\n";
+    return 1;
+  }
   if (isNVPTXTarget(options.target))
     return runNVPTXDriver(module, options, *abi, guard);
   if (options.emit == EmitKind::Ptx) {
@@ -349,6 +366,7 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   cpu.approximateMath = options.approximateMath;
   cpu.vectorWidth = vectorWidthFor(options.target);
   cpu.parallel = options.parallel.value_or(options.target.triple.empty());
+  cpu.deterministic = options.deterministic;
   if (failed(runPipeline(module, [&](OpPassManager &pm) {
         buildKilnLowerToLLVMPipeline(pm, cpu);
       })))

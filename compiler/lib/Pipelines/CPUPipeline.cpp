@@ -68,6 +68,7 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
     KilnVectorizeMatmulOptions matmul;
     matmul.vectorWidth = options.vectorWidth;
     matmul.parallelMinWork = options.parallel ? kMatmulParallelMinWork : 0;
+    matmul.contract = !options.deterministic;
     pm.addNestedPass<func::FuncOp>(createKilnVectorizeMatmul(matmul));
     KilnVectorizeGathersOptions gathers;
     gathers.vectorWidth = options.vectorWidth;
@@ -87,10 +88,13 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
     mark.minWork = kLoopParallelMinWork;
     pm.addNestedPass<func::FuncOp>(createKilnMarkParallelLoops(mark));
   }
+  // Vectorizing a reduction loop splits it into per-lane partial sums,
+  // whose order depends on the width: not in deterministic mode.
   if (options.vectorWidth > 1)
     addPasses(pm, "func.func(affine-super-vectorize{virtual-vector-size=" +
                       std::to_string(options.vectorWidth) +
-                      " vectorize-reductions=true})");
+                      " vectorize-reductions=" +
+                      (options.deterministic ? "false" : "true") + "})");
   if (options.parallel)
     pm.addNestedPass<func::FuncOp>(createKilnParallelizeMarkedLoops());
   if (options.approximateMath)

@@ -49,6 +49,11 @@ kiln::createTargetMachine(const TargetOptions &options, std::string &error) {
   llvm::TargetOptions targetOptions;
   targetOptions.FloatABIType = selected->floatABI;
   targetOptions.MCOptions.ABIName = selected->abiName;
+  // LLVM's default (Standard) fuses llvm.fmuladd where the core has an
+  // fma and Fast fuses any multiply-add: results would then depend on the
+  // target. Strict keeps both operations, each correctly rounded.
+  if (options.strictFloat)
+    targetOptions.AllowFPOpFusion = llvm::FPOpFusion::Strict;
   auto codegenLevel = options.optLevel >= 3   ? llvm::CodeGenOpt::Aggressive
                       : options.optLevel == 0 ? llvm::CodeGenOpt::None
                                               : llvm::CodeGenOpt::Default;

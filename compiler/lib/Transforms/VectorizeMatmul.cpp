@@ -75,9 +75,11 @@ bool isMatmul(linalg::GenericOp op) {
 class MatmulEmitter {
 public:
   MatmulEmitter(OpBuilder &b, Location loc, Value a, Value bm, Value c,
-                int64_t width, int64_t parallelMinWork)
+                int64_t width, int64_t parallelMinWork, bool contract)
       : b(b), loc(loc), a(a), bm(bm), c(c), width(width),
-        parallelMinWork(parallelMinWork) {
+        parallelMinWork(parallelMinWork),
+        fastMath(contract ? arith::FastMathFlags::contract
+                          : arith::FastMathFlags::none) {
     auto aType = a.getType().cast<MemRefType>();
     auto cType = c.getType().cast<MemRefType>();
     m = cType.getDimSize(0);
@@ -192,14 +194,15 @@ private:
         Value broadcastA = b.create<vector::BroadcastOp>(loc, vectorType,
                                                          scalarA);
         // A multiply and an add that LLVM may contract into one fma where
-        // the core has the instruction: vector.fma would be an fmaf call
-        // per lane on cores without it (generic x86-64, riscv64 without F).
+        // the core has the instruction (unless contract=false): vector.fma
+        // would be an fmaf call per lane on cores without it (generic
+        // x86-64, riscv64 without F).
         for (size_t v = 0; v < columns.size(); ++v) {
-          Value product = b.create<arith::MulFOp>(
-              loc, broadcastA, bRows[v], arith::FastMathFlags::contract);
+          Value product = b.create<arith::MulFOp>(loc, broadcastA, bRows[v],
+                                                  fastMath);
           next.push_back(b.create<arith::AddFOp>(
               loc, product, kLoop.getRegionIterArgs()[r * columns.size() + v],
-              arith::FastMathFlags::contract));
+              fastMath));
         }
       }
       b.create<scf::YieldOp>(loc, next);
@@ -244,6 +247,7 @@ private:
   Location loc;
   Value a, bm, c;
   int64_t width, parallelMinWork, m = 0, n = 0, k = 0, rowBlock = 8;
+  arith::FastMathFlags fastMath;
   Value kBegin, kEnd; ///< the current k block
   VectorType vectorType;
 };
@@ -265,7 +269,7 @@ struct VectorizeMatmulPass
       MatmulEmitter(b, op.getLoc(), op.getDpsInputOperand(0)->get(),
                     op.getDpsInputOperand(1)->get(),
                     op.getDpsInitOperand(0)->get(), vectorWidth,
-                    parallelMinWork)
+                    parallelMinWork, contract)
           .emit();
       op.erase();
     }

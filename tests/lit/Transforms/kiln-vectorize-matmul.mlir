@@ -6,6 +6,10 @@
 // an fmaf call per lane on generic x86-64).
 // CHECK-NOT: vector.fma
 // RUN: kiln-opt %s -kiln-vectorize-matmul | FileCheck %s
+// contract=false (kilnc --deterministic): the same loops with plain
+// multiplies and adds, which no target fuses.
+// RUN: kiln-opt %s -kiln-vectorize-matmul=contract=false | FileCheck %s --check-prefix=EXACT --implicit-check-not=contract
+// EXACT-COUNT-16: arith.addf {{.*}} : vector<16xf32>
 
 #A = affine_map<(i, k, j) -> (i, k)>
 #B = affine_map<(i, k, j) -> (k, j)>

@@ -51,6 +51,10 @@ struct DriverOptions {
   /// How a generator reached the module it compiles under a budget ("with 8
   /// micro-batches of 16 rows"), for the error when it still does not fit.
   std::string budgetAttempt;
+  /// Bit-identical results on every CPU target: every sum in source order
+  /// whatever the vector width (no vectorized reductions) and no fused
+  /// multiply-adds (docs/devices.md).
+  bool deterministic = false;
 };
 
 /// Parses kilnc-style flags. Returns false with `error` set on bad input;

@@ -21,6 +21,11 @@ struct CPUPipelineOptions {
   /// Run big independent loops on OpenMP threads (the generated code then
   /// needs libomp); off for device targets, which must stay freestanding.
   bool parallel = false;
+  /// Results that do not depend on the vector width or the core's fma
+  /// (kilnc --deterministic): matrix products keep their k order without
+  /// contraction, and the affine vectorizer widens only loops whose
+  /// elements are computed independently, never a reduction.
+  bool deterministic = false;
 };
 
 struct BufferizePipelineOptions {

@@ -19,6 +19,10 @@ struct TargetOptions {
   /// soft, eabihf: hard) or the CPU (RISC-V: hard when it has an FPU).
   std::string floatABI;
   unsigned optLevel = 3;
+  /// No fused multiply-add in code generation (FPOpFusion::Strict): every
+  /// f32 multiply and add is rounded on its own, as on a core without FMA
+  /// (kilnc --deterministic).
+  bool strictFloat = false;
 };
 
 /// A TargetMachine for `options`, or an error message naming the triple.

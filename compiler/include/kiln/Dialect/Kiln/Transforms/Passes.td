@@ -101,7 +101,10 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
     an MR x (NR * width) block of C in vector registers across the whole k
     loop (arith.mulf/addf with the contract flag on a broadcast of A and
     rows of B: an fma where the core has one, never an fmaf call), so that
-    every loaded element of B feeds MR multiply-adds. Ragged edges use smaller row
+    every loaded element of B feeds MR multiply-adds. Each element of C still
+    sums its products in k order, as the scalar loop does: with contract=false
+    the result does not depend on the vector width or the target (kilnc
+    --deterministic). Ragged edges use smaller row
     blocks and masked vector loads and stores. Other generics are left for
     the affine vectorizer.
 
@@ -123,7 +126,9 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
     Option<"parallelMinWork", "parallel-min-work", "int64_t", "0",
            "0: serial loops only; else a k block with at least this many "
            "multiply-adds and two column tiles runs its column tiles as an "
-           "scf.parallel (each element of C keeps its summation order)">
+           "scf.parallel (each element of C keeps its summation order)">,
+    Option<"contract", "contract", "bool", "true",
+           "let LLVM fuse each multiply-add into an fma where the core has one">
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
