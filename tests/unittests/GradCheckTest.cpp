@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FiniteDifferenceCoverage.h"
+
 #include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
@@ -271,6 +273,9 @@ TEST_P(GradCheck, MatchesCentralDifferences) {
     }
   }
 }
+
+[[maybe_unused]] const bool kCoverageRecorded =
+    kiln::coverage::recordFiniteDifferenceCases(allCases());
 
 INSTANTIATE_TEST_SUITE_P(
     Ops, GradCheck, ::testing::ValuesIn(allCases()),

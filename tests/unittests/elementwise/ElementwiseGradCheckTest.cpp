@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FiniteDifferenceCoverage.h"
+
 #include "kiln/Dialect/Kiln/IR/KilnDialect.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Interpreter/Interpreter.h"
@@ -289,6 +291,9 @@ TEST_P(ElementwiseGradCheck, MatchesCentralDifferences) {
     }
   }
 }
+
+[[maybe_unused]] const bool kCoverageRecorded =
+    kiln::coverage::recordFiniteDifferenceCases(allCases());
 
 INSTANTIATE_TEST_SUITE_P(Ops, ElementwiseGradCheck,
                          ::testing::ValuesIn(allCases()),

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FiniteDifferenceCoverage.h"
 #include "LayoutTestSupport.h"
 
 using namespace kiln::dsl;
@@ -15,6 +16,11 @@ using namespace kiln::layout_test;
 namespace {
 
 using Xs = std::vector<Tensor>;
+
+// The layout ops the checks below differentiate (the DSL emits them).
+[[maybe_unused]] const bool kCoverageRecorded = kiln::coverage::recordFiniteDifferenceCheckOf(
+    "kiln.slice kiln.slice_scatter kiln.concat kiln.gather "
+    "kiln.scatter_add kiln.topk");
 
 TEST(LayoutGrad, Slice) {
   gradCheck({{4, 6}}, [](const Xs &x) { return slice(x[0], 1, 1, 6, 2); });

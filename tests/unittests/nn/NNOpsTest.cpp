@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FiniteDifferenceCoverage.h"
 #include "NNTestUtil.h"
 
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
@@ -439,6 +440,9 @@ TEST_P(NNGradCheck, MatchesCentralDifferences) {
     }
   }
 }
+
+[[maybe_unused]] const bool kCoverageRecorded =
+    kiln::coverage::recordFiniteDifferenceCases(gradCases());
 
 INSTANTIATE_TEST_SUITE_P(
     Ops, NNGradCheck, ::testing::ValuesIn(gradCases()),

@@ -48,3 +48,12 @@ func.func @random_normal(%seed: tensor<i64>) -> (tensor<4x3xf32>, tensor<f64>) {
   // CHECK: return %[[W]], %[[S]]
   return %w, %s : tensor<4x3xf32>, tensor<f64>
 }
+
+// CHECK-LABEL: func.func @cast
+// CHECK-SAME: (%[[X:.*]]: tensor<4x3xf32>)
+func.func @cast(%x: tensor<4x3xf32>) -> tensor<4x3xi32> {
+  // CHECK: %[[C:.*]] = kiln.cast %[[X]] : tensor<4x3xf32> -> tensor<4x3xi32>
+  %c = kiln.cast %x : tensor<4x3xf32> -> tensor<4x3xi32>
+  // CHECK: return %[[C]]
+  return %c : tensor<4x3xi32>
+}
