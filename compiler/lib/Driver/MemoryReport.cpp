@@ -2,6 +2,7 @@
 
 #include "kiln/Driver/MemoryReport.h"
 
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CheckedArithmetic.h"
@@ -69,13 +70,13 @@ kiln::MemoryPlan kiln::takeMemoryPlan(ModuleOp module) {
           plan.state[i].offset;
   }
   for (func::FuncOp fn : module.getOps<func::FuncOp>()) {
-    auto recorded = fn->getAttrOfType<ArrayAttr>("kiln.memory_plan");
+    auto recorded = fn->getAttrOfType<ArrayAttr>(kiln::KilnDialect::getMemoryPlanAttrName());
     if (!recorded)
       continue;
     PlannedFunction &planned = plan.functions.emplace_back();
     planned.name = fn.getName().str();
     planned.scratchBytes =
-        fn->getAttrOfType<IntegerAttr>("kiln.scratch_bytes").getInt();
+        fn->getAttrOfType<IntegerAttr>(kiln::KilnDialect::getScratchBytesAttrName()).getInt();
     planned.ioBytes = callerBytes(fn);
     for (Attribute entry : recorded) {
       auto dict = entry.cast<DictionaryAttr>();
@@ -90,8 +91,8 @@ kiln::MemoryPlan kiln::takeMemoryPlan(ModuleOp module) {
         planned.buffers, [](const PlannedBuffer &a, const PlannedBuffer &b) {
           return std::tie(a.offset, a.first) < std::tie(b.offset, b.first);
         });
-    fn->removeAttr("kiln.memory_plan");
-    fn->removeAttr("kiln.scratch_bytes");
+    fn->removeAttr(kiln::KilnDialect::getMemoryPlanAttrName());
+    fn->removeAttr(kiln::KilnDialect::getScratchBytesAttrName());
   }
   return plan;
 }

@@ -223,6 +223,8 @@ std::optional<SelectedTarget> kiln::selectTarget(const TargetOptions &options,
     if (selected.features.empty())
       selected.features = hostFeatures();
   }
+  if (selected.cpu.empty() && triple.isNVPTX())
+    selected.cpu = "sm_80"; // NVPTX has no "generic"; docs/gpu.md's default
   if (selected.cpu.empty())
     selected.cpu = triple.isARM() || triple.isThumb() ? defaultArmCpu(triple)
                                                       : "generic";

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
 
 #include "mlir/Dialect/Affine/Analysis/AffineAnalysis.h"
 #include "mlir/Dialect/Affine/Analysis/LoopAnalysis.h"
@@ -31,7 +32,8 @@ using namespace mlir;
 
 namespace {
 
-constexpr llvm::StringLiteral kParallelMark = "kiln.parallel";
+constexpr llvm::StringLiteral kParallelMark =
+    kiln::KilnDialect::getParallelAttrName();
 
 /// Innermost iterations of the nest under \p loop (the loops nested in its
 /// body run one after another), or nullopt if a trip count is not constant.

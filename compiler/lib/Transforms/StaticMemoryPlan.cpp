@@ -467,8 +467,8 @@ void StaticMemoryPlanPass::recordFunctionPlan(func::FuncOp fn,
         b.getNamedAttr("source", b.getStringAttr(source)),
     }));
   }
-  fn->setAttr("kiln.memory_plan", b.getArrayAttr(buffers));
-  fn->setAttr("kiln.scratch_bytes", b.getI64IntegerAttr(scratchBytes));
+  fn->setAttr(kiln::KilnDialect::getMemoryPlanAttrName(), b.getArrayAttr(buffers));
+  fn->setAttr(kiln::KilnDialect::getScratchBytesAttrName(), b.getI64IntegerAttr(scratchBytes));
 }
 
 void StaticMemoryPlanPass::runOnOperation() {

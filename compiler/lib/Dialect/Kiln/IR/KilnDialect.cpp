@@ -182,5 +182,20 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
       return op->emitError("'") << name << "' must be a string, got " << value;
     return success();
   }
+  if (name == getParallelAttrName()) {
+    if (!value.isa<UnitAttr>())
+      return op->emitError("'") << name << "' must be a unit attribute, got "
+                                << value;
+    if (op->getName().getStringRef() != "affine.for")
+      return op->emitError("'") << name << "' belongs on an affine.for";
+    return success();
+  }
+  if (name == getMemoryPlanAttrName())
+    return failure(failed(onFunction()) ||
+                   failed(expectArrayOf<DictionaryAttr>(op, name, value,
+                                                        "dictionaries")));
+  if (name == getScratchBytesAttrName())
+    return failure(failed(onFunction()) ||
+                   failed(expectNonNegativeInteger(op, name, value)));
   return op->emitError("unknown kiln attribute '") << name << "'";
 }

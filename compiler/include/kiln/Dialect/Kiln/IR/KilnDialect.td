@@ -75,6 +75,21 @@ def Kiln_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getPtxAttrName() {
       return ::llvm::StringLiteral("kiln.ptx");
     }
+    /// On an affine.for between kiln-mark-parallel-loops and
+    /// kiln-parallelize-marked-loops: run its iterations on threads, a unit
+    /// attribute.
+    static constexpr ::llvm::StringLiteral getParallelAttrName() {
+      return ::llvm::StringLiteral("kiln.parallel");
+    }
+    /// On a function after kiln-static-memory-plan{record-plan}: each scratch
+    /// buffer's placement, an array of dictionaries (--emit=memory-report).
+    static constexpr ::llvm::StringLiteral getMemoryPlanAttrName() {
+      return ::llvm::StringLiteral("kiln.memory_plan");
+    }
+    /// Beside kiln.memory_plan: the function's scratch bytes, an integer.
+    static constexpr ::llvm::StringLiteral getScratchBytesAttrName() {
+      return ::llvm::StringLiteral("kiln.scratch_bytes");
+    }
   }];
 }
 
