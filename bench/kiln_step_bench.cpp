@@ -1,9 +1,13 @@
 //===- kiln_step_bench.cpp - time compiled training steps -----------------===//
 //
 // Times the compiled train_step of each example model on a synthetic batch
-// (step time does not depend on pixel values): 20 warm-up steps, then the
-// median of N. Prints JSON like bench/torch_anchor.py so bench/run.py can put
-// both in one table.
+// (step time does not depend on pixel values): warm-up steps (a tenth of N, at
+// most 20), then the median of N. Prints JSON like bench/torch_anchor.py and
+// bench/openblas_trainer.c so bench/run.py can put them in one table.
+//
+// usage: kiln_step_bench [STEPS [MODELS]]. bench/run.py reads `--help` to
+// see which options this binary takes (a `--threads N` once steps run on
+// several threads).
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +15,7 @@
 #include "lenet.h"
 #include "logreg.h"
 #include "mlp.h"
+#include "mlp_wide.h"
 
 #include <algorithm>
 #include <chrono>
@@ -33,7 +38,8 @@ double medianStepMs(const kiln_model_info *model, int steps) {
   for (size_t i = 0; i < y.size(); ++i)
     y[i] = static_cast<int32_t>(i % model->num_classes);
   float loss = 0;
-  for (int i = 0; i < 20; ++i)
+  int warmup = std::clamp(steps / 10, 1, 20);
+  for (int i = 0; i < warmup; ++i)
     model->train_step(arena, x.data(), y.data(), model->default_lr, &loss);
   std::vector<double> times;
   for (int i = 0; i < steps; ++i) {
@@ -49,11 +55,23 @@ double medianStepMs(const kiln_model_info *model, int steps) {
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--help") == 0) {
+    std::printf("usage: kiln_step_bench [STEPS [MODELS]]\n"
+                "  STEPS   timed steps per model (default 200)\n"
+                "  MODELS  comma-separated subset of "
+                "logreg,mlp,mlp_wide,lenet,convnet (default: all)\n");
+    return 0;
+  }
   int steps = argc > 1 ? std::atoi(argv[1]) : 200;
+  if (steps < 1) {
+    std::fprintf(stderr, "kiln_step_bench: STEPS must be positive\n");
+    return 1;
+  }
   // Optional second argument: comma-separated model names (default: all).
   std::string only = argc > 2 ? std::string(",") + argv[2] + "," : "";
   const kiln_model_info *all[] = {logreg_model_info(), mlp_model_info(),
-                                  lenet_model_info(), convnet_model_info()};
+                                  mlp_wide_model_info(), lenet_model_info(),
+                                  convnet_model_info()};
   std::vector<const kiln_model_info *> models;
   for (const kiln_model_info *model : all)
     if (only.empty() || only.find(std::string(",") + model->name + ",") !=
@@ -67,10 +85,11 @@ int main(int argc, char **argv) {
   for (size_t m = 0; m < models.size(); ++m) {
     double ms = medianStepMs(models[m], steps);
     std::printf("%s\n  \"%s\": {\"median_ms\": %.4f, \"samples_per_s\": %.1f, "
-                "\"arena_bytes\": %llu}",
+                "\"arena_bytes\": %llu, \"threads\": 1}",
                 m ? "," : "", models[m]->name, ms,
                 models[m]->batch_size * 1000.0 / ms,
                 static_cast<unsigned long long>(models[m]->arena_bytes));
+    std::fflush(stdout);
   }
   std::printf("\n}\n");
   return 0;
