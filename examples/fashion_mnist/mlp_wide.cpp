@@ -1,7 +1,9 @@
 // mlp_wide: Linear(784,4096) ReLU Linear(4096,4096) ReLU Linear(4096,10),
 // batch 1024, SGD lr 0.05 momentum 0.9, cross-entropy on logits. The MLP
 // benchmark whose matrix products are large enough to keep every core busy
-// (about 120 GFLOP per step).
+// (about 120 GFLOP per step). The module repeats mlp.cpp's with other widths
+// rather than sharing a header: tests/lit/Integration/check-numerics.test and
+// docs/architecture.md quote source locations inside mlp.cpp.
 #include "kiln/dsl/kiln.h"
 
 using namespace kiln::dsl;
