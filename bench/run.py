@@ -102,7 +102,8 @@ def measure(args, threads, models, kiln, blas, kiln_threaded, kiln_cache):
 
 
 def cell(result, key, fmt):
-    return format(result[key], fmt) if result else "-"
+    """result[key] formatted, or a dash as wide, where there is no result."""
+    return format(result[key], fmt) if result else "-".rjust(int(fmt.split(".")[0]))
 
 
 def ratio(numerator, denominator):
@@ -157,7 +158,8 @@ def main():
     print(f"CPU: {cpu_description()}")
     print(f"load average (1 min) {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after; {time.time() - started:.0f} s; "
-          f"median of {args.steps} steps ({args.wide_steps} for mlp_wide)")
+          f"median of {args.steps} steps"
+          + (f" ({args.wide_steps} for mlp_wide)" if "mlp_wide" in models else ""))
     print(f"{'model':8} {'batch':>5} {'thr':>3} {'kiln ms':>9} {'torch ms':>9} "
           f"{'blas ms':>9} {'kiln/s':>9} {'torch/s':>9} {'blas/s':>9} "
           f"{'torch/kiln':>10} {'blas/kiln':>9}")
