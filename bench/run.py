@@ -10,9 +10,9 @@ and prints one table of median ms per step and samples/s with the ratios
 torch/kiln and blas/kiln of the same run (ms over ms: > 1 means kiln is
 faster; blas/kiln is the fraction of the limit's speed kiln reaches).
 
-kiln_step_bench runs on one thread until it takes `--threads N` (it says so
-in its --help); until then the rows for more threads repeat kiln's
-single-thread time, marked `*`.
+kiln_step_bench gets `--threads T` where its --help lists it; a kiln time
+measured on fewer threads than its row's (no --threads, or models built
+serial) is marked `*`.
 
 mlp_wide steps take a second or more, so it gets --wide-steps timed steps
 (default 20) instead of --steps.
@@ -163,12 +163,14 @@ def main():
     print(f"{'model':8} {'batch':>5} {'thr':>3} {'kiln ms':>9} {'torch ms':>9} "
           f"{'blas ms':>9} {'kiln/s':>9} {'torch/s':>9} {'blas/s':>9} "
           f"{'torch/kiln':>10} {'blas/kiln':>9}")
+    single_thread_kiln = False
     for name in models:
         for t in thread_counts:
             k = results[t]["kiln"].get(name)
             tr = results[t]["torch"].get(name)
             b = results[t]["blas"].get(name)
-            mark = "*" if k and not kiln_threaded and t != 1 else " "
+            mark = "*" if k and k.get("threads", t) != t else " "
+            single_thread_kiln |= mark == "*"
             print(f"{name:8} {BATCH[name]:5} {t:3} {cell(k, 'median_ms', '8.3f')}{mark} "
                   f"{cell(tr, 'median_ms', '9.3f')} {cell(b, 'median_ms', '9.3f')} "
                   f"{cell(k, 'samples_per_s', '9.0f')} "
@@ -177,8 +179,9 @@ def main():
                   f"{ratio(tr, k):>10} {ratio(b, k):>9}")
     print("ms ratios: > 1 means kiln is faster; blas/kiln is kiln's fraction of "
           "the OpenBLAS trainer's speed.")
-    if not kiln_threaded and thread_counts != [1]:
-        print("* kiln on 1 thread: kiln_step_bench takes no --threads yet.")
+    if single_thread_kiln:
+        print("* kiln on fewer threads than the row's (its JSON's \"threads\"): "
+              "a serial build of the models, or no --threads in kiln_step_bench.")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"cpu": cpu_description(), "load_before": load_before,
