@@ -1,9 +1,12 @@
 //===- kiln_step_bench.cpp - time compiled training steps -----------------===//
 //
 // Times the compiled train_step of each example model on a synthetic batch
-// (step time does not depend on pixel values): 20 warm-up steps, then the
-// median of N. Prints JSON like bench/torch_anchor.py so bench/run.py can put
-// both in one table.
+// (step time does not depend on pixel values): warm-up steps (a tenth of N, at
+// most 20), then the median of N. Prints JSON like bench/torch_anchor.py and
+// bench/openblas_trainer.c so bench/run.py can put them in one table.
+//
+// usage: kiln_step_bench [--threads N] [STEPS [MODELS]]. bench/run.py reads
+// `--help` to see that it takes --threads.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +14,7 @@
 #include "lenet.h"
 #include "logreg.h"
 #include "mlp.h"
+#include "mlp_wide.h"
 
 #include <algorithm>
 #include <chrono>
@@ -18,7 +22,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
+
+// libomp's, linked with host models whose loops run in parallel
+// (kiln_add_model); weak as in runtime/src/trainer.cpp, which sets the team
+// size the same way.
+extern "C" void omp_set_num_threads(int) __attribute__((weak));
 
 namespace {
 double medianStepMs(const kiln_model_info *model, int steps) {
@@ -33,7 +43,8 @@ double medianStepMs(const kiln_model_info *model, int steps) {
   for (size_t i = 0; i < y.size(); ++i)
     y[i] = static_cast<int32_t>(i % model->num_classes);
   float loss = 0;
-  for (int i = 0; i < 20; ++i)
+  int warmup = std::clamp(steps / 10, 1, 20);
+  for (int i = 0; i < warmup; ++i)
     model->train_step(arena, x.data(), y.data(), model->default_lr, &loss);
   std::vector<double> times;
   for (int i = 0; i < steps; ++i) {
@@ -49,11 +60,42 @@ double medianStepMs(const kiln_model_info *model, int steps) {
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--help") == 0) {
+    std::printf("usage: kiln_step_bench [--threads N] [STEPS [MODELS]]\n"
+                "  --threads N  threads of the models' parallel loops "
+                "(default: all cores, as the trainers)\n"
+                "  STEPS   timed steps per model (default 200)\n"
+                "  MODELS  comma-separated subset of "
+                "logreg,mlp,mlp_wide,lenet,convnet (default: all)\n");
+    return 0;
+  }
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (argc > 2 && std::strcmp(argv[1], "--threads") == 0) {
+    threads = std::atoi(argv[2]);
+    argv += 2;
+    argc -= 2;
+  }
+  if (threads < 1) {
+    std::fprintf(stderr, "kiln_step_bench: --threads must be positive\n");
+    return 1;
+  }
+  if (omp_set_num_threads) {
+    // As the trainers: idle threads sleep rather than spin (runtime/src/trainer.cpp).
+    setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
+    omp_set_num_threads(threads);
+  } else {
+    threads = 1;
+  }
   int steps = argc > 1 ? std::atoi(argv[1]) : 200;
+  if (steps < 1) {
+    std::fprintf(stderr, "kiln_step_bench: STEPS must be positive\n");
+    return 1;
+  }
   // Optional second argument: comma-separated model names (default: all).
   std::string only = argc > 2 ? std::string(",") + argv[2] + "," : "";
   const kiln_model_info *all[] = {logreg_model_info(), mlp_model_info(),
-                                  lenet_model_info(), convnet_model_info()};
+                                  mlp_wide_model_info(), lenet_model_info(),
+                                  convnet_model_info()};
   std::vector<const kiln_model_info *> models;
   for (const kiln_model_info *model : all)
     if (only.empty() || only.find(std::string(",") + model->name + ",") !=
@@ -67,10 +109,11 @@ int main(int argc, char **argv) {
   for (size_t m = 0; m < models.size(); ++m) {
     double ms = medianStepMs(models[m], steps);
     std::printf("%s\n  \"%s\": {\"median_ms\": %.4f, \"samples_per_s\": %.1f, "
-                "\"arena_bytes\": %llu}",
+                "\"arena_bytes\": %llu, \"threads\": %d}",
                 m ? "," : "", models[m]->name, ms,
                 models[m]->batch_size * 1000.0 / ms,
-                static_cast<unsigned long long>(models[m]->arena_bytes));
+                static_cast<unsigned long long>(models[m]->arena_bytes), threads);
+    std::fflush(stdout);
   }
   std::printf("\n}\n");
   return 0;

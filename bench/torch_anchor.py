@@ -14,6 +14,7 @@ Run with Debian's interpreter, which has torch (the `python3` on PATH may not):
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -32,6 +33,11 @@ MODELS = {
                                   nn.Linear(512, 512), nn.ReLU(),
                                   nn.Linear(512, 10)),
             128, dict(lr=0.05, momentum=0.9)),
+    "mlp_wide": (lambda: nn.Sequential(nn.Flatten(),
+                                       nn.Linear(784, 4096), nn.ReLU(),
+                                       nn.Linear(4096, 4096), nn.ReLU(),
+                                       nn.Linear(4096, 10)),
+                 1024, dict(lr=0.05, momentum=0.9)),
     "lenet": (lambda: nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(),
                                     nn.MaxPool2d(2),
                                     nn.Conv2d(6, 16, 5), nn.ReLU(),
@@ -47,11 +53,6 @@ MODELS = {
                                       nn.Linear(3136, 1024), nn.ReLU(),
                                       nn.Dropout(0.4), nn.Linear(1024, 10)),
                 64, dict(lr=0.01, momentum=0.9)),
-    "mlp_wide": (lambda: nn.Sequential(nn.Flatten(),
-                                       nn.Linear(784, 4096), nn.ReLU(),
-                                       nn.Linear(4096, 4096), nn.ReLU(),
-                                       nn.Linear(4096, 10)),
-                 1024, dict(lr=0.05, momentum=0.9)),
 }
 
 
@@ -95,23 +96,31 @@ def main():
     p.add_argument("--models", default="logreg,mlp,lenet,convnet",
                    help="comma-separated subset of: " + ",".join(MODELS))
     p.add_argument("--steps", type=int, default=200,
-                   help="timed steps per model (at least 200)")
-    p.add_argument("--warmup", type=int, default=20)
+                   help="timed steps per model (200 or more for a stable "
+                   "median; fewer only for mlp_wide's second-long steps and "
+                   "smoke tests)")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="untimed steps first (default: a tenth of --steps, "
+                   "at most 20, as kiln_step_bench)")
+    p.add_argument("--threads", type=int, default=os.cpu_count(),
+                   help="torch.set_num_threads (default: all cores)")
     p.add_argument("--json", action="store_true", help="print JSON only")
     args = p.parse_args()
     names = parse_models(p, args.models)
-    if args.steps < 200:
-        p.error("--steps must be >= 200 for a stable median")
+    if args.steps < 1 or args.threads < 1:
+        p.error("--steps and --threads must be positive")
+    if args.warmup is None:
+        args.warmup = min(20, max(1, args.steps // 10))
 
-    # Two threads to match the machine kiln's own benchmarks run on.
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     results = {}
     for name in names:
         ms = bench(name, args.steps, args.warmup)
         batch = MODELS[name][1]
         results[name] = {"median_ms": round(ms, 4), "batch": batch,
-                         "samples_per_s": round(batch / (ms / 1e3), 1)}
+                         "samples_per_s": round(batch / (ms / 1e3), 1),
+                         "threads": torch.get_num_threads()}
 
     # Debian's torch may be built against reference BLAS, which makes the
     # anchor several times slower than a pip wheel; say so where it's seen.

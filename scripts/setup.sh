@@ -11,6 +11,8 @@ PACKAGES=(
   dataset-fashion-mnist
   python3-torch python3-numpy libopenblas0-pthread
   python3-matplotlib  # scripts/kiln-plot
+  # bench/openblas_trainer.c, the OpenBLAS limit of bench/run.py.
+  libopenblas-dev
   # Cross builds and emulated runs of device trainers (docs/devices.md); the
   # libc6-dev-*-cross packages are only recommended by the cross compilers.
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
