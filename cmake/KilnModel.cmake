@@ -104,8 +104,8 @@ function(kiln_add_model)
   add_custom_command(
     OUTPUT ${out}/${name}.o ${out}/${name}.h ${out}/${name}.mlir
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out}
-    COMMAND ${name}-gen --emit=obj -o ${out}/${name}.o ${ARG_FLAGS}
-    COMMAND ${name}-gen --emit=mlir -o ${out}/${name}.mlir
+    COMMAND ${name}-gen --emit=obj -o ${out}/${name}.o
+            --mlir-output=${out}/${name}.mlir ${ARG_FLAGS}
     DEPENDS ${name}-gen
     COMMENT "kiln: compiling model ${name}"
     VERBATIM)

@@ -44,6 +44,8 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
                   .h header), else mlir
   -o FILE         output file ('-' = stdout, the default; obj needs a file)
   --header=FILE   header path for --emit=obj (default: output with .h)
+  --mlir-output=FILE  also write the kiln IR that --emit=mlir prints to FILE
+                  (one compilation for a build's object and IR)
   --target=TRIPLE cross-compile, e.g. aarch64-linux-gnu, riscv64-linux-gnu,
                   thumbv7em-none-eabihf (default: the host)
   --mcpu=CPU      target CPU (default: the build machine's CPU for the host,
@@ -121,6 +123,7 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
       emitGiven = true;
     } else if (value("-o", options.output) ||
                value("--header", options.header) ||
+               value("--mlir-output", options.mlirOutput) ||
                value("--target", options.target.triple) ||
                value("--mcpu", options.target.cpu) ||
                value("--mattr", options.target.features)) {
@@ -323,6 +326,9 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
     return 1;
   if (options.emit == EmitKind::Mlir)
     return writeText(options.output, print);
+  if (!options.mlirOutput.empty())
+    if (int status = writeText(options.mlirOutput, print))
+      return status;
 
   bool recordMemoryPlan =
       options.emit == EmitKind::MemoryReport || options.memoryBudget;

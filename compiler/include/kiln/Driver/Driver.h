@@ -37,6 +37,9 @@ struct DriverOptions {
   std::vector<std::string> flags;
   std::string output = "-"; ///< "-": stdout (not for obj)
   std::string header;       ///< obj: defaults to the output with .h
+  /// Also write the differentiated kiln IR (what --emit=mlir prints) here,
+  /// so a build gets the object and the IR from one compilation.
+  std::string mlirOutput;
   TargetOptions target;
   bool approximateMath = true;
   bool debugLocations = false; ///< print each op's source location in IR
