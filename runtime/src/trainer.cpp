@@ -18,6 +18,7 @@
 #include "kiln/runtime/trainer.h"
 #include "kiln/runtime/cuda_trainer.h"
 #include "kiln/runtime/lr_schedule.h"
+#include "kiln/runtime/threads.h"
 
 #include "kiln/runtime/checkpoint.h"
 #include "kiln/runtime/csv.h"
@@ -44,7 +45,6 @@
 #include <memory>
 #include <new>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -59,28 +59,7 @@
 
 using namespace kiln::runtime;
 
-// libomp's, present when a host model compiled with parallel loops is linked
-// (kiln_add_model links it); weak, so that the runtime itself needs no
-// OpenMP and a serial model simply has nothing to configure.
-extern "C" void omp_set_num_threads(int) __attribute__((weak));
-
 namespace {
-
-/// The team size of the model's parallel loops: \p threads, or every core
-/// for 0 (the --threads default, which also overrides OMP_NUM_THREADS).
-void setModelThreads(int64_t threads) {
-  if (!omp_set_num_threads)
-    return;
-  // Idle threads sleep instead of spinning (unless OMP_WAIT_POLICY says
-  // otherwise; libomp reads it at its first call, below). On shared cores,
-  // such as ctest -j2 on two, a spinning thread holds the core its partner
-  // needs: on the busy 2-core build machine a 2-thread fork/join took 1.4 ms
-  // spinning and 19 us passive.
-  setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
-  if (threads == 0)
-    threads = std::max<unsigned>(1, std::thread::hardware_concurrency());
-  omp_set_num_threads(static_cast<int>(threads));
-}
 
 using Clock = std::chrono::steady_clock;
 
@@ -334,7 +313,7 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
     return fail(error);
   if (!checkOutputs(flags, error))
     return fail(error);
-  setModelThreads(flags.threads);
+  kiln_set_model_threads(flags.threads);
   Progress start; // Where this process starts: nothing done, or the checkpoint's.
   if (!flags.resume.empty() && !readResumePoint(flags, start, error))
     return fail(error);
