@@ -10,8 +10,10 @@
 // buffers (arena, batches, logits) are allocated before the first step, so the
 // steady-state loop performs no allocation and its timing reflects the model.
 //
-// Exceptions may be thrown below (allocation failure, DataLoader argument
-// checks) but are caught in kiln_train_main: nothing crosses the C boundary.
+// Every error is a false (or null) return with a message (errors.h), so each
+// failure inside an epoch goes through failTraining, which ends the progress
+// line and writes the metrics gathered so far. Only std::bad_alloc may be
+// thrown below; kiln_train_main catches it: nothing crosses the C boundary.
 //
 //===----------------------------------------------------------------------===//
 
@@ -327,7 +329,7 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
   std::optional<LrSchedule> schedule = LrSchedule::constant(lr);
   if (!flags.lrSchedule.empty()) {
     std::string scheduleError;
-    schedule = parse_lr_schedule(flags.lrSchedule, lr, scheduleError);
+    schedule = parseLrSchedule(flags.lrSchedule, lr, scheduleError);
     if (!schedule) {
       fmt::print(stderr, "{}: error: --lr-schedule: {}\n", prog, scheduleError);
       return KILN_TRAIN_USAGE_ERROR;
@@ -371,10 +373,16 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
     prefetching.targets = &trainTargets;
     testPipeline.targets = &testTargets;
   }
-  DataLoader trainLoader(train, {m->batch_size, /*shuffle=*/true, flags.seed, /*drop_last=*/true},
-                         prefetching);
-  DataLoader testLoader(test, {m->batch_size, /*shuffle=*/false, 0, /*drop_last=*/false},
-                        testPipeline);
+  std::unique_ptr<DataLoader> trainLoaderPtr = DataLoader::create(
+      train, {m->batch_size, /*shuffle=*/true, flags.seed, /*drop_last=*/true}, prefetching,
+      error);
+  if (!trainLoaderPtr)
+    return fail(error);
+  std::unique_ptr<DataLoader> testLoaderPtr = DataLoader::create(
+      test, {m->batch_size, /*shuffle=*/false, 0, /*drop_last=*/false}, testPipeline, error);
+  if (!testLoaderPtr)
+    return fail(error);
+  DataLoader &trainLoader = *trainLoaderPtr, &testLoader = *testLoaderPtr;
   const int64_t batchesPerEpoch = trainLoader.numBatches();
   if (batchesPerEpoch == 0)
     return fail(fmt::format("training set has {} samples, fewer than one batch of {}",
@@ -495,7 +503,8 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
     int64_t windowSteps = 0;
     float stepLr = lr;
     progress.startEpoch(epoch, firstStep, epochStart);
-    trainLoader.startEpoch(epoch);
+    if (!trainLoader.startEpoch(epoch, error))
+      return failTraining(error);
     for (int64_t skipped = 1; skipped < firstStep; ++skipped)
       trainLoader.next(batch);
     for (int64_t step = firstStep; step <= steps && trainLoader.next(batch); ++step) {
