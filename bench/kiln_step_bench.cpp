@@ -16,19 +16,15 @@
 #include "mlp.h"
 #include "mlp_wide.h"
 
+#include "kiln/runtime/threads.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
-
-// libomp's, linked with host models whose loops run in parallel
-// (kiln_add_model); weak as in runtime/src/trainer.cpp, which sets the team
-// size the same way.
-extern "C" void omp_set_num_threads(int) __attribute__((weak));
 
 namespace {
 double medianStepMs(const kiln_model_info *model, int steps) {
@@ -69,23 +65,18 @@ int main(int argc, char **argv) {
                 "logreg,mlp,mlp_wide,lenet,convnet (default: all)\n");
     return 0;
   }
-  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int threads = 0; // Every core, as the trainers' --threads default.
   if (argc > 2 && std::strcmp(argv[1], "--threads") == 0) {
     threads = std::atoi(argv[2]);
     argv += 2;
     argc -= 2;
+    if (threads < 1) {
+      std::fprintf(stderr, "kiln_step_bench: --threads must be positive\n");
+      return 1;
+    }
   }
-  if (threads < 1) {
-    std::fprintf(stderr, "kiln_step_bench: --threads must be positive\n");
-    return 1;
-  }
-  if (omp_set_num_threads) {
-    // As the trainers: idle threads sleep rather than spin (runtime/src/trainer.cpp).
-    setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
-    omp_set_num_threads(threads);
-  } else {
-    threads = 1;
-  }
+  // The trainers' own setting (threads.h); 1 if the models are all serial.
+  threads = kiln_set_model_threads(threads);
   int steps = argc > 1 ? std::atoi(argv[1]) : 200;
   if (steps < 1) {
     std::fprintf(stderr, "kiln_step_bench: STEPS must be positive\n");

@@ -108,18 +108,19 @@ TEST(DeviceTrain, SameLossesAsTheHostDataLoaderAndSchedule) {
   std::vector<float> targets(std::begin(train_y), std::end(train_y));
   BatchPipeline pipeline;
   pipeline.targets = &targets;
-  DataLoader loader(train, {model().batch_size, /*shuffle=*/true, 0, /*drop_last=*/true},
-                    pipeline);
   std::string error;
-  auto schedule = parse_lr_schedule("warmup:5:0.1,cosine:15", model().default_lr, error);
+  std::unique_ptr<DataLoader> loader = DataLoader::create(
+      train, {model().batch_size, /*shuffle=*/true, 0, /*drop_last=*/true}, pipeline, error);
+  ASSERT_TRUE(loader) << error;
+  auto schedule = parseLrSchedule("warmup:5:0.1,cosine:15", model().default_lr, error);
   ASSERT_TRUE(schedule) << error;
   Recorded host;
   model().init(hostArena.data(), 0);
   Batch batch;
   int64_t step = 0;
   for (int epoch = 1; epoch <= 4; ++epoch) {
-    loader.startEpoch(epoch);
-    while (loader.next(batch)) {
+    ASSERT_TRUE(loader->startEpoch(epoch, error)) << error;
+    while (loader->next(batch)) {
       float loss = 0, lr = static_cast<float>(schedule->at(step++));
       model().train_step(hostArena.data(), batch.x.data(), batch.targets.data(), lr, &loss);
       host.lrs.push_back(lr);

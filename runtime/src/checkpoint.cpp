@@ -284,10 +284,10 @@ bool loadCheckpoint(const kiln_model_info &model, void *arena, const std::string
     const kiln_state_entry &e = model.state[i];
     if (isObservation(e))
       continue;
-    const bool wanted = !options.parametersOnly || !isBuffer[i];
+    const bool wanted = !options.parameters_only || !isBuffer[i];
     auto it = byName.find(e.name);
     if (it == byName.end()) {
-      if (wanted && options.allowMissingTensors)
+      if (wanted && options.allow_missing_tensors)
         missing.push_back(e.name);
       else if (wanted)
         return bad("missing tensor '" + std::string(e.name) + "'" +
@@ -320,9 +320,9 @@ bool loadCheckpoint(const kiln_model_info &model, void *arena, const std::string
   const std::vector<bool> fileBuffers = optimizerBufferFlags(fileNames);
   for (size_t i = 0; i < h.tensors.size(); ++i) {
     const TensorInfo &t = h.tensors[i];
-    if (known.count(t.name) || (options.parametersOnly && fileBuffers[i]))
+    if (known.count(t.name) || (options.parameters_only && fileBuffers[i]))
       continue;
-    if (!options.allowUnknownTensors)
+    if (!options.allow_unknown_tensors)
       return bad("unexpected tensor '" + t.name + "': model '" +
                  (model.name ? model.name : "<unnamed>") + "' has no state of that name");
     unexpected.push_back(t.name);

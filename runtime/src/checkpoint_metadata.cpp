@@ -6,7 +6,7 @@
 // "2147483647" used to make the trainer continue at epoch -2147483648.
 // Values must be exactly what the trainer writes: canonical decimal integers
 // (no sign, space, leading zero or trailing text), finite positive rates, and
-// schedules parse_lr_schedule accepts.
+// schedules parseLrSchedule accepts.
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,7 +58,7 @@ bool validateKilnMetadata(const std::string &path, const std::map<std::string, s
     return bad(it->first, "a finite learning rate > 0");
   if (auto it = meta.find("kiln.lr_schedule"); it != meta.end()) {
     std::string why;
-    if (!parse_lr_schedule(it->second, 1.0, why))
+    if (!parseLrSchedule(it->second, 1.0, why))
       return bad(it->first, "a learning-rate schedule (" + why + ")");
   }
   return true;

@@ -258,7 +258,7 @@ TEST_F(CheckpointTest, ParametersOnlyLeavesBuffers) {
                                         "optimizer buffer; load parameters only to start the "
                                         "optimizer afresh)");
   LoadOptions paramsOnly;
-  paramsOnly.parametersOnly = true;
+  paramsOnly.parameters_only = true;
   Arena arena = patternArena(0), before = arena;
   ASSERT_TRUE(loadCheckpoint(fakeModel(), arena.data(), path, paramsOnly, nullptr, error))
       << error;
@@ -413,7 +413,7 @@ TEST_F(CheckpointTest, TensorsMustMatchTheModel) {
   EXPECT_EQ(loadError(file),
             p + ": unexpected tensor 'fc.extra': model 'fake' has no state of that name");
   LoadOptions allow;
-  allow.allowUnknownTensors = true;
+  allow.allow_unknown_tensors = true;
   Arena arena = patternArena(0);
   std::string error;
   LoadResult result;
@@ -433,10 +433,10 @@ TEST_F(CheckpointTest, NonStrictLoadKeepsMissingAndReportsBoth) {
   auto steps = int64Bytes(42);
   writeFile(path, stFile(json, concat(concat(slice(kData, 0, 24), floatBytes({9})), steps)));
   LoadOptions partial;
-  partial.parametersOnly = true;
+  partial.parameters_only = true;
   EXPECT_EQ(loadErrorFrom(path, partial), path + ": missing tensor 'fc.bias'");
-  partial.allowMissingTensors = true;
-  partial.allowUnknownTensors = true;
+  partial.allow_missing_tensors = true;
+  partial.allow_unknown_tensors = true;
   Arena arena = patternArena(0), before = arena;
   LoadResult result;
   ASSERT_TRUE(loadCheckpoint(fakeModel(), arena.data(), path, partial, &result, error)) << error;

@@ -8,12 +8,12 @@
 
 #include "kiln/runtime/collate.h"
 #include "kiln/runtime/dataloader.h"
+#include "loader_test_util.h"
 
 #include <gtest/gtest.h>
 
-#include <stdexcept>
-
 using namespace kiln::runtime;
+using namespace kiln::runtime::testutil;
 
 namespace {
 
@@ -22,7 +22,8 @@ TEST(CollateTest, PadsToLongestInBatch) {
   SequenceCollateOptions o;
   o.pad_value = -1;
   SequenceBatch<int32_t> b;
-  padSequences(seqs, o, b);
+  std::string error;
+  ASSERT_TRUE(padSequences(seqs, o, b, error)) << error;
   EXPECT_EQ(b.rows, 4);
   EXPECT_EQ(b.max_len, 3);
   EXPECT_EQ(b.pad_value, -1);
@@ -35,7 +36,10 @@ TEST(CollateTest, SelectsByIndexAndAddsPaddingRows) {
   std::vector<std::vector<float>> seqs = {{0.5f}, {1, 2, 3, 4}, {9, 9}};
   SequenceBatch<float> b;
   std::vector<int64_t> idx = {2, 0};
-  collateSequences(seqs, std::span<const int64_t>(idx), /*rows=*/3, SequenceCollateOptions{}, b);
+  std::string error;
+  ASSERT_TRUE(collateSequences(seqs, std::span<const int64_t>(idx), /*rows=*/3,
+                               SequenceCollateOptions{}, b, error))
+      << error;
   EXPECT_EQ(b.max_len, 2) << "longest of the selected sequences, not of all";
   EXPECT_EQ(b.values, (std::vector<float>{9, 9, 0.5f, 0, 0, 0}));
   EXPECT_EQ(b.lengths, (std::vector<int64_t>{2, 1, 0}));
@@ -47,22 +51,23 @@ TEST(CollateTest, FixedLengthPadsAndTruncates) {
   o.max_length = 3;
   o.pad_value = 0;
   SequenceBatch<int32_t> b;
-  padSequences(seqs, o, b);
+  std::string error;
+  ASSERT_TRUE(padSequences(seqs, o, b, error)) << error;
   EXPECT_EQ(b.max_len, 3);
   EXPECT_EQ(b.values, (std::vector<int32_t>{1, 2, 3, 6, 0, 0}));
   EXPECT_EQ(b.lengths, (std::vector<int64_t>{3, 1}));
 
   o.truncate = false;
-  try {
-    padSequences(seqs, o, b);
-    FAIL() << "expected std::length_error";
-  } catch (const std::length_error &e) {
-    EXPECT_STREQ(e.what(), "collateSequences: sequence 0 has length 5, more than max_length 3");
-  }
+  EXPECT_FALSE(padSequences(seqs, o, b, error));
+  EXPECT_EQ(error, "collateSequences: sequence 0 has length 5, more than max_length 3");
   std::vector<int64_t> bad = {2};
-  EXPECT_THROW(collateSequences(seqs, std::span<const int64_t>(bad), 1, o, b), std::out_of_range);
-  EXPECT_THROW(collateSequences(seqs, std::span<const int64_t>(bad), 0, o, b),
-               std::invalid_argument);
+  EXPECT_FALSE(collateSequences(seqs, std::span<const int64_t>(bad), 1, o, b, error));
+  EXPECT_EQ(error, "collateSequences: index 2 outside the 2 sequences");
+  EXPECT_FALSE(collateSequences(seqs, std::span<const int64_t>(bad), 0, o, b, error));
+  EXPECT_EQ(error, "collateSequences: 1 sequences do not fit in 0 rows");
+  o.max_length = -1;
+  EXPECT_FALSE(padSequences(seqs, o, b, error));
+  EXPECT_EQ(error, "collateSequences: max_length must be >= 0, got -1");
 }
 
 TEST(CollateTest, ReusesBuffers) {
@@ -71,11 +76,12 @@ TEST(CollateTest, ReusesBuffers) {
   o.max_length = 4;
   SequenceBatch<int32_t> b;
   std::vector<int64_t> idx = {0, 1};
-  collateSequences(seqs, std::span<const int64_t>(idx), 2, o, b);
+  std::string error;
+  ASSERT_TRUE(collateSequences(seqs, std::span<const int64_t>(idx), 2, o, b, error)) << error;
   const int32_t *values = b.values.data();
   const int64_t *lengths = b.lengths.data();
   idx = {2, 0};
-  collateSequences(seqs, std::span<const int64_t>(idx), 2, o, b);
+  ASSERT_TRUE(collateSequences(seqs, std::span<const int64_t>(idx), 2, o, b, error)) << error;
   EXPECT_EQ(b.values.data(), values);
   EXPECT_EQ(b.lengths.data(), lengths);
   EXPECT_EQ(b.values, (std::vector<int32_t>{5, 6, 0, 0, 1, 2, 3, 0}));
@@ -97,8 +103,11 @@ TEST(CollateTest, DataLoaderCollatesSequencesAndTargets) {
   p.targets = &targets;
   p.sequence_collate.max_length = 3;
   p.sequence_collate.pad_value = 9;
-  DataLoader loader(d, {2, /*shuffle=*/false, 0, /*drop_last=*/false}, p);
-  loader.startEpoch(0);
+  std::unique_ptr<DataLoader> loaderOwner =
+      makeLoader(d, {2, /*shuffle=*/false, 0, /*drop_last=*/false}, p);
+  ASSERT_TRUE(loaderOwner);
+  DataLoader &loader = *loaderOwner;
+  startEpoch(loader, 0);
   Batch b;
   ASSERT_TRUE(loader.next(b));
   ASSERT_TRUE(loader.next(b));
@@ -117,10 +126,17 @@ TEST(CollateTest, DataLoaderCollatesSequencesAndTargets) {
 
   std::vector<float> badTargets = {1, 2, 3};
   p.targets = &badTargets;
-  EXPECT_THROW(DataLoader(d, {2, false, 0, false}, p), std::invalid_argument);
+  EXPECT_EQ(loaderError(d, {2, false, 0, false}, p),
+            "DataLoader: 3 targets are not a positive multiple of 5 samples");
   p.targets = nullptr;
+  // Too long for max_length 3 without truncation: refused before any batch.
+  p.sequence_collate.truncate = false;
+  EXPECT_EQ(loaderError(d, {2, false, 0, false}, p),
+            "collateSequences: sequence 3 has length 4, more than max_length 3");
+  p.sequence_collate.truncate = true;
   tokens.pop_back();
-  EXPECT_THROW(DataLoader(d, {2, false, 0, false}, p), std::invalid_argument);
+  EXPECT_EQ(loaderError(d, {2, false, 0, false}, p),
+            "DataLoader: int_sequences has 4 sequences for 5 samples");
 }
 
 } // namespace

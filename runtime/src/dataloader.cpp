@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -24,58 +23,102 @@ namespace kiln::runtime {
 
 namespace {
 
+/// One sequence per sample, none longer than collating accepts: what
+/// assemble() relies on.
 template <typename T>
-void checkSequences(const std::vector<std::vector<T>> *seqs, int64_t size, const char *what) {
-  if (seqs && static_cast<int64_t>(seqs->size()) != size)
-    throw std::invalid_argument(std::string("DataLoader: ") + what + " has " +
-                                std::to_string(seqs->size()) + " sequences for " +
-                                std::to_string(size) + " samples");
+bool checkSequences(const std::vector<std::vector<T>> *seqs, int64_t size, const char *what,
+                    const SequenceCollateOptions &options, std::string &error) {
+  if (!seqs)
+    return true;
+  if (static_cast<int64_t>(seqs->size()) != size) {
+    error = std::string("DataLoader: ") + what + " has " + std::to_string(seqs->size()) +
+            " sequences for " + std::to_string(size) + " samples";
+    return false;
+  }
+  for (size_t i = 0; i < seqs->size(); ++i) {
+    const int64_t length = static_cast<int64_t>((*seqs)[i].size());
+    if (!fitsMaxLength(length, options)) {
+      error = tooLongMessage(static_cast<int64_t>(i), length, options);
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Every index of \p order lies in a dataset of \p size samples.
+bool checkOrder(const std::vector<int64_t> &order, int64_t size, std::string &error) {
+  for (int64_t i : order)
+    if (i < 0 || i >= size) {
+      error = "DataLoader: sampler index " + std::to_string(i) + " outside a dataset of " +
+              std::to_string(size) + " samples";
+      return false;
+    }
+  return true;
 }
 
 } // namespace
 
-DataLoader::DataLoader(const Dataset &dataset, DataLoaderOptions options)
-    : DataLoader(dataset, options, BatchPipeline{}) {}
+std::unique_ptr<DataLoader> DataLoader::create(const Dataset &dataset, DataLoaderOptions options,
+                                               std::string &error) {
+  return create(dataset, options, BatchPipeline{}, error);
+}
 
-DataLoader::DataLoader(const Dataset &dataset, DataLoaderOptions options,
-                       BatchPipeline pipeline)
-    : dataset(dataset), options(options), pipeline(std::move(pipeline)) {
-  if (options.batch_size < 1)
-    throw std::invalid_argument("DataLoader: batch size must be >= 1, got " +
-                                std::to_string(options.batch_size));
+std::unique_ptr<DataLoader> DataLoader::create(const Dataset &dataset, DataLoaderOptions options,
+                                               BatchPipeline p, std::string &error) {
+  if (options.batch_size < 1) {
+    error = "DataLoader: batch size must be >= 1, got " + std::to_string(options.batch_size);
+    return nullptr;
+  }
   // next() trusts these sizes when it copies rows, so check them once here.
   const int64_t elems = dataset.sampleElements();
   if (dataset.size < 0 || elems < 0 ||
       dataset.x.size() != static_cast<size_t>(dataset.size * elems) ||
-      dataset.y.size() != static_cast<size_t>(dataset.size))
-    throw std::invalid_argument("DataLoader: inconsistent dataset (size " +
-                                std::to_string(dataset.size) + ", " +
-                                std::to_string(dataset.x.size()) + " floats, " +
-                                std::to_string(dataset.y.size()) + " labels)");
-
-  BatchPipeline &p = this->pipeline;
+      dataset.y.size() != static_cast<size_t>(dataset.size)) {
+    error = "DataLoader: inconsistent dataset (size " + std::to_string(dataset.size) + ", " +
+            std::to_string(dataset.x.size()) + " floats, " + std::to_string(dataset.y.size()) +
+            " labels)";
+    return nullptr;
+  }
   if (!p.sampler) {
     if (options.shuffle)
       p.sampler = std::make_shared<RandomSampler>(dataset.size, options.seed);
     else
       p.sampler = std::make_shared<SequentialSampler>(dataset.size);
   }
-  if (p.transform)
-    p.transform->check(dataset.sample_shape);
+  if (!p.sampler->check(error) || (p.transform && !p.transform->check(dataset.sample_shape, error)))
+    return nullptr;
+  int64_t targetSize = 0;
   if (p.targets) {
     const int64_t n = static_cast<int64_t>(p.targets->size());
     const bool fits = dataset.size == 0 ? n == 0 : n > 0 && n % dataset.size == 0;
-    if (!fits)
-      throw std::invalid_argument("DataLoader: " + std::to_string(n) +
-                                  " targets are not a positive multiple of " +
-                                  std::to_string(dataset.size) + " samples");
+    if (!fits) {
+      error = "DataLoader: " + std::to_string(n) + " targets are not a positive multiple of " +
+              std::to_string(dataset.size) + " samples";
+      return nullptr;
+    }
     targetSize = dataset.size ? n / dataset.size : 0;
   }
-  checkSequences(p.int_sequences, dataset.size, "int_sequences");
-  checkSequences(p.float_sequences, dataset.size, "float_sequences");
+  if (p.sequence_collate.max_length < 0) {
+    error = "collateSequences: max_length must be >= 0, got " +
+            std::to_string(p.sequence_collate.max_length);
+    return nullptr;
+  }
+  if (!checkSequences(p.int_sequences, dataset.size, "int_sequences", p.sequence_collate,
+                      error) ||
+      !checkSequences(p.float_sequences, dataset.size, "float_sequences", p.sequence_collate,
+                      error))
+    return nullptr;
+  std::unique_ptr<DataLoader> loader(new DataLoader(dataset, options, std::move(p), targetSize));
+  if (!checkOrder(loader->indices, dataset.size, error))
+    return nullptr;
+  return loader;
+}
 
-  p.sampler->order(0, indices);
-  if (p.prefetch)
+DataLoader::DataLoader(const Dataset &dataset, DataLoaderOptions options, BatchPipeline pipeline,
+                       int64_t targetSize)
+    : dataset(dataset), options(options), pipeline(std::move(pipeline)), targetSize(targetSize) {
+  this->pipeline.sampler->order(0, indices);
+  if (this->pipeline.prefetch)
     prefetcher = std::make_unique<Prefetcher>(
         [this](int64_t k, Batch &b, std::vector<float> &s) { assemble(k, b, s); });
 }
@@ -91,28 +134,27 @@ int64_t DataLoader::numBatches() const {
   return options.drop_last ? n / b : (n + b - 1) / b;
 }
 
-void DataLoader::startEpoch(int epoch) {
+bool DataLoader::startEpoch(int epoch, std::string &error) {
   if (prefetcher)
     prefetcher->stop();
   nextBatch = 0;
-  started = true;
   this->epoch = epoch;
   pipeline.sampler->order(epoch, indices);
-  for (int64_t i : indices)
-    if (i < 0 || i >= dataset.size) {
-      // Leave the loader unstarted rather than serving a bad order.
-      started = false;
-      throw std::out_of_range("DataLoader: sampler index " + std::to_string(i) +
-                              " outside a dataset of " + std::to_string(dataset.size) +
-                              " samples");
-    }
-  if (prefetcher)
+  // Leave the loader unstarted rather than serving a bad order.
+  started = checkOrder(indices, dataset.size, error);
+  if (started && prefetcher)
     prefetcher->start(numBatches());
+  return started;
 }
 
 bool DataLoader::next(Batch &b) {
-  if (!started)
-    startEpoch(0);
+  if (!started) {
+    // Epoch 0, whose order create() drew and checked (or, after a failed
+    // startEpoch, draws again: the samplers' orders are pure functions).
+    std::string error;
+    if (!startEpoch(0, error))
+      return false;
+  }
   if (prefetcher)
     return prefetcher->next(b);
   if (nextBatch >= numBatches())
@@ -159,13 +201,16 @@ void DataLoader::assemble(int64_t k, Batch &b, std::vector<float> &scratch) cons
     for (size_t r = 0; r < valid; ++r)
       pipeline.transform->apply(b.x.data() + r * elems, dataset.sample_shape,
                                 {epoch, b.indices[r]}, scratch);
+  // Collating cannot fail here: create() checked every sequence's length
+  // and max_length, startEpoch() the indices, and rows = bs >= valid.
   const std::span<const int64_t> rows(b.indices.data(), valid);
+  std::string unused;
   if (pipeline.int_sequences)
     collateSequences(*pipeline.int_sequences, rows, static_cast<int64_t>(bs),
-                     pipeline.sequence_collate, b.int_sequences);
+                     pipeline.sequence_collate, b.int_sequences, unused);
   if (pipeline.float_sequences)
     collateSequences(*pipeline.float_sequences, rows, static_cast<int64_t>(bs),
-                     pipeline.sequence_collate, b.float_sequences);
+                     pipeline.sequence_collate, b.float_sequences, unused);
 
   b.valid = static_cast<int64_t>(valid);
   b.index = k;

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,7 +36,7 @@ const std::vector<double> kWarmupCosine = {0.010000000000000002, 0.0400000000000
 
 TEST(LrSchedule, MatchesPyTorch) {
   expectSequence(LrSchedule::step(0.1, 3, 0.5), kStep, "step");
-  expectSequence(LrSchedule::multi_step(0.1, {2, 5, 9}, 0.1), kMultiStep, "multistep");
+  expectSequence(LrSchedule::multiStep(0.1, {2, 5, 9}, 0.1), kMultiStep, "multistep");
   expectSequence(LrSchedule::exponential(0.1, 0.9), kExp, "exp");
   expectSequence(LrSchedule::cosine(0.1, 10, 0.001), kCosine, "cosine");
   expectSequence(LrSchedule::linear(0.1, 0.25, 1.0, 4), kLinear, "linear");
@@ -55,27 +54,27 @@ TEST(LrSchedule, CosineHoldsEtaMinAfterTMaxAndNegativeStepsReadAsZero) {
 
 TEST(LrSchedule, ParsesFlagText) {
   std::string error;
-  auto s = parse_lr_schedule("warmup:3:0.1,cosine:8", 0.1, error);
+  auto s = parseLrSchedule("warmup:3:0.1,cosine:8", 0.1, error);
   ASSERT_TRUE(s) << error;
   expectSequence(*s, kWarmupCosine, "parsed warmup + cosine");
   EXPECT_EQ(s->describe(), "warmup:3:0.10000000000000001,cosine:8:0");
-  s = parse_lr_schedule("multistep:2/5/9", 0.1, error);
+  s = parseLrSchedule("multistep:2/5/9", 0.1, error);
   ASSERT_TRUE(s) << error;
   expectSequence(*s, kMultiStep, "parsed multistep");
-  s = parse_lr_schedule("step:3:0.5", 0.1, error);
+  s = parseLrSchedule("step:3:0.5", 0.1, error);
   ASSERT_TRUE(s) << error;
   expectSequence(*s, kStep, "parsed step");
-  s = parse_lr_schedule("linear:0.25:1:4", 0.1, error);
+  s = parseLrSchedule("linear:0.25:1:4", 0.1, error);
   ASSERT_TRUE(s) << error;
   expectSequence(*s, kLinear, "parsed linear");
-  s = parse_lr_schedule("exp:0.9", 0.1, error);
+  s = parseLrSchedule("exp:0.9", 0.1, error);
   ASSERT_TRUE(s) << error;
   expectSequence(*s, kExp, "parsed exp");
-  s = parse_lr_schedule("constant", 0.5, error);
+  s = parseLrSchedule("constant", 0.5, error);
   ASSERT_TRUE(s) << error;
   EXPECT_EQ(s->at(7), 0.5);
   // Warm-up with the default start factor 1/3 (torch LinearLR's).
-  s = parse_lr_schedule("warmup:4,constant", 0.3, error);
+  s = parseLrSchedule("warmup:4,constant", 0.3, error);
   ASSERT_TRUE(s) << error;
   EXPECT_NEAR(s->at(0), 0.1, 1e-16);
   EXPECT_NEAR(s->at(2), 0.2, 1e-16);
@@ -95,20 +94,29 @@ TEST(LrSchedule, ParseErrorsNameTheProblem) {
       {"warmup:10", "warmup needs a schedule after it"},
       {"step:3,cosine:4", "only a warmup may precede ','"},
       {"warmup:0,constant", "warmup: the number of steps must be positive"},
+      {"warmup:5,step:0", "step: step_size must be positive"},
       {"linear:1:2", "expected linear:START_FACTOR:END_FACTOR:TOTAL_ITERS"},
   };
   for (const Case &c : cases) {
     std::string error;
-    EXPECT_FALSE(parse_lr_schedule(c.spec, 0.1, error)) << c.spec;
+    EXPECT_FALSE(parseLrSchedule(c.spec, 0.1, error)) << c.spec;
     EXPECT_NE(error.find(c.message), std::string::npos) << c.spec << ": " << error;
     EXPECT_NE(error.find(std::string("'") + c.spec + "'"), std::string::npos) << error;
   }
-  EXPECT_THROW(LrSchedule::cosine(0.1, 0), std::invalid_argument);
+  // The factories leave the checks to check(), which parseLrSchedule calls.
+  std::string error;
+  EXPECT_FALSE(LrSchedule::cosine(0.1, 0).check(error));
+  EXPECT_EQ(error, "cosine: t_max must be positive");
+  EXPECT_FALSE(LrSchedule::warmup(5, 0.1, LrSchedule::step(0.1, 0)).check(error));
+  EXPECT_EQ(error, "step: step_size must be positive");
+  EXPECT_FALSE(LrSchedule::multiStep(0.1, {5, 2}).check(error));
+  EXPECT_EQ(error, "multistep: milestones must be sorted");
+  EXPECT_TRUE(LrSchedule::warmup(5, 0.1, LrSchedule::cosine(0.1, 9)).check(error)) << error;
 }
 
 TEST(LrSchedule, ParseErrorsEscapeTheText) {
   std::string error;
-  EXPECT_FALSE(parse_lr_schedule(std::string("cos\0x:1", 7), 0.1, error));
+  EXPECT_FALSE(parseLrSchedule(std::string("cos\0x:1", 7), 0.1, error));
   EXPECT_EQ(error, "invalid learning-rate schedule 'cos\\x00x:1': unknown schedule "
                    "'cos\\x00x' (expected constant, step, multistep, exp, cosine or linear)");
 }

@@ -47,7 +47,8 @@ bool evaluate(const kiln_model_info *m, ModelRunner &runner, DataLoader &loader,
   const int32_t k = m->num_classes;
   double sum = 0, lossSum = 0;
   int64_t count = 0, samples = 0;
-  loader.startEpoch(0);
+  if (!loader.startEpoch(0, error))
+    return false;
   while (loader.next(batch)) {
     if (!runner.predict(batch.x.data(), logits.data(), error))
       return false;

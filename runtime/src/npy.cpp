@@ -24,7 +24,6 @@
 #include <fstream>
 #include <limits>
 #include <new>
-#include <stdexcept>
 #include <system_error>
 
 #if __has_include(<unistd.h>)
@@ -241,14 +240,6 @@ NpyArray fromValues(NpyDType dtype, std::vector<int64_t> shape, const T *values,
   NpyArray a;
   a.dtype = dtype;
   a.shape = std::move(shape);
-  for (int64_t d : a.shape)
-    if (d < 0)
-      throw std::invalid_argument("makeNpyArray: negative extent in shape " +
-                                  shapeString(a.shape));
-  if (a.numElements() != static_cast<int64_t>(count))
-    throw std::invalid_argument("makeNpyArray: shape " + shapeString(a.shape) + " holds " +
-                                std::to_string(a.numElements()) + " elements, got " +
-                                std::to_string(count) + " values");
   a.data.resize(count * sizeof(T));
   if (count)
     std::memcpy(a.data.data(), values, count * sizeof(T));

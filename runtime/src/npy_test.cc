@@ -259,7 +259,11 @@ TEST_F(NpyTest, WriterReplacesAtomicallyAndValidates) {
                         error));
   EXPECT_THAT(error, HasSubstr("cannot create temporary file"));
   ASSERT_TRUE(readNpy(path, arr, error)) << "failed writes must leave the old file: " << error;
-  EXPECT_THROW(makeNpyArray({2, 2}, std::vector<float>{1}), std::invalid_argument);
+  // makeNpyArray does not check its shape; writing the array does.
+  EXPECT_FALSE(writeNpy(path, makeNpyArray({2, 2}, std::vector<float>{1}), error));
+  EXPECT_EQ(error, path + ": cannot write: shape (2, 2) of <f4 needs 16 bytes, array has 4");
+  EXPECT_FALSE(writeNpy(path, makeNpyArray({-1, 2}, std::vector<float>{1}), error));
+  EXPECT_EQ(error, path + ": cannot write: negative extent in shape (-1, 2)");
 }
 
 TEST_F(NpyTest, LoadsDatasetFromTwoFiles) {

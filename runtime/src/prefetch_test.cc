@@ -11,6 +11,7 @@
 
 #include "kiln/runtime/dataloader.h"
 #include "kiln/runtime/transforms.h"
+#include "loader_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -43,6 +44,7 @@ void operator delete(void *p) noexcept { std::free(p); }
 void operator delete(void *p, std::size_t) noexcept { std::free(p); }
 
 using namespace kiln::runtime;
+using namespace kiln::runtime::testutil;
 
 namespace {
 
@@ -99,8 +101,8 @@ void expectSameBatch(const Batch &a, const Batch &b) {
 void expectSameEpochs(DataLoader &sync, DataLoader &async, std::initializer_list<int> epochs) {
   for (int epoch : epochs) {
     SCOPED_TRACE("epoch " + std::to_string(epoch));
-    sync.startEpoch(epoch);
-    async.startEpoch(epoch);
+    startEpoch(sync, epoch);
+    startEpoch(async, epoch);
     EXPECT_EQ(sync.order(), async.order());
     Batch a, b;
     int64_t n = 0;
@@ -121,8 +123,14 @@ void expectSameEpochs(DataLoader &sync, DataLoader &async, std::initializer_list
 TEST(PrefetchTest, SameBatchesAsSynchronousAcrossThreeEpochs) {
   Dataset d = makeImages(37);
   Extras ex(37);
-  DataLoader sync(d, {5, true, 21, /*drop_last=*/false}, ex.pipeline(false));
-  DataLoader async(d, {5, true, 21, /*drop_last=*/false}, ex.pipeline(true));
+  std::unique_ptr<DataLoader> syncOwner =
+      makeLoader(d, {5, true, 21, /*drop_last=*/false}, ex.pipeline(false));
+  ASSERT_TRUE(syncOwner);
+  DataLoader &sync = *syncOwner;
+  std::unique_ptr<DataLoader> asyncOwner =
+      makeLoader(d, {5, true, 21, /*drop_last=*/false}, ex.pipeline(true));
+  ASSERT_TRUE(asyncOwner);
+  DataLoader &async = *asyncOwner;
   expectSameEpochs(sync, async, {0, 1, 2});
 }
 
@@ -132,34 +140,48 @@ TEST(PrefetchTest, SameBatchesWithSamplerAndDropLast) {
   BatchPipeline ps = ex.pipeline(false), pa = ex.pipeline(true);
   ps.sampler = pa.sampler = std::make_shared<SubsetSampler>(
       std::vector<int64_t>{29, 1, 2, 3, 5, 8, 13, 21, 0, 7, 7}, /*shuffle=*/true, 3);
-  DataLoader sync(d, {3, false, 0, /*drop_last=*/true}, ps);
-  DataLoader async(d, {3, false, 0, /*drop_last=*/true}, pa);
+  std::unique_ptr<DataLoader> syncOwner = makeLoader(d, {3, false, 0, /*drop_last=*/true}, ps);
+  ASSERT_TRUE(syncOwner);
+  DataLoader &sync = *syncOwner;
+  std::unique_ptr<DataLoader> asyncOwner = makeLoader(d, {3, false, 0, /*drop_last=*/true}, pa);
+  ASSERT_TRUE(asyncOwner);
+  DataLoader &async = *asyncOwner;
   EXPECT_EQ(async.numBatches(), 3);
   expectSameEpochs(sync, async, {1, 2, 3});
   // The plain options path prefetches too.
   BatchPipeline bare;
   bare.prefetch = true;
-  DataLoader plainSync(d, {4, true, 8, false});
-  DataLoader plainAsync(d, {4, true, 8, false}, bare);
+  std::unique_ptr<DataLoader> plainSyncOwner = makeLoader(d, {4, true, 8, false});
+  ASSERT_TRUE(plainSyncOwner);
+  DataLoader &plainSync = *plainSyncOwner;
+  std::unique_ptr<DataLoader> plainAsyncOwner = makeLoader(d, {4, true, 8, false}, bare);
+  ASSERT_TRUE(plainAsyncOwner);
+  DataLoader &plainAsync = *plainAsyncOwner;
   expectSameEpochs(plainSync, plainAsync, {0, 1, 2});
 }
 
 TEST(PrefetchTest, AbandonedEpochsRestartCleanly) {
   Dataset d = makeImages(40);
   Extras ex(40);
-  DataLoader sync(d, {3, true, 2, false}, ex.pipeline(false));
-  DataLoader async(d, {3, true, 2, false}, ex.pipeline(true));
+  std::unique_ptr<DataLoader> syncOwner = makeLoader(d, {3, true, 2, false}, ex.pipeline(false));
+  ASSERT_TRUE(syncOwner);
+  DataLoader &sync = *syncOwner;
+  std::unique_ptr<DataLoader> asyncOwner = makeLoader(d, {3, true, 2, false}, ex.pipeline(true));
+  ASSERT_TRUE(asyncOwner);
+  DataLoader &async = *asyncOwner;
   Batch b;
-  async.startEpoch(0);
+  startEpoch(async, 0);
   ASSERT_TRUE(async.next(b));
   ASSERT_TRUE(async.next(b));
   for (int i = 0; i < 20; ++i) // rapid restarts while the worker is busy
-    async.startEpoch(i % 3);
+    startEpoch(async, i % 3);
   expectSameEpochs(sync, async, {1});
   // next() without startEpoch starts epoch 0, as the synchronous loader does.
-  DataLoader fresh(d, {3, true, 2, false}, ex.pipeline(true));
+  std::unique_ptr<DataLoader> freshOwner = makeLoader(d, {3, true, 2, false}, ex.pipeline(true));
+  ASSERT_TRUE(freshOwner);
+  DataLoader &fresh = *freshOwner;
   Batch a;
-  sync.startEpoch(0);
+  startEpoch(sync, 0);
   ASSERT_TRUE(sync.next(a));
   ASSERT_TRUE(fresh.next(b));
   expectSameBatch(a, b);
@@ -169,9 +191,11 @@ TEST(PrefetchTest, DestroysCleanlyAtAnyPoint) {
   Dataset d = makeImages(50);
   Extras ex(50);
   for (int consumed = 0; consumed < 4; ++consumed) {
-    DataLoader loader(d, {4, true, 1, true}, ex.pipeline(true));
+    std::unique_ptr<DataLoader> loaderOwner = makeLoader(d, {4, true, 1, true}, ex.pipeline(true));
+    ASSERT_TRUE(loaderOwner);
+    DataLoader &loader = *loaderOwner;
     if (consumed > 0)
-      loader.startEpoch(0);
+      startEpoch(loader, 0);
     Batch b;
     for (int i = 1; i < consumed; ++i)
       ASSERT_TRUE(loader.next(b));
@@ -179,7 +203,7 @@ TEST(PrefetchTest, DestroysCleanlyAtAnyPoint) {
   SUCCEED();
 }
 
-TEST(PrefetchTest, WorkerErrorsAreRethrownInOrder) {
+TEST(PrefetchTest, TooLongSequenceIsRefusedBeforeAnyBatch) {
   Dataset d = makeImages(10);
   Extras ex(10);
   ex.tokens[7].assign(9, 1); // too long, and truncation is off
@@ -187,14 +211,40 @@ TEST(PrefetchTest, WorkerErrorsAreRethrownInOrder) {
     SCOPED_TRACE(prefetch ? "prefetch" : "sync");
     BatchPipeline p = ex.pipeline(prefetch);
     p.sequence_collate.truncate = false;
-    DataLoader loader(d, {3, false, 0, false}, p);
+    EXPECT_EQ(loaderError(d, {3, false, 0, false}, p),
+              "collateSequences: sequence 7 has length 9, more than max_length 4");
+  }
+}
+
+/// Runs out of memory (the one exception the runtime lets through) on
+/// sample 7.
+class OutOfMemoryTransform : public Transform {
+public:
+  bool check(std::span<const int64_t>, std::string &) const override { return true; }
+  void apply(float *, std::span<const int64_t>, const SampleContext &ctx,
+             std::vector<float> &) const override {
+    if (ctx.index == 7)
+      throw std::bad_alloc();
+  }
+};
+
+TEST(PrefetchTest, WorkerOutOfMemoryIsRethrownInOrder) {
+  Dataset d = makeImages(10);
+  for (bool prefetch : {false, true}) {
+    SCOPED_TRACE(prefetch ? "prefetch" : "sync");
+    BatchPipeline p;
+    p.transform = std::make_shared<OutOfMemoryTransform>();
+    p.prefetch = prefetch;
+    std::unique_ptr<DataLoader> loaderOwner = makeLoader(d, {3, false, 0, false}, p);
+    ASSERT_TRUE(loaderOwner);
+    DataLoader &loader = *loaderOwner;
     for (int round = 0; round < 2; ++round) {
-      loader.startEpoch(round);
+      startEpoch(loader, round);
       Batch b;
       ASSERT_TRUE(loader.next(b));
       ASSERT_TRUE(loader.next(b));
       EXPECT_EQ(b.index, 1);
-      EXPECT_THROW(loader.next(b), std::length_error) << "batch 2 holds sample 7";
+      EXPECT_THROW(loader.next(b), std::bad_alloc) << "batch 2 holds sample 7";
     }
   }
 }
@@ -203,7 +253,7 @@ TEST(PrefetchTest, WorkerErrorsAreRethrownInOrder) {
 class CountingTransform : public Transform {
 public:
   mutable std::atomic<int> calls{0};
-  void check(std::span<const int64_t>) const override {}
+  bool check(std::span<const int64_t>, std::string &) const override { return true; }
   void apply(float *, std::span<const int64_t>, const SampleContext &,
              std::vector<float> &) const override {
     calls.fetch_add(1);
@@ -216,8 +266,10 @@ TEST(PrefetchTest, WorksExactlyOneBatchAhead) {
   BatchPipeline p;
   p.transform = counter;
   p.prefetch = true;
-  DataLoader loader(d, {2, false, 0, true}, p);
-  loader.startEpoch(0);
+  std::unique_ptr<DataLoader> loaderOwner = makeLoader(d, {2, false, 0, true}, p);
+  ASSERT_TRUE(loaderOwner);
+  DataLoader &loader = *loaderOwner;
+  startEpoch(loader, 0);
   Batch b;
   ASSERT_TRUE(loader.next(b)); // holding batch 0
   // The worker prepares batch 1 (2 more samples) without being asked...
@@ -237,16 +289,19 @@ TEST(PrefetchTest, NoAllocationPerBatchAfterWarmup) {
   Extras ex(64);
   for (bool prefetch : {false, true}) {
     SCOPED_TRACE(prefetch ? "prefetch" : "sync");
-    DataLoader loader(d, {6, true, 5, /*drop_last=*/false}, ex.pipeline(prefetch));
+    std::unique_ptr<DataLoader> loaderOwner =
+        makeLoader(d, {6, true, 5, /*drop_last=*/false}, ex.pipeline(prefetch));
+    ASSERT_TRUE(loaderOwner);
+    DataLoader &loader = *loaderOwner;
     Batch b;
-    loader.startEpoch(0); // warm-up: both buffers and the scratch get sized
+    startEpoch(loader, 0); // warm-up: both buffers and the scratch get sized
     while (loader.next(b)) {
     }
     int64_t batches = 0;
     gAllocations = 0;
     gCountAllocations = true;
     for (int epoch = 1; epoch <= 2; ++epoch) {
-      loader.startEpoch(epoch);
+      startEpoch(loader, epoch);
       while (loader.next(b))
         ++batches;
     }

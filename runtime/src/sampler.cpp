@@ -12,7 +12,6 @@
 #include "kiln/device/random.h"
 
 #include <numeric>
-#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -30,24 +29,27 @@ void shuffleForEpoch(uint64_t seed, int epoch, std::vector<int64_t> &values) {
 
 namespace {
 
-int64_t checkSize(const char *who, int64_t n) {
-  if (n < 0)
-    throw std::invalid_argument(std::string(who) + ": size must be >= 0, got " +
-                                std::to_string(n));
-  return n;
+bool checkSize(const char *who, int64_t n, std::string &error) {
+  if (n >= 0)
+    return true;
+  error = std::string(who) + ": size must be >= 0, got " + std::to_string(n);
+  return false;
 }
 
 } // namespace
 
-SequentialSampler::SequentialSampler(int64_t n) : n(checkSize("SequentialSampler", n)) {}
+bool SequentialSampler::check(std::string &error) const {
+  return checkSize("SequentialSampler", n, error);
+}
 
 void SequentialSampler::order(int, std::vector<int64_t> &out) const {
   out.resize(static_cast<size_t>(n));
   std::iota(out.begin(), out.end(), int64_t(0));
 }
 
-RandomSampler::RandomSampler(int64_t n, uint64_t seed)
-    : n(checkSize("RandomSampler", n)), seed(seed) {}
+bool RandomSampler::check(std::string &error) const {
+  return checkSize("RandomSampler", n, error);
+}
 
 void RandomSampler::order(int epoch, std::vector<int64_t> &out) const {
   // Start from the identity so the permutation is a function of (seed,
@@ -58,11 +60,16 @@ void RandomSampler::order(int epoch, std::vector<int64_t> &out) const {
 }
 
 SubsetSampler::SubsetSampler(std::vector<int64_t> indices, bool shuffle, uint64_t seed)
-    : indices(std::move(indices)), shuffle(shuffle), seed(seed) {
-  for (size_t i = 0; i < this->indices.size(); ++i)
-    if (this->indices[i] < 0)
-      throw std::invalid_argument("SubsetSampler: index " + std::to_string(i) +
-                                  " is negative (" + std::to_string(this->indices[i]) + ")");
+    : indices(std::move(indices)), shuffle(shuffle), seed(seed) {}
+
+bool SubsetSampler::check(std::string &error) const {
+  for (size_t i = 0; i < indices.size(); ++i)
+    if (indices[i] < 0) {
+      error = "SubsetSampler: index " + std::to_string(i) + " is negative (" +
+              std::to_string(indices[i]) + ")";
+      return false;
+    }
+  return true;
 }
 
 void SubsetSampler::order(int epoch, std::vector<int64_t> &out) const {

@@ -9,14 +9,15 @@
 
 #include "kiln/runtime/dataloader.h"
 #include "kiln/runtime/sampler.h"
+#include "loader_test_util.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <numeric>
-#include <stdexcept>
 
 using namespace kiln::runtime;
+using namespace kiln::runtime::testutil;
 
 namespace {
 
@@ -88,8 +89,19 @@ TEST(SamplerTest, SubsetKeepsOrderOrShufflesWithinTheSubset) {
     anyDifferent |= o != subset;
   }
   EXPECT_TRUE(anyDifferent);
-  EXPECT_THROW(SubsetSampler({1, -2}), std::invalid_argument);
-  EXPECT_THROW(RandomSampler(-1, 0), std::invalid_argument);
+  std::string error;
+  EXPECT_TRUE(shuffled.check(error)) << error;
+  EXPECT_FALSE(SubsetSampler({1, -2}).check(error));
+  EXPECT_EQ(error, "SubsetSampler: index 1 is negative (-2)");
+  EXPECT_FALSE(RandomSampler(-1, 0).check(error));
+  EXPECT_EQ(error, "RandomSampler: size must be >= 0, got -1");
+  EXPECT_FALSE(SequentialSampler(-3).check(error));
+  EXPECT_EQ(error, "SequentialSampler: size must be >= 0, got -3");
+  // The DataLoader checks its sampler when it is created.
+  BatchPipeline p;
+  p.sampler = std::make_shared<SubsetSampler>(std::vector<int64_t>{1, -2});
+  EXPECT_EQ(loaderError(makeDataset(4), {1, false, 0, true}, p),
+            "SubsetSampler: index 1 is negative (-2)");
 }
 
 TEST(SamplerTest, UniformBelowIsInRangeAndCoversIt) {
@@ -109,9 +121,12 @@ TEST(SamplerTest, DataLoaderFollowsTheSampler) {
   BatchPipeline p;
   p.sampler = std::make_shared<SubsetSampler>(std::vector<int64_t>{4, 8, 15, 16, 19, 2, 0});
   // shuffle = true is overridden by the sampler.
-  DataLoader loader(d, {3, /*shuffle=*/true, 0, /*drop_last=*/false}, p);
+  std::unique_ptr<DataLoader> loaderOwner =
+      makeLoader(d, {3, /*shuffle=*/true, 0, /*drop_last=*/false}, p);
+  ASSERT_TRUE(loaderOwner);
+  DataLoader &loader = *loaderOwner;
   EXPECT_EQ(loader.numBatches(), 3);
-  loader.startEpoch(2);
+  startEpoch(loader, 2);
   std::vector<int64_t> seen, valid;
   Batch b;
   while (loader.next(b)) {
@@ -129,7 +144,9 @@ TEST(SamplerTest, DataLoaderFollowsTheSampler) {
   EXPECT_EQ(seen, (std::vector<int64_t>{4, 8, 15, 16, 19, 2, 0}));
   EXPECT_EQ(valid, (std::vector<int64_t>{3, 3, 1}));
 
-  DataLoader dropping(d, {3, false, 0, /*drop_last=*/true}, p);
+  std::unique_ptr<DataLoader> droppingOwner = makeLoader(d, {3, false, 0, /*drop_last=*/true}, p);
+  ASSERT_TRUE(droppingOwner);
+  DataLoader &dropping = *droppingOwner;
   EXPECT_EQ(dropping.numBatches(), 2) << "drop_last applies to the sampler's length";
 }
 
@@ -137,11 +154,15 @@ TEST(SamplerTest, RandomSamplerInPipelineEqualsShuffleOption) {
   Dataset d = makeDataset(50);
   BatchPipeline p;
   p.sampler = std::make_shared<RandomSampler>(50, 77);
-  DataLoader viaSampler(d, {8, false, 0, true}, p);
-  DataLoader viaShuffle(d, {8, true, 77, true});
+  std::unique_ptr<DataLoader> viaSamplerOwner = makeLoader(d, {8, false, 0, true}, p);
+  ASSERT_TRUE(viaSamplerOwner);
+  DataLoader &viaSampler = *viaSamplerOwner;
+  std::unique_ptr<DataLoader> viaShuffleOwner = makeLoader(d, {8, true, 77, true});
+  ASSERT_TRUE(viaShuffleOwner);
+  DataLoader &viaShuffle = *viaShuffleOwner;
   for (int epoch : {0, 3, 1}) {
-    viaSampler.startEpoch(epoch);
-    viaShuffle.startEpoch(epoch);
+    startEpoch(viaSampler, epoch);
+    startEpoch(viaShuffle, epoch);
     EXPECT_EQ(viaSampler.order(), viaShuffle.order()) << "epoch " << epoch;
   }
 }
@@ -150,15 +171,33 @@ TEST(SamplerTest, DataLoaderRejectsOutOfRangeIndices) {
   Dataset d = makeDataset(5);
   BatchPipeline p;
   p.sampler = std::make_shared<SubsetSampler>(std::vector<int64_t>{1, 5});
-  DataLoader loader(d, {1, false, 0, true}, p);
-  try {
-    loader.startEpoch(0);
-    FAIL() << "expected std::out_of_range";
-  } catch (const std::out_of_range &e) {
-    EXPECT_STREQ(e.what(), "DataLoader: sampler index 5 outside a dataset of 5 samples");
-  }
+  // Refused when the loader is created (its first epoch's order).
+  EXPECT_EQ(loaderError(d, {1, false, 0, true}, p),
+            "DataLoader: sampler index 5 outside a dataset of 5 samples");
+}
+
+/// A sampler whose later epochs leave the dataset: only startEpoch sees it.
+class DriftingSampler : public Sampler {
+public:
+  bool check(std::string &) const override { return true; }
+  int64_t size() const override { return 2; }
+  void order(int epoch, std::vector<int64_t> &out) const override { out = {epoch, epoch + 1}; }
+};
+
+TEST(SamplerTest, StartEpochRejectsOutOfRangeIndices) {
+  Dataset d = makeDataset(5);
+  BatchPipeline p;
+  p.sampler = std::make_shared<DriftingSampler>();
+  std::unique_ptr<DataLoader> loader = makeLoader(d, {1, false, 0, true}, p);
+  ASSERT_TRUE(loader);
+  std::string error;
+  EXPECT_TRUE(loader->startEpoch(3, error)) << error;
+  EXPECT_FALSE(loader->startEpoch(4, error));
+  EXPECT_EQ(error, "DataLoader: sampler index 5 outside a dataset of 5 samples");
   Batch b;
-  EXPECT_THROW(loader.next(b), std::out_of_range) << "must not serve a bad order";
+  // Unstarted again: next() serves epoch 0, never the bad order.
+  ASSERT_TRUE(loader->next(b));
+  EXPECT_EQ(b.indices[0], 0);
 }
 
 } // namespace

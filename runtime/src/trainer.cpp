@@ -9,18 +9,23 @@
 // batches it draws and drops) repeats the uninterrupted run bit for bit. All
 // buffers (arena, batches, logits) are allocated before the first step, so the
 // steady-state loop performs no allocation and its timing reflects the model.
+// TrainingRun takes those steps one member function each (parseFlags,
+// loadData, planEpochs, openLossLog, prepareModel, runEpochs, finish);
+// trainer_data.cpp reads the data.
 //
-// Exceptions may be thrown below (allocation failure, DataLoader argument
-// checks) but are caught in kiln_train_main: nothing crosses the C boundary.
+// Every error is a false (or null) return with a message (errors.h), so each
+// failure inside an epoch goes through failTraining, which ends the progress
+// line and writes the metrics gathered so far. Only std::bad_alloc may be
+// thrown below; kiln_train_main catches it: nothing crosses the C boundary.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/trainer.h"
 #include "kiln/runtime/cuda_trainer.h"
 #include "kiln/runtime/lr_schedule.h"
+#include "kiln/runtime/threads.h"
 
 #include "kiln/runtime/checkpoint.h"
-#include "kiln/runtime/csv.h"
 #include "kiln/runtime/dataloader.h"
 #include "kiln/runtime/dataset.h"
 #include "cuda_runner.h"
@@ -29,6 +34,7 @@
 #include "metrics.h"
 #include "numerics_check.h"
 #include "progress.h"
+#include "trainer_data.h"
 #include "trainer_flags.h"
 #include "trainer_state.h"
 
@@ -44,7 +50,6 @@
 #include <memory>
 #include <new>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -59,28 +64,7 @@
 
 using namespace kiln::runtime;
 
-// libomp's, present when a host model compiled with parallel loops is linked
-// (kiln_add_model links it); weak, so that the runtime itself needs no
-// OpenMP and a serial model simply has nothing to configure.
-extern "C" void omp_set_num_threads(int) __attribute__((weak));
-
 namespace {
-
-/// The team size of the model's parallel loops: \p threads, or every core
-/// for 0 (the --threads default, which also overrides OMP_NUM_THREADS).
-void setModelThreads(int64_t threads) {
-  if (!omp_set_num_threads)
-    return;
-  // Idle threads sleep instead of spinning (unless OMP_WAIT_POLICY says
-  // otherwise; libomp reads it at its first call, below). On shared cores,
-  // such as ctest -j2 on two, a spinning thread holds the core its partner
-  // needs: on the busy 2-core build machine a 2-thread fork/join took 1.4 ms
-  // spinning and 19 us passive.
-  setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
-  if (threads == 0)
-    threads = std::max<unsigned>(1, std::thread::hardware_concurrency());
-  omp_set_num_threads(static_cast<int>(threads));
-}
 
 using Clock = std::chrono::steady_clock;
 
@@ -120,86 +104,6 @@ bool validateModel(const kiln_model_info *m, std::string &error) {
                         product, m->input_elements);
     return false;
   }
-  return true;
-}
-
-/// Labels index the logits, so one out of range would make the model read
-/// out of bounds; reject the data instead.
-bool checkLabels(const Dataset &d, const char *split, int32_t numClasses, std::string &error) {
-  for (int64_t i = 0; i < d.size; ++i) {
-    if (d.y[i] < 0 || d.y[i] >= numClasses) {
-      error = fmt::format("{} label {} at index {} is out of range for {} classes", split,
-                          d.y[i], i, numClasses);
-      return false;
-    }
-  }
-  return true;
-}
-
-/// Fashion-MNIST from --data-dir: class labels only.
-bool loadImageData(const kiln_model_info *m, const TrainerFlags &flags, Dataset &train,
-                   Dataset &test, std::string &error) {
-  if (m->task != KILN_TASK_CLASSIFICATION) {
-    error = std::string("model ") + m->name + " has " +
-            (m->task == KILN_TASK_REGRESSION ? "regression" : "binary") +
-            " targets, which Fashion-MNIST does not provide; pass --train-csv, --test-csv "
-            "and --label-column";
-    return false;
-  }
-  return loadFashionMnist(flags.dataDir, true, train, error) &&
-         loadFashionMnist(flags.dataDir, false, test, error);
-}
-
-/// The --train-csv/--test-csv tables: the label column is the class index or,
-/// for regression and binary models, the (single) float target.
-bool loadCsvData(const kiln_model_info *m, const TrainerFlags &flags, Dataset &train,
-                 std::vector<float> &trainTargets, Dataset &test,
-                 std::vector<float> &testTargets, std::string &error) {
-  if (m->task != KILN_TASK_CLASSIFICATION && m->num_classes != 1) {
-    error = fmt::format("model {} has {} outputs per sample, but a CSV table gives one target "
-                        "(--label-column)",
-                        m->name, m->num_classes);
-    return false;
-  }
-  CsvOptions options;
-  options.label_column = flags.labelColumn;
-  options.max_file_bytes = flags.maxCsvBytes;
-  options.label_kind =
-      m->task == KILN_TASK_CLASSIFICATION ? CsvLabelKind::ClassIndex : CsvLabelKind::Regression;
-  CsvData trainTable, testTable;
-  if (!readCsv(flags.trainCsv, options, trainTable, error) ||
-      !readCsv(flags.testCsv, options, testTable, error))
-    return false;
-  if (trainTable.feature_names != testTable.feature_names) {
-    error = flags.testCsv + ": its feature columns differ from those of " + flags.trainCsv;
-    return false;
-  }
-  // The model's targets checked where the user can fix them: file:line.
-  const std::string column = "column '" + printableExcerpt(flags.labelColumn, 64) + "': ";
-  for (const CsvData *t : {&trainTable, &testTable}) {
-    const std::string &file = t == &trainTable ? flags.trainCsv : flags.testCsv;
-    auto at = [&](size_t i) { return fmt::format("{}:{}: ", file, t->sample_lines[i]); };
-    if (m->task == KILN_TASK_BINARY) {
-      for (size_t i = 0; i < t->targets.size(); ++i)
-        if (t->targets[i] != 0.0f && t->targets[i] != 1.0f) {
-          error = fmt::format("{}{}target {:g} is not 0 or 1, which a binary model needs", at(i),
-                              column, t->targets[i]);
-          return false;
-        }
-    } else if (m->task == KILN_TASK_CLASSIFICATION) {
-      const std::vector<int32_t> &y = t->dataset.y;
-      for (size_t i = 0; i < y.size(); ++i)
-        if (y[i] >= m->num_classes) {
-          error = fmt::format("{}{}class {} is out of range for {} classes", at(i), column, y[i],
-                              m->num_classes);
-          return false;
-        }
-    }
-  }
-  train = std::move(trainTable.dataset);
-  test = std::move(testTable.dataset);
-  trainTargets = std::move(trainTable.targets);
-  testTargets = std::move(testTable.targets);
   return true;
 }
 
@@ -309,22 +213,112 @@ bool rateAt(const LrSchedule &schedule, const TrainerFlags &flags, int64_t step,
   return false;
 }
 
-int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, char **argv) {
+/// One run of the trainer, in the order kiln_train_main takes its steps:
+/// flags, data, loaders and the resume point, the arena, the epochs, then
+/// what is written after them. Each step returns false when the run ends
+/// early (an error, or --help) with `status` set to the exit status.
+class TrainingRun {
+public:
+  TrainingRun(const kiln_model_info *m, const kiln_cuda_model *gpu) : m(m), gpu(gpu) {}
+
+  int run(int argc, char **argv) {
+    if (parseFlags(argc, argv) && loadData() && planEpochs() && openLossLog() &&
+        prepareModel() && runEpochs() && finish())
+      return KILN_TRAIN_OK;
+    return status;
+  }
+
+private:
+  /// Prints \p msg as the run's error; the step then returns false.
+  bool fail(const std::string &msg) {
+    status = ::fail(msg);
+    return false;
+  }
+
+  /// An error inside an epoch gets a line of its own, not the end of the
+  /// bar's, and the metrics of the steps before it (a diverging run's curve
+  /// is the one worth plotting) are written out.
+  bool failTraining(const std::string &msg) {
+    progress->clear();
+    std::string ignored; // The training error is the one to report.
+    metricsLog->write(ignored);
+    return fail(msg);
+  }
+
+  std::string formatMetric(double v) const {
+    return flags.fullPrecision ? fmt::format("{:.17g}", v) : fmt::format("{:.4f}", v);
+  }
+
+  bool parseFlags(int argc, char **argv);
+  bool loadData();
+  bool planEpochs();
+  bool openLossLog();
+  bool prepareModel();
+  bool runEpochs();
+  bool runEpoch(int epoch);
+  bool finish();
+
+  const kiln_model_info *m;
+  const kiln_cuda_model *gpu;
+  int status = KILN_TRAIN_FAILED;
   std::string error;
+  const char *prog = "kiln-train";
+  const char *name = "<unnamed>";
+
+  // parseFlags
+  TrainerFlags flags;
+  Progress start; // Where this process starts: nothing done, or the checkpoint's.
+  float lr = 0;
+  std::optional<LrSchedule> schedule;
+
+  // loadData
+  Dataset train, test;
+  std::vector<float> trainTargets, testTargets;
+  std::string source; // The data's files, as messages name them.
+
+  // planEpochs
+  std::unique_ptr<DataLoader> trainLoader, testLoader;
+  int64_t steps = 0;      // Steps per epoch.
+  int64_t globalStep = 0; // Steps done, the checkpoint's included.
+
+  // openLossCsv, prepareModel
+  std::unique_ptr<std::FILE, FileCloser> csv;
+  std::unique_ptr<void, FreeDeleter> arena;
+  std::unique_ptr<ModelRunner> runner;
+  std::optional<NumericsCheck> numerics;
+
+  // runEpochs, finish
+  Batch batch, testBatch;
+  std::vector<float> logits;
+  Metric metric;
+  double testLoss = 0;
+  std::optional<MetricsLog> metricsLog;
+  std::optional<ProgressDisplay> progress;
+  bool trained = false;            // Whether this process ran an epoch.
+  std::vector<std::string> issued; // Where each step whose loss is unread ran.
+  std::vector<float> losses;
+};
+
+/// Flags, the device, the output paths, the resume point and the learning
+/// rate and its schedule: everything checked before any data is read.
+bool TrainingRun::parseFlags(int argc, char **argv) {
   if (!validateModel(m, error))
     return fail(error);
-  const char *prog = argc > 0 && argv && argv[0] ? argv[0] : "kiln-train";
-  const char *name = m->name ? m->name : "<unnamed>";
+  if (argc > 0 && argv && argv[0])
+    prog = argv[0];
+  if (m->name)
+    name = m->name;
 
-  TrainerFlags flags;
   flags.dataDir = KILN_DEFAULT_DATA_DIR;
   if (!parseTrainerFlags(argc, argv, flags, error)) {
     fmt::print(stderr, "{}: error: {}\n", prog, error);
-    return KILN_TRAIN_USAGE_ERROR;
+    status = KILN_TRAIN_USAGE_ERROR;
+    return false;
   }
   if (flags.help) {
     printTrainerUsage(stdout, prog, name, m->default_lr, KILN_DEFAULT_DATA_DIR);
-    return KILN_TRAIN_OK;
+    status = KILN_TRAIN_OK;
+    return false;
   }
   if (flags.device == "cuda" && !gpu)
     return fail(std::string(prog) + " was not built for CUDA: --device cuda needs the trainer of "
@@ -334,27 +328,32 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
     return fail(error);
   if (!checkOutputs(flags, error))
     return fail(error);
-  setModelThreads(flags.threads);
-  Progress start; // Where this process starts: nothing done, or the checkpoint's.
+  kiln_set_model_threads(flags.threads);
   if (!flags.resume.empty() && !readResumePoint(flags, start, error))
     return fail(error);
   const double baseLr = flags.lrSet ? flags.lr : m->default_lr;
-  const float lr = static_cast<float>(baseLr);
+  lr = static_cast<float>(baseLr);
   if (!std::isfinite(lr) || lr <= 0)
     return fail(fmt::format("learning rate {:g} ({}) is not a finite float32 number > 0; pass --lr",
                             baseLr,
                             flags.lrSet ? "from " + (flags.resume.empty() ? "--lr" : flags.resume)
                                         : std::string("the model's default")));
-  std::optional<LrSchedule> schedule = LrSchedule::constant(lr);
+  schedule = LrSchedule::constant(lr);
   if (!flags.lrSchedule.empty()) {
     std::string scheduleError;
-    schedule = parse_lr_schedule(flags.lrSchedule, lr, scheduleError);
+    schedule = parseLrSchedule(flags.lrSchedule, lr, scheduleError);
     if (!schedule) {
       fmt::print(stderr, "{}: error: --lr-schedule: {}\n", prog, scheduleError);
-      return KILN_TRAIN_USAGE_ERROR;
+      status = KILN_TRAIN_USAGE_ERROR;
+      return false;
     }
   }
+  return true;
+}
 
+/// Prints the model line, then reads the training and test data and checks
+/// them against the model.
+bool TrainingRun::loadData() {
   const char *outputs = m->task == KILN_TASK_CLASSIFICATION ? "classes"
                         : m->task == KILN_TASK_REGRESSION   ? "outputs (regression)"
                                                             : "outputs (binary)";
@@ -363,13 +362,11 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
              m->num_classes, outputs);
   fmt::print("arena: {} bytes\n", m->arena_bytes);
 
-  Dataset train, test;
-  std::vector<float> trainTargets, testTargets;
   const bool fromCsv = !flags.trainCsv.empty();
   if (!(fromCsv ? loadCsvData(m, flags, train, trainTargets, test, testTargets, error)
                 : loadImageData(m, flags, train, test, error)))
     return fail(error);
-  const std::string source = fromCsv ? flags.trainCsv + ", " + flags.testCsv : flags.dataDir;
+  source = fromCsv ? flags.trainCsv + ", " + flags.testCsv : flags.dataDir;
   for (const Dataset *d : {&train, &test})
     if (d->sampleElements() != m->input_elements)
       return fail(fmt::format("model {} expects {} input elements per sample, {} data in {} "
@@ -383,7 +380,12 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
   if (!fromCsv && (!checkLabels(train, "training", m->num_classes, error) ||
                    !checkLabels(test, "test", m->num_classes, error)))
     return fail(error);
+  return true;
+}
 
+/// The loaders, the steps per epoch and where the resume point falls in
+/// them; checks every rate the run will use, then prints the plan.
+bool TrainingRun::planEpochs() {
   // The next batch is gathered on a worker thread while the step runs; the
   // order and contents are exactly those of the synchronous loader.
   BatchPipeline prefetching, testPipeline;
@@ -392,22 +394,27 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
     prefetching.targets = &trainTargets;
     testPipeline.targets = &testTargets;
   }
-  DataLoader trainLoader(train, {m->batch_size, /*shuffle=*/true, flags.seed, /*drop_last=*/true},
-                         prefetching);
-  DataLoader testLoader(test, {m->batch_size, /*shuffle=*/false, 0, /*drop_last=*/false},
-                        testPipeline);
-  const int64_t batchesPerEpoch = trainLoader.numBatches();
+  trainLoader = DataLoader::create(
+      train, {m->batch_size, /*shuffle=*/true, flags.seed, /*drop_last=*/true}, prefetching,
+      error);
+  if (!trainLoader)
+    return fail(error);
+  testLoader = DataLoader::create(
+      test, {m->batch_size, /*shuffle=*/false, 0, /*drop_last=*/false}, testPipeline, error);
+  if (!testLoader)
+    return fail(error);
+  const int64_t batchesPerEpoch = trainLoader->numBatches();
   if (batchesPerEpoch == 0)
     return fail(fmt::format("training set has {} samples, fewer than one batch of {}",
                             train.size, m->batch_size));
-  const int64_t steps = flags.maxSteps > 0 && flags.maxSteps < batchesPerEpoch
-                            ? flags.maxSteps : batchesPerEpoch;
+  steps = flags.maxSteps > 0 && flags.maxSteps < batchesPerEpoch ? flags.maxSteps
+                                                                 : batchesPerEpoch;
   if (start.stepInEpoch >= steps)
     return fail(fmt::format("{}: the checkpoint was saved after step {} of epoch {}, but an "
                             "epoch has {} steps here; use the data and --max-steps of the "
                             "original run",
                             flags.resume, start.stepInEpoch, start.epoch + 1, steps));
-  int64_t globalStep = static_cast<int64_t>(start.epoch) * steps + start.stepInEpoch;
+  globalStep = static_cast<int64_t>(start.epoch) * steps + start.stepInEpoch;
   if (start.globalStep >= 0 && start.globalStep != globalStep)
     fmt::print(stderr,
                "warning: {} was saved at global step {}, but epoch {} step {} is global step {} "
@@ -440,28 +447,34 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
   }
   if (!flags.initFrom.empty())
     fmt::print("parameters: {}\n", flags.initFrom);
+  return true;
+}
 
-  std::unique_ptr<std::FILE, FileCloser> csv;
-  if (!flags.lossCsv.empty()) {
-    csv.reset(openLossCsv(flags.lossCsv, error));
-    if (!csv)
-      return fail(error);
-    fmt::print(csv.get(), "step,epoch,loss\n");
-  }
+bool TrainingRun::openLossLog() {
+  if (flags.lossCsv.empty())
+    return true;
+  csv.reset(openLossCsv(flags.lossCsv, error));
+  if (!csv)
+    return fail(error);
+  fmt::print(csv.get(), "step,epoch,loss\n");
+  return true;
+}
 
+/// The arena, initialized and then restored from --resume or --init-from,
+/// and the runner that steps it on the chosen device.
+bool TrainingRun::prepareModel() {
   // aligned_alloc requires a size that is a multiple of the alignment.
   if (m->arena_bytes > UINT64_MAX - 64)
     return fail(fmt::format("arena size {} is too large", m->arena_bytes));
   const uint64_t arenaBytes = (m->arena_bytes + 63) / 64 * 64;
-  std::unique_ptr<void, FreeDeleter> arena(
-      std::aligned_alloc(64, static_cast<size_t>(arenaBytes ? arenaBytes : 64)));
+  arena.reset(std::aligned_alloc(64, static_cast<size_t>(arenaBytes ? arenaBytes : 64)));
   if (!arena)
     return fail(fmt::format("cannot allocate arena of {} bytes", arenaBytes));
   // Zeroing makes runs reproducible even if a model reads scratch before
   // writing it.
   std::memset(arena.get(), 0, static_cast<size_t>(arenaBytes));
-  if (int status = m->init(arena.get(), flags.seed))
-    return fail(fmt::format("model init failed with status {}", status));
+  if (int initStatus = m->init(arena.get(), flags.seed))
+    return fail(fmt::format("model init failed with status {}", initStatus));
   if (!flags.resume.empty() &&
       (!loadState(m, arena.get(), flags.resume, /*parametersOnly=*/false, /*partial=*/false,
                   error) ||
@@ -472,138 +485,138 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
                   error) ||
        !checkFiniteState(m, arena.get(), flags.initFrom, error)))
     return fail(error);
-  std::unique_ptr<ModelRunner> runner;
   if (flags.device == "cuda")
     runner = makeCudaRunner(m, gpu, arena.get(), error);
   else
     runner = std::make_unique<HostRunner>(m, arena.get());
   if (!runner || !runner->upload(error))
     return fail(error);
-  auto formatMetric = [&](double v) {
-    return flags.fullPrecision ? fmt::format("{:.17g}", v) : fmt::format("{:.4f}", v);
-  };
-  const NumericsCheck numerics(m, std::getenv("KILN_CHECK_NUMERICS"));
-  if (numerics.requestedButMissing())
+  numerics.emplace(m, std::getenv("KILN_CHECK_NUMERICS"));
+  if (numerics->requestedButMissing())
     fmt::print(stderr, "note: KILN_CHECK_NUMERICS=1, but {} was built without "
                "--check-numerics: only a NaN/Inf loss stops training, without naming the op\n",
                m->name);
+  return true;
+}
 
-  Batch batch, testBatch;
-  std::vector<float> logits(static_cast<size_t>(m->batch_size) * m->num_classes);
-  Metric metric = metricOf(m);
-  double testLoss = 0;
-  MetricsLog metricsLog(flags.metrics);
-  ProgressDisplay progress(stdout, ProgressDisplay::isTerminal(stdout), flags.epochs, steps);
-  // An error inside an epoch gets a line of its own, not the end of the
-  // bar's, and the metrics of the steps before it (a diverging run's curve
-  // is the one worth plotting) are written out.
-  auto failTraining = [&](const std::string &msg) {
-    progress.clear();
-    std::string ignored; // The training error is the one to report.
-    metricsLog.write(ignored);
-    return fail(msg);
-  };
-  bool trained = false; // Whether this process ran an epoch.
-  std::vector<std::string> issued; // Where each step whose loss is unread ran.
-  std::vector<float> losses;
-  for (int epoch = start.epoch + 1; epoch <= flags.epochs; ++epoch) {
-    const auto epochStart = Clock::now();
-    auto windowStart = epochStart;
-    // A checkpoint saved inside this epoch: its steps are done, and their
-    // batches are drawn and dropped so the rest of the order is unchanged.
-    const int64_t firstStep = epoch == start.epoch + 1 ? start.stepInEpoch + 1 : 1;
-    double epochLoss = firstStep > 1 ? start.epochLossSum : 0, windowLoss = 0;
-    int64_t windowSteps = 0;
-    float stepLr = lr;
-    progress.startEpoch(epoch, firstStep, epochStart);
-    trainLoader.startEpoch(epoch);
-    for (int64_t skipped = 1; skipped < firstStep; ++skipped)
-      trainLoader.next(batch);
-    for (int64_t step = firstStep; step <= steps && trainLoader.next(batch); ++step) {
-      float loss = 0;
-      // The schedule is a function of the global step, so a resumed run
-      // continues it exactly.
-      if (!rateAt(*schedule, flags, globalStep, steps, stepLr, error))
-        return failTraining(error);
-      const std::string where = fmt::format("at epoch {} step {} (global step {}, lr {:g})",
-                                            epoch, step, globalStep + 1, stepLr);
-      if (!runner->step(batch.x.data(), targetsOf(m, batch), stepLr, error))
-        return failTraining(fmt::format("{} {}", error, where));
-      if (std::string site = numerics.firstNonFinite(arena.get()); !site.empty())
-        return failTraining(fmt::format("step {} (epoch {}): first NaN/Inf produced by {}",
-                                        globalStep + 1, epoch, site));
-      ++globalStep;
-      issued.push_back(where);
-      // A GPU's losses are read back only every few steps (each read waits
-      // for the device); they are accounted here in step order.
-      const bool logNow = flags.logEvery > 0 && step % flags.logEvery == 0;
-      const bool saveNow = flags.saveEvery > 0 && globalStep % flags.saveEvery == 0;
-      if (!runner->lossesDue() && !logNow && !saveNow && step < steps)
-        continue;
-      losses.clear();
-      if (!runner->takeLosses(losses, error))
-        return failTraining(error);
-      for (size_t i = 0; i < losses.size(); ++i) {
-        loss = losses[i];
-        if (!std::isfinite(loss))
-          return failTraining(fmt::format("loss became {} {}; training diverged",
-                                          std::isnan(loss) ? "NaN" : "infinite", issued[i]));
-        epochLoss += loss;
-        windowLoss += loss;
-        ++windowSteps;
-      }
-      issued.clear();
-      progress.step(step, epochLoss / static_cast<double>(step), Clock::now());
-      if (logNow) {
-        // Loss and throughput are averaged over the steps since the last
-        // line, which is smoother than a single step's value.
-        double meanLoss = windowLoss / windowSteps;
-        double rate = windowSteps * m->batch_size / std::max(secondsSince(windowStart), 1e-9);
-        progress.logStep(epoch, step, meanLoss, rate);
-        if (csv)
-          fmt::print(csv.get(), "{},{},{:.6f}\n", globalStep, epoch, meanLoss);
-        metricsLog.addStep(globalStep, epoch, meanLoss, stepLr, rate);
-        windowLoss = 0;
-        windowSteps = 0;
-        windowStart = Clock::now();
-      }
-      // The end of the epoch saves anyway, with its test metric.
-      if (flags.saveEvery > 0 && globalStep % flags.saveEvery == 0 && step < steps) {
-        const Progress here{epoch - 1, step, epochLoss, globalStep};
-        progress.clear(); // The checkpoint message starts a line.
-        if (!runner->download(error) ||
-            !saveTrainerCheckpoint(m, arena.get(), flags, lr, here, nullptr, nullptr, error))
-          return failTraining(error);
-      }
-    }
-    const double trainSeconds = secondsSince(epochStart);
-    if (!evaluate(m, *runner, testLoader, testBatch, logits, metric, testLoss, error))
+bool TrainingRun::runEpochs() {
+  logits.resize(static_cast<size_t>(m->batch_size) * m->num_classes);
+  metric = metricOf(m);
+  metricsLog.emplace(flags.metrics);
+  progress.emplace(stdout, ProgressDisplay::isTerminal(stdout), flags.epochs, steps);
+  for (int epoch = start.epoch + 1; epoch <= flags.epochs; ++epoch)
+    if (!runEpoch(epoch))
+      return false;
+  return true;
+}
+
+/// The steps of \p epoch (the rest of it, when resuming inside it), the test
+/// metric and, with --save, the epoch's checkpoint.
+bool TrainingRun::runEpoch(int epoch) {
+  const auto epochStart = Clock::now();
+  auto windowStart = epochStart;
+  // A checkpoint saved inside this epoch: its steps are done, and their
+  // batches are drawn and dropped so the rest of the order is unchanged.
+  const int64_t firstStep = epoch == start.epoch + 1 ? start.stepInEpoch + 1 : 1;
+  double epochLoss = firstStep > 1 ? start.epochLossSum : 0, windowLoss = 0;
+  int64_t windowSteps = 0;
+  float stepLr = lr;
+  progress->startEpoch(epoch, firstStep, epochStart);
+  if (!trainLoader->startEpoch(epoch, error))
+    return failTraining(error);
+  for (int64_t skipped = 1; skipped < firstStep; ++skipped)
+    trainLoader->next(batch);
+  for (int64_t step = firstStep; step <= steps && trainLoader->next(batch); ++step) {
+    float loss = 0;
+    // The schedule is a function of the global step, so a resumed run
+    // continues it exactly.
+    if (!rateAt(*schedule, flags, globalStep, steps, stepLr, error))
       return failTraining(error);
-    const double trainLoss = epochLoss / steps;
-    progress.line(fmt::format("epoch {}/{} done: train loss {} test {} {} ({:.1f} s)", epoch,
-                              flags.epochs, formatMetric(trainLoss), metric.name,
-                              formatMetric(metric.value), secondsSince(epochStart)));
-    metricsLog.addEpoch(globalStep, epoch, trainLoss, stepLr,
-                        static_cast<double>((steps - firstStep + 1) * m->batch_size) /
-                            std::max(trainSeconds, 1e-9),
-                        testLoss,
-                        m->task == KILN_TASK_REGRESSION ? std::nullopt
-                                                        : std::optional<double>(metric.value));
-    if (!metricsLog.write(error))
-      return fail(error);
-    trained = true;
-    const Progress done{epoch, 0, 0, globalStep};
-    if (!flags.save.empty() &&
-        (!runner->download(error) ||
-         !saveTrainerCheckpoint(m, arena.get(), flags, lr, done, &trainLoss, &metric, error)))
-      return fail(error);
+    const std::string where = fmt::format("at epoch {} step {} (global step {}, lr {:g})", epoch,
+                                          step, globalStep + 1, stepLr);
+    if (!runner->step(batch.x.data(), targetsOf(m, batch), stepLr, error))
+      return failTraining(fmt::format("{} {}", error, where));
+    if (std::string site = numerics->firstNonFinite(arena.get()); !site.empty())
+      return failTraining(fmt::format("step {} (epoch {}): first NaN/Inf produced by {}",
+                                      globalStep + 1, epoch, site));
+    ++globalStep;
+    issued.push_back(where);
+    // A GPU's losses are read back only every few steps (each read waits
+    // for the device); they are accounted here in step order.
+    const bool logNow = flags.logEvery > 0 && step % flags.logEvery == 0;
+    const bool saveNow = flags.saveEvery > 0 && globalStep % flags.saveEvery == 0;
+    if (!runner->lossesDue() && !logNow && !saveNow && step < steps)
+      continue;
+    losses.clear();
+    if (!runner->takeLosses(losses, error))
+      return failTraining(error);
+    for (size_t i = 0; i < losses.size(); ++i) {
+      loss = losses[i];
+      if (!std::isfinite(loss))
+        return failTraining(fmt::format("loss became {} {}; training diverged",
+                                        std::isnan(loss) ? "NaN" : "infinite", issued[i]));
+      epochLoss += loss;
+      windowLoss += loss;
+      ++windowSteps;
+    }
+    issued.clear();
+    progress->step(step, epochLoss / static_cast<double>(step), Clock::now());
+    if (logNow) {
+      // Loss and throughput are averaged over the steps since the last
+      // line, which is smoother than a single step's value.
+      double meanLoss = windowLoss / windowSteps;
+      double rate = windowSteps * m->batch_size / std::max(secondsSince(windowStart), 1e-9);
+      progress->logStep(epoch, step, meanLoss, rate);
+      if (csv)
+        fmt::print(csv.get(), "{},{},{:.6f}\n", globalStep, epoch, meanLoss);
+      metricsLog->addStep(globalStep, epoch, meanLoss, stepLr, rate);
+      windowLoss = 0;
+      windowSteps = 0;
+      windowStart = Clock::now();
+    }
+    // The end of the epoch saves anyway, with its test metric.
+    if (flags.saveEvery > 0 && globalStep % flags.saveEvery == 0 && step < steps) {
+      const Progress here{epoch - 1, step, epochLoss, globalStep};
+      progress->clear(); // The checkpoint message starts a line.
+      if (!runner->download(error) ||
+          !saveTrainerCheckpoint(m, arena.get(), flags, lr, here, nullptr, nullptr, error))
+        return failTraining(error);
+    }
   }
+  const double trainSeconds = secondsSince(epochStart);
+  if (!evaluate(m, *runner, *testLoader, testBatch, logits, metric, testLoss, error))
+    return failTraining(error);
+  const double trainLoss = epochLoss / steps;
+  progress->line(fmt::format("epoch {}/{} done: train loss {} test {} {} ({:.1f} s)", epoch,
+                             flags.epochs, formatMetric(trainLoss), metric.name,
+                             formatMetric(metric.value), secondsSince(epochStart)));
+  metricsLog->addEpoch(globalStep, epoch, trainLoss, stepLr,
+                       static_cast<double>((steps - firstStep + 1) * m->batch_size) /
+                           std::max(trainSeconds, 1e-9),
+                       testLoss,
+                       m->task == KILN_TASK_REGRESSION ? std::nullopt
+                                                       : std::optional<double>(metric.value));
+  if (!metricsLog->write(error))
+    return fail(error);
+  trained = true;
+  const Progress done{epoch, 0, 0, globalStep};
+  if (!flags.save.empty() &&
+      (!runner->download(error) ||
+       !saveTrainerCheckpoint(m, arena.get(), flags, lr, done, &trainLoss, &metric, error)))
+    return fail(error);
+  return true;
+}
+
+/// Without a trained epoch, the test metric and checkpoint of the state as
+/// loaded; then --dump-logits, --dump-observations, the loss CSV's flush and
+/// the final metric line.
+bool TrainingRun::finish() {
   if (!trained) {
-    if (!evaluate(m, *runner, testLoader, testBatch, logits, metric, testLoss, error))
+    if (!evaluate(m, *runner, *testLoader, testBatch, logits, metric, testLoss, error))
       return fail(error);
     // Nothing trained (--epochs 0, or resumed at or past --epochs): the
     // checkpoint still records the state, e.g. one converted by --init-from.
-    if (!metricsLog.write(error)) // The header alone: no step ran.
+    if (!metricsLog->write(error)) // The header alone: no step ran.
       return fail(error);
     Progress unchanged = start;
     unchanged.globalStep = globalStep;
@@ -612,8 +625,8 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
          !saveTrainerCheckpoint(m, arena.get(), flags, lr, unchanged, nullptr, &metric, error)))
       return fail(error);
   }
-  if (!flags.dumpLogits.empty() && !dumpLogits(m, *runner, testLoader, testBatch, logits,
-                                               test, testTargets, flags.dumpLogits, error))
+  if (!flags.dumpLogits.empty() && !dumpLogits(m, *runner, *testLoader, testBatch, logits, test,
+                                               testTargets, flags.dumpLogits, error))
     return fail(error);
   if (!flags.dumpObservations.empty() &&
       (!runner->download(error) ||
@@ -623,7 +636,7 @@ int trainMain(const kiln_model_info *m, const kiln_cuda_model *gpu, int argc, ch
     return fail("cannot write loss CSV " + flags.lossCsv + ": " + std::strerror(errno));
   fmt::print("final test {}: {}\n", metric.name, formatMetric(metric.value));
   std::fflush(stdout);
-  return KILN_TRAIN_OK;
+  return true;
 }
 
 } // namespace
@@ -635,7 +648,7 @@ extern "C" int kiln_train_main(const kiln_model_info *model, int argc, char **ar
 extern "C" int kiln_train_main_cuda(const kiln_model_info *model, const kiln_cuda_model *gpu,
                                     int argc, char **argv) {
   try {
-    return trainMain(model, gpu, argc, argv);
+    return TrainingRun(model, gpu).run(argc, argv);
   } catch (const std::bad_alloc &) {
     std::fprintf(stderr, "error: out of memory (std::bad_alloc)\n");
   } catch (const std::exception &e) {

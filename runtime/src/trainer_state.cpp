@@ -112,8 +112,8 @@ bool readResumePoint(TrainerFlags &flags, Progress &progress, std::string &error
 bool loadState(const kiln_model_info *m, void *arena, const std::string &path,
                bool parametersOnly, bool partial, std::string &error) {
   LoadOptions options;
-  options.parametersOnly = parametersOnly;
-  options.allowMissingTensors = options.allowUnknownTensors = partial;
+  options.parameters_only = parametersOnly;
+  options.allow_missing_tensors = options.allow_unknown_tensors = partial;
   LoadResult result;
   if (loadCheckpoint(*m, arena, path, options, &result, error)) {
     // What strict=False skipped is worth seeing: a typo in a module name

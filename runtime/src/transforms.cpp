@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <stdexcept>
 #include <string>
 
 namespace kiln::runtime {
@@ -39,7 +38,7 @@ uint64_t sampleKey(uint64_t seed, int64_t epoch, int64_t index) {
   return splitMix64(state);
 }
 
-ImageDims ImageDims::of(std::span<const int64_t> shape) {
+bool ImageDims::of(std::span<const int64_t> shape, ImageDims &out, std::string &error) {
   ImageDims d;
   if (shape.size() == 3) {
     d.c = shape[0];
@@ -49,41 +48,60 @@ ImageDims ImageDims::of(std::span<const int64_t> shape) {
     d.h = shape[0];
     d.w = shape[1];
   } else {
-    throw std::invalid_argument("image transforms need a [C, H, W] or [H, W] sample, got " +
-                                shapeString(shape));
+    error = "image transforms need a [C, H, W] or [H, W] sample, got " + shapeString(shape);
+    return false;
   }
-  if (d.c < 1 || d.h < 1 || d.w < 1)
-    throw std::invalid_argument("image transforms need positive extents, got " +
-                                shapeString(shape));
+  if (d.c < 1 || d.h < 1 || d.w < 1) {
+    error = "image transforms need positive extents, got " + shapeString(shape);
+    return false;
+  }
+  out = d;
+  return true;
+}
+
+namespace {
+
+/// The view of a shape that check() accepted.
+ImageDims checkedDims(std::span<const int64_t> shape) {
+  ImageDims d;
+  std::string unused;
+  ImageDims::of(shape, d, unused);
   return d;
 }
+
+} // namespace
 
 //===-- Normalize ---------------------------------------------------------===//
 
 Normalize::Normalize(std::vector<float> mean, std::vector<float> std)
-    : mean(std::move(mean)), stddev(std::move(std)) {
-  if (this->mean.empty() || this->mean.size() != this->stddev.size())
-    throw std::invalid_argument("Normalize: need as many means as stds (and at least one), got " +
-                                std::to_string(this->mean.size()) + " and " +
-                                std::to_string(this->stddev.size()));
-  for (size_t c = 0; c < this->stddev.size(); ++c)
-    if (!(std::isfinite(this->stddev[c]) && this->stddev[c] > 0))
-      throw std::invalid_argument("Normalize: std[" + std::to_string(c) +
-                                  "] must be finite and > 0, got " +
-                                  std::to_string(this->stddev[c]));
-}
+    : mean(std::move(mean)), stddev(std::move(std)) {}
 
-void Normalize::check(std::span<const int64_t> shape) const {
-  ImageDims d = ImageDims::of(shape);
-  if (mean.size() != 1 && static_cast<int64_t>(mean.size()) != d.c)
-    throw std::invalid_argument("Normalize: " + std::to_string(mean.size()) +
-                                " channel values for samples of shape " + shapeString(shape) +
-                                " (" + std::to_string(d.c) + " channels)");
+bool Normalize::check(std::span<const int64_t> shape, std::string &error) const {
+  if (mean.empty() || mean.size() != stddev.size()) {
+    error = "Normalize: need as many means as stds (and at least one), got " +
+            std::to_string(mean.size()) + " and " + std::to_string(stddev.size());
+    return false;
+  }
+  for (size_t c = 0; c < stddev.size(); ++c)
+    if (!(std::isfinite(stddev[c]) && stddev[c] > 0)) {
+      error = "Normalize: std[" + std::to_string(c) + "] must be finite and > 0, got " +
+              std::to_string(stddev[c]);
+      return false;
+    }
+  ImageDims d;
+  if (!ImageDims::of(shape, d, error))
+    return false;
+  if (mean.size() != 1 && static_cast<int64_t>(mean.size()) != d.c) {
+    error = "Normalize: " + std::to_string(mean.size()) + " channel values for samples of shape " +
+            shapeString(shape) + " (" + std::to_string(d.c) + " channels)";
+    return false;
+  }
+  return true;
 }
 
 void Normalize::apply(float *sample, std::span<const int64_t> shape, const SampleContext &,
                       std::vector<float> &) const {
-  const ImageDims d = ImageDims::of(shape);
+  const ImageDims d = checkedDims(shape);
   const int64_t plane = d.h * d.w;
   for (int64_t c = 0; c < d.c; ++c) {
     const size_t k = mean.size() == 1 ? 0 : static_cast<size_t>(c);
@@ -97,13 +115,16 @@ void Normalize::apply(float *sample, std::span<const int64_t> shape, const Sampl
 
 //===-- RandomHorizontalFlip ----------------------------------------------===//
 
-RandomHorizontalFlip::RandomHorizontalFlip(uint64_t seed, double p) : seed(seed), p(p) {
-  if (!(p >= 0.0 && p <= 1.0))
-    throw std::invalid_argument("RandomHorizontalFlip: p must be in [0, 1], got " +
-                                std::to_string(p));
-}
+RandomHorizontalFlip::RandomHorizontalFlip(uint64_t seed, double p) : seed(seed), p(p) {}
 
-void RandomHorizontalFlip::check(std::span<const int64_t> shape) const { ImageDims::of(shape); }
+bool RandomHorizontalFlip::check(std::span<const int64_t> shape, std::string &error) const {
+  if (!(p >= 0.0 && p <= 1.0)) {
+    error = "RandomHorizontalFlip: p must be in [0, 1], got " + std::to_string(p);
+    return false;
+  }
+  ImageDims d;
+  return ImageDims::of(shape, d, error);
+}
 
 bool RandomHorizontalFlip::flips(const SampleContext &ctx) const {
   // 53 random bits as a double in [0, 1): exact, so p = 0 never flips and
@@ -115,7 +136,7 @@ bool RandomHorizontalFlip::flips(const SampleContext &ctx) const {
 void RandomHorizontalFlip::apply(float *sample, std::span<const int64_t> shape,
                                  const SampleContext &ctx, std::vector<float> &) const {
   if (flips(ctx))
-    flipHorizontal(sample, ImageDims::of(shape));
+    flipHorizontal(sample, checkedDims(shape));
 }
 
 void flipHorizontal(float *sample, const ImageDims &d) {
@@ -128,13 +149,16 @@ void flipHorizontal(float *sample, const ImageDims &d) {
 //===-- RandomCrop --------------------------------------------------------===//
 
 RandomCrop::RandomCrop(uint64_t seed, int64_t padding, float fill)
-    : seed(seed), padding(padding), fill(fill) {
-  if (padding < 0)
-    throw std::invalid_argument("RandomCrop: padding must be >= 0, got " +
-                                std::to_string(padding));
-}
+    : seed(seed), padding(padding), fill(fill) {}
 
-void RandomCrop::check(std::span<const int64_t> shape) const { ImageDims::of(shape); }
+bool RandomCrop::check(std::span<const int64_t> shape, std::string &error) const {
+  if (padding < 0) {
+    error = "RandomCrop: padding must be >= 0, got " + std::to_string(padding);
+    return false;
+  }
+  ImageDims d;
+  return ImageDims::of(shape, d, error);
+}
 
 std::pair<int64_t, int64_t> RandomCrop::offsets(const SampleContext &ctx) const {
   uint64_t state = sampleKey(seed ^ kCropSalt, ctx.epoch, ctx.index);
@@ -149,7 +173,7 @@ void RandomCrop::apply(float *sample, std::span<const int64_t> shape, const Samp
   if (padding == 0)
     return;
   auto [top, left] = offsets(ctx);
-  padCrop(sample, ImageDims::of(shape), padding, top, left, fill, scratch);
+  padCrop(sample, checkedDims(shape), padding, top, left, fill, scratch);
 }
 
 void padCrop(float *sample, const ImageDims &d, int64_t padding, int64_t top, int64_t left,
@@ -183,15 +207,18 @@ void padCrop(float *sample, const ImageDims &d, int64_t padding, int64_t top, in
 //===-- Compose -----------------------------------------------------------===//
 
 Compose::Compose(std::vector<std::shared_ptr<const Transform>> transforms)
-    : transforms(std::move(transforms)) {
-  for (size_t i = 0; i < this->transforms.size(); ++i)
-    if (!this->transforms[i])
-      throw std::invalid_argument("Compose: transform " + std::to_string(i) + " is null");
-}
+    : transforms(std::move(transforms)) {}
 
-void Compose::check(std::span<const int64_t> shape) const {
-  for (const auto &t : transforms)
-    t->check(shape);
+bool Compose::check(std::span<const int64_t> shape, std::string &error) const {
+  for (size_t i = 0; i < transforms.size(); ++i) {
+    if (!transforms[i]) {
+      error = "Compose: transform " + std::to_string(i) + " is null";
+      return false;
+    }
+    if (!transforms[i]->check(shape, error))
+      return false;
+  }
+  return true;
 }
 
 void Compose::apply(float *sample, std::span<const int64_t> shape, const SampleContext &ctx,

@@ -10,14 +10,15 @@
 
 #include "kiln/runtime/dataloader.h"
 #include "kiln/runtime/transforms.h"
+#include "loader_test_util.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
-#include <stdexcept>
 
 using namespace kiln::runtime;
+using namespace kiln::runtime::testutil;
 
 namespace {
 
@@ -26,9 +27,25 @@ using Shape = std::vector<int64_t>;
 std::vector<float> applied(const Transform &t, std::vector<float> img, const Shape &shape,
                            SampleContext ctx = {}) {
   std::vector<float> scratch;
-  t.check(shape);
+  std::string error;
+  EXPECT_TRUE(t.check(shape, error)) << error;
   t.apply(img.data(), shape, ctx, scratch);
   return img;
+}
+
+/// The ImageDims of a shape that must be an image shape.
+ImageDims dims(const Shape &shape) {
+  ImageDims d;
+  std::string error;
+  EXPECT_TRUE(ImageDims::of(shape, d, error)) << error;
+  return d;
+}
+
+/// The error \p t reports for samples of \p shape ("" if it accepts them).
+std::string checkError(const Transform &t, const Shape &shape) {
+  std::string error;
+  EXPECT_FALSE(t.check(shape, error)) << "accepted";
+  return error;
 }
 
 TEST(TransformsTest, NormalizePerChannel) {
@@ -46,30 +63,41 @@ TEST(TransformsTest, NormalizePerChannel) {
 }
 
 TEST(TransformsTest, NormalizeRejectsBadArguments) {
-  EXPECT_THROW(Normalize({1, 2}, {1}), std::invalid_argument);
-  EXPECT_THROW(Normalize({}, {}), std::invalid_argument);
-  EXPECT_THROW(Normalize({0}, {0}), std::invalid_argument);
-  EXPECT_THROW(Normalize({0}, {-1}), std::invalid_argument);
+  const Shape image = {1, 2, 2};
+  EXPECT_EQ(checkError(Normalize({1, 2}, {1}), image),
+            "Normalize: need as many means as stds (and at least one), got 2 and 1");
+  EXPECT_EQ(checkError(Normalize({}, {}), image),
+            "Normalize: need as many means as stds (and at least one), got 0 and 0");
+  EXPECT_EQ(checkError(Normalize({0}, {0}), image),
+            "Normalize: std[0] must be finite and > 0, got 0.000000");
+  EXPECT_EQ(checkError(Normalize({0}, {-1}), image),
+            "Normalize: std[0] must be finite and > 0, got -1.000000");
   Normalize three({0, 0, 0}, {1, 1, 1});
-  EXPECT_THROW(three.check(Shape{2, 4, 4}), std::invalid_argument);
-  EXPECT_THROW(three.check(Shape{4}), std::invalid_argument);
-  EXPECT_THROW(three.check(Shape{1, 2, 3, 4}), std::invalid_argument);
-  EXPECT_NO_THROW(three.check(Shape{3, 4, 4}));
+  EXPECT_EQ(checkError(three, {2, 4, 4}),
+            "Normalize: 3 channel values for samples of shape [2, 4, 4] (2 channels)");
+  EXPECT_EQ(checkError(three, {4}),
+            "image transforms need a [C, H, W] or [H, W] sample, got [4]");
+  EXPECT_EQ(checkError(three, {1, 2, 3, 4}),
+            "image transforms need a [C, H, W] or [H, W] sample, got [1, 2, 3, 4]");
+  EXPECT_EQ(checkError(three, {3, 0, 4}), "image transforms need positive extents, got [3, 0, 4]");
+  std::string error;
+  EXPECT_TRUE(three.check(Shape{3, 4, 4}, error)) << error;
 }
 
 TEST(TransformsTest, FlipMirrorsWidth) {
   std::vector<float> hw = {1, 2, 3, 4, 5, 6};
-  flipHorizontal(hw.data(), ImageDims::of(Shape{2, 3}));
+  flipHorizontal(hw.data(), dims(Shape{2, 3}));
   EXPECT_EQ(hw, (std::vector<float>{3, 2, 1, 6, 5, 4}));
   std::vector<float> chw = {1, 2, 3, 4};
-  flipHorizontal(chw.data(), ImageDims::of(Shape{2, 1, 2}));
+  flipHorizontal(chw.data(), dims(Shape{2, 1, 2}));
   EXPECT_EQ(chw, (std::vector<float>{2, 1, 4, 3}));
   // p = 1 always flips, p = 0 never does.
   EXPECT_EQ(applied(RandomHorizontalFlip(3, 1.0), {1, 2, 3}, {1, 3}, {0, 5}),
             (std::vector<float>{3, 2, 1}));
   EXPECT_EQ(applied(RandomHorizontalFlip(3, 0.0), {1, 2, 3}, {1, 3}, {0, 5}),
             (std::vector<float>{1, 2, 3}));
-  EXPECT_THROW(RandomHorizontalFlip(0, 1.5), std::invalid_argument);
+  EXPECT_EQ(checkError(RandomHorizontalFlip(0, 1.5), {1, 3}),
+            "RandomHorizontalFlip: p must be in [0, 1], got 1.500000");
 }
 
 TEST(TransformsTest, FlipDecisionsArePinned) {
@@ -104,7 +132,7 @@ TEST(TransformsTest, FlipIsAFunctionOfSeedEpochIndex) {
 
 TEST(TransformsTest, PadCropWindows) {
   const std::vector<float> img = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-  const ImageDims d = ImageDims::of(Shape{3, 3});
+  const ImageDims d = dims(Shape{3, 3});
   std::vector<float> scratch;
   auto crop = [&](int64_t pad, int64_t top, int64_t left) {
     std::vector<float> out = img;
@@ -121,7 +149,7 @@ TEST(TransformsTest, PadCropWindows) {
   EXPECT_EQ(crop(4, 6, 3), (std::vector<float>{0, 7, 8, 0, 0, 0, 0, 0, 0}));
   // Two channels move together; a non-zero fill.
   std::vector<float> two = {1, 2, 3, 4, 10, 20, 30, 40};
-  padCrop(two.data(), ImageDims::of(Shape{2, 2, 2}), 1, 0, 1, -1.0f, scratch);
+  padCrop(two.data(), dims(Shape{2, 2, 2}), 1, 0, 1, -1.0f, scratch);
   EXPECT_EQ(two, (std::vector<float>{-1, -1, 1, 2, -1, -1, 10, 20}));
 }
 
@@ -153,10 +181,10 @@ TEST(TransformsTest, RandomCropOffsetsArePinnedAndCoverTheRange) {
   for (int i = 0; i < 20; ++i) {
     auto [t, l] = c1.offsets({0, i});
     std::vector<float> expected = img, scratch;
-    padCrop(expected.data(), ImageDims::of(Shape{3, 3}), 1, t, l, 0.0f, scratch);
+    padCrop(expected.data(), dims(Shape{3, 3}), 1, t, l, 0.0f, scratch);
     EXPECT_EQ(applied(c1, img, {3, 3}, {0, i}), expected);
   }
-  EXPECT_THROW(RandomCrop(0, -1), std::invalid_argument);
+  EXPECT_EQ(checkError(RandomCrop(0, -1), {3, 3}), "RandomCrop: padding must be >= 0, got -1");
   EXPECT_EQ(applied(RandomCrop(5, 0), img, {3, 3}, {0, 1}), img);
 }
 
@@ -165,8 +193,8 @@ TEST(TransformsTest, ComposeAppliesInOrder) {
   auto norm = std::make_shared<Normalize>(std::vector<float>{1}, std::vector<float>{2});
   Compose c({flip, norm});
   EXPECT_EQ(applied(c, {1, 3, 5}, {1, 3}), (std::vector<float>{2, 1, 0}));
-  EXPECT_THROW(Compose({flip, nullptr}), std::invalid_argument);
-  EXPECT_THROW(c.check(Shape{5}), std::invalid_argument);
+  EXPECT_EQ(checkError(Compose({flip, nullptr}), {1, 3}), "Compose: transform 1 is null");
+  EXPECT_EQ(checkError(c, {5}), "image transforms need a [C, H, W] or [H, W] sample, got [5]");
 }
 
 /// 12 samples of shape [2, 3, 3], sample i's pixels i*100 + 0..17.
@@ -185,7 +213,7 @@ Dataset imageDataset() {
 /// Transformed rows by dataset index, for one epoch of \p loader.
 std::map<int64_t, std::vector<float>> rowsByIndex(DataLoader &loader, int epoch, size_t elems) {
   std::map<int64_t, std::vector<float>> rows;
-  loader.startEpoch(epoch);
+  startEpoch(loader, epoch);
   Batch b;
   while (loader.next(b)) {
     for (int64_t r = 0; r < loader.batchSize(); ++r) {
@@ -206,8 +234,12 @@ TEST(TransformsTest, LoaderResultsDependOnlyOnEpochAndIndex) {
   p.transform = std::make_shared<Compose>(std::vector<std::shared_ptr<const Transform>>{
       std::make_shared<RandomCrop>(1, 1), std::make_shared<RandomHorizontalFlip>(2),
       std::make_shared<Normalize>(std::vector<float>{10, 20}, std::vector<float>{2, 4})});
-  DataLoader shuffled(d, {4, true, 9, false}, p);
-  DataLoader sequential(d, {5, false, 0, false}, p);
+  std::unique_ptr<DataLoader> shuffledOwner = makeLoader(d, {4, true, 9, false}, p);
+  ASSERT_TRUE(shuffledOwner);
+  DataLoader &shuffled = *shuffledOwner;
+  std::unique_ptr<DataLoader> sequentialOwner = makeLoader(d, {5, false, 0, false}, p);
+  ASSERT_TRUE(sequentialOwner);
+  DataLoader &sequential = *sequentialOwner;
   for (int epoch = 0; epoch < 3; ++epoch) {
     auto a = rowsByIndex(shuffled, epoch, 18);
     auto b = rowsByIndex(sequential, epoch, 18);
@@ -226,8 +258,10 @@ TEST(TransformsTest, LoaderResultsDependOnlyOnEpochAndIndex) {
 TEST(TransformsTest, LoaderChecksTheShape) {
   Dataset d = imageDataset();
   BatchPipeline p;
-  p.transform = std::make_shared<Normalize>(std::vector<float>{0, 0, 0}, std::vector<float>{1, 1, 1});
-  EXPECT_THROW(DataLoader(d, {4, true, 0, true}, p), std::invalid_argument);
+  p.transform =
+      std::make_shared<Normalize>(std::vector<float>{0, 0, 0}, std::vector<float>{1, 1, 1});
+  EXPECT_EQ(loaderError(d, {4, true, 0, true}, p),
+            "Normalize: 3 channel values for samples of shape [2, 3, 3] (2 channels)");
 }
 
 } // namespace

@@ -64,11 +64,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const std::string &path = file.write(data, size);
   load(path, LoadOptions{});
   LoadOptions lenient;
-  lenient.allowUnknownTensors = true;
-  lenient.allowMissingTensors = true;
+  lenient.allow_unknown_tensors = true;
+  lenient.allow_missing_tensors = true;
   load(path, lenient);
   LoadOptions parameters;
-  parameters.parametersOnly = true;
+  parameters.parameters_only = true;
   load(path, parameters);
 
   std::map<std::string, std::string> metadata;

@@ -402,8 +402,10 @@ LogicalResult evalOp(Operation &op, Env &env) {
                               Reduction::Max);
           })
           .Case([&](kiln::LogSoftmaxOp l) -> FailureOr<Buffer> {
-            // The verifier lets a negative axis through (getAxis() is
-            // unsigned): reject it here instead of reading out of bounds.
+            // LogSoftmaxOp::verify rejects an axis outside [0, rank), but
+            // run() does not verify the IR it is given, so check again
+            // instead of reading out of bounds (getAxis() is unsigned: a
+            // negative axis reads as a huge one).
             if (l.getAxis() >= in(0).shape.size())
               return l.emitError("interpreter: axis ")
                      << int64_t(l.getAxis()) << " is out of range";

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "FiniteDifferenceCoverage.h"
+#include "NNShapes.h"
 #include "NNTestUtil.h"
 
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
@@ -20,7 +21,6 @@
 #include "llvm/Support/DJB.h"
 
 #include <algorithm>
-#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -34,48 +34,6 @@ namespace {
 // IR text helpers
 //===----------------------------------------------------------------------===//
 
-using Shape = std::vector<int64_t>;
-
-std::string typeOf(const Shape &shape, const std::string &element = "f64") {
-  std::string text = "tensor<";
-  for (int64_t d : shape)
-    text += std::to_string(d) + "x";
-  return text + element + ">";
-}
-
-std::string pair(int64_t h, int64_t w) {
-  return "[" + std::to_string(h) + ", " + std::to_string(w) + "]";
-}
-
-struct Conv {
-  Shape x, w;
-  int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
-
-  Shape y() const {
-    auto out = [](int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
-      return (in + 2 * p - d * (k - 1) - 1) / s + 1;
-    };
-    return {x[0], w[0], out(x[2], w[2], sh, ph, dh), out(x[3], w[3], sw, pw, dw)};
-  }
-  std::string attrs() const {
-    return " stride = " + pair(sh, sw) + " padding = " + pair(ph, pw) +
-           " dilation = " + pair(dh, dw) +
-           " groups = " + std::to_string(groups) + " ";
-  }
-  std::string name() const {
-    auto s = [](const Shape &v) {
-      std::string t;
-      for (int64_t d : v)
-        t += (t.empty() ? "" : "x") + std::to_string(d);
-      return t;
-    };
-    return "x" + s(x) + "_w" + s(w) + "_s" + std::to_string(sh) +
-           std::to_string(sw) + "_p" + std::to_string(ph) +
-           std::to_string(pw) + "_d" + std::to_string(dh) +
-           std::to_string(dw) + "_g" + std::to_string(groups);
-  }
-};
-
 /// f(x, w, g) -> (conv2d(x, w), the vjp of g wrt x and w).
 std::string convWithGradsIR(const Conv &c, const std::string &e = "f64") {
   std::string X = typeOf(c.x, e), W = typeOf(c.w, e), Y = typeOf(c.y(), e);
@@ -86,22 +44,6 @@ std::string convWithGradsIR(const Conv &c, const std::string &e = "f64") {
          X + ", " + W + "\n  return %y, %d#0, %d#1 : " + Y + ", " + X + ", " +
          W + "\n}\n";
 }
-
-struct Pool {
-  Shape x;
-  int64_t kh, kw, sh, sw, ph = 0, pw = 0, dh = 1, dw = 1;
-
-  Shape y() const {
-    auto out = [](int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
-      return (in + 2 * p - d * (k - 1) - 1) / s + 1;
-    };
-    return {x[0], x[1], out(x[2], kh, sh, ph, dh), out(x[3], kw, sw, pw, dw)};
-  }
-  std::string attrs() const {
-    return " kernel = " + pair(kh, kw) + " stride = " + pair(sh, sw) +
-           " padding = " + pair(ph, pw) + " dilation = " + pair(dh, dw) + " ";
-  }
-};
 
 /// f(x, g) -> (max_pool2d(x), the vjp of g wrt x).
 std::string poolWithGradIR(const Pool &p, const std::string &e = "f64") {
@@ -563,98 +505,3 @@ func.func @f(%x: tensor<37xf32>, %c: tensor<i64>, %d: tensor<3xi32>) -> (tensor<
 }
 
 } // namespace
-
-//===----------------------------------------------------------------------===//
-// Timings of the compiled ops at the convnet's shapes (not a test: run with
-// --gtest_also_run_disabled_tests --gtest_filter='*NNBench*').
-//===----------------------------------------------------------------------===//
-
-namespace {
-double medianMs(nntest::CompiledModule &m, const std::vector<Buffer> &in,
-                int reps = 5) {
-  // Thread CPU time: the machine is shared, wall time is not ours.
-  auto cpuMs = [] {
-    timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-  };
-  std::vector<double> times;
-  for (int r = 0; r < reps; ++r) {
-    double start = cpuMs();
-    m.call("f", in);
-    times.push_back(cpuMs() - start);
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
-void bench(const std::string &what, const std::string &ir) {
-  TestContext ctx;
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(ir, &ctx.context);
-  ASSERT_TRUE(module) << ctx.diagnostics;
-  auto fn = *module->getOps<func::FuncOp>().begin();
-  std::vector<Buffer> inputs;
-  for (Type t : fn.getArgumentTypes())
-    inputs.push_back(seqX(std::vector<int64_t>(
-        t.cast<RankedTensorType>().getShape().begin(),
-        t.cast<RankedTensorType>().getShape().end())));
-  nntest::CompiledModule compiled;
-  std::string error;
-  ASSERT_TRUE(compiled.build(*module, error)) << error;
-  std::printf("%-40s %8.2f ms\n", what.c_str(), medianMs(compiled, inputs));
-}
-
-void benchConvs(std::initializer_list<std::pair<const char *, Conv>> convs) {
-  for (auto [name, c] : convs) {
-    std::string X = typeOf(c.x, "f32"), W = typeOf(c.w, "f32"),
-                Y = typeOf(c.y(), "f32");
-    bench(std::string(name) + " forward",
-          "func.func @f(%x: " + X + ", %w: " + W + ") -> " + Y +
-              " {\n  %y = kiln.conv2d %x, %w" + c.attrs() + ": " + X + ", " +
-              W + " -> " + Y + "\n  return %y : " + Y + "\n}\n");
-    bench(std::string(name) + " weight grad",
-          "func.func @f(%x: " + X + ", %gy: " + Y + ") -> " + W +
-              " {\n  %g = kiln.conv2d_weight_grad %x, %gy" + c.attrs() +
-              ": " + X + ", " + Y + " -> " + W + "\n  return %g : " + W +
-              "\n}\n");
-    bench(std::string(name) + " input grad",
-          "func.func @f(%gy: " + Y + ", %w: " + W + ") -> " + X +
-              " {\n  %g = kiln.conv2d_input_grad %gy, %w" + c.attrs() +
-              ": " + Y + ", " + W + " -> " + X + "\n  return %g : " + X +
-              "\n}\n");
-  }
-}
-
-void benchPools(std::initializer_list<std::pair<const char *, Pool>> pools) {
-  for (auto [name, p] : pools) {
-    std::string X = typeOf(p.x, "f32"), Y = typeOf(p.y(), "f32");
-    bench(std::string(name) + " forward",
-          "func.func @f(%x: " + X + ") -> " + Y + " {\n  %y = kiln.max_pool2d %x" +
-              p.attrs() + ": " + X + " -> " + Y + "\n  return %y : " + Y +
-              "\n}\n");
-    bench(std::string(name) + " grad",
-          "func.func @f(%x: " + X + ", %g: " + Y + ") -> " + X +
-              " {\n  %y = kiln.max_pool2d_grad %x, %g" + p.attrs() + ": " + X +
-              ", " + Y + " -> " + X + "\n  return %y : " + X + "\n}\n");
-  }
-}
-} // namespace
-
-TEST(NNBench, DISABLED_LenetShapes) {
-  benchConvs({{"conv1", Conv{{128, 1, 28, 28}, {6, 1, 5, 5}, 1, 1, 2, 2}},
-              {"conv2", Conv{{128, 6, 14, 14}, {16, 6, 5, 5}, 1, 1, 0, 0}}});
-  benchPools({{"pool1", Pool{{128, 6, 28, 28}, 2, 2, 2, 2}},
-              {"pool2", Pool{{128, 16, 10, 10}, 2, 2, 2, 2}}});
-}
-
-TEST(NNBench, DISABLED_ConvnetShapes) {
-  benchConvs({{"conv1", Conv{{64, 1, 28, 28}, {32, 1, 5, 5}, 1, 1, 2, 2}},
-              {"conv2", Conv{{64, 32, 14, 14}, {64, 32, 5, 5}, 1, 1, 2, 2}}});
-  benchPools({{"pool1", Pool{{64, 32, 28, 28}, 2, 2, 2, 2}},
-              {"pool2", Pool{{64, 64, 14, 14}, 2, 2, 2, 2}}});
-  bench("fc1 matmul [64,3136]x[3136,1024]", R"mlir(
-func.func @f(%a: tensor<64x3136xf32>, %b: tensor<3136x1024xf32>) -> tensor<64x1024xf32> {
-  %y = kiln.matmul %a, %b : tensor<64x3136xf32>, tensor<3136x1024xf32> -> tensor<64x1024xf32>
-  return %y : tensor<64x1024xf32>
-})mlir");
-}

@@ -3,8 +3,13 @@
 // The convert-kiln-to-linalg pass: every kiln op becomes destination-style
 // linalg (linalg.generic / linalg.fill into tensor.empty), tensor reshapes or
 // arith constants, on static-shape tensors, ready for elementwise fusion and
-// one-shot bufferization. This file holds the pass, the shared builders and
-// the elementwise ops; KilnToLinalgStructured.cpp holds the rest.
+// one-shot bufferization. This file holds the pass, the shared builders
+// (KilnToLinalgCommon.h), constants and the core elementwise ops (KilnOps.td);
+// the other patterns live beside their op groups: KilnToLinalgStructured.cpp
+// (matmul, transpose, reshape, reductions, log_softmax, one_hot,
+// random_uniform), KilnToLinalgElementwise.cpp (KilnElementwiseOps.td),
+// KilnToLinalgLayout.cpp (KilnLayoutOps.td) and KilnToLinalgNN.cpp
+// (KilnNNOps.td).
 //
 //===----------------------------------------------------------------------===//
 

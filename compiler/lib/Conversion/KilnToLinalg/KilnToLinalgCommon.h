@@ -1,10 +1,11 @@
 //===- KilnToLinalgCommon.h - helpers shared by kiln-to-linalg --*- C++ -*-===//
 //
-// Private to the convert-kiln-to-linalg pass, whose patterns live in two
-// files: KilnToLinalg.cpp (the pass, constants and elementwise ops) and
-// KilnToLinalgStructured.cpp (matmul, layout, reductions, log_softmax,
-// one_hot, random_uniform). Everything here builds destination-style linalg
-// on static-shape tensors.
+// Private to the convert-kiln-to-linalg pass, whose patterns live in five
+// files: KilnToLinalg.cpp (the pass, constants and the core elementwise ops),
+// KilnToLinalgStructured.cpp (matmul, transpose, reshape, reductions,
+// log_softmax, one_hot, random_uniform) and one file per op group,
+// KilnToLinalg{Elementwise,Layout,NN}.cpp. Everything here builds
+// destination-style linalg on static-shape tensors.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,4 +1,8 @@
-//===- KilnToLinalgNN.cpp - lowering of the NN ops -------------------===//
+//===- KilnToLinalgNN.cpp - lowering of the NN ops ------------------------===//
+//
+// Patterns of convert-kiln-to-linalg for KilnNNOps.td: conv2d and its two
+// gradients, max_pool2d and its gradient, and the elementwise rsqrt and
+// increment (one linalg.generic each, as in KilnToLinalgElementwise.cpp).
 //
 // Convolutions become im2col + one 2-D matrix product, so that the matmul
 // kernels of kiln-vectorize-matmul do the arithmetic:

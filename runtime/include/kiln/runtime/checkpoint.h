@@ -86,27 +86,27 @@ struct LoadOptions {
   /// Load parameters only (fine-tuning, or a state_dict saved from PyTorch):
   /// the file need not contain optimizer buffers, any it has are validated
   /// but not loaded, and the arena's buffers keep their current values.
-  bool parametersOnly = false;
+  bool parameters_only = false;
   /// Ignore tensors the model does not have instead of failing.
-  bool allowUnknownTensors = false;
+  bool allow_unknown_tensors = false;
   /// Keep the arena's values of wanted tensors the file lacks instead of
-  /// failing (with allowUnknownTensors: PyTorch's load_state_dict(strict=False),
+  /// failing (with allow_unknown_tensors: PyTorch's load_state_dict(strict=False),
   /// e.g. fine-tuning into a model with a new head). Shapes and dtypes of the
   /// tensors both sides have must still match.
-  bool allowMissingTensors = false;
+  bool allow_missing_tensors = false;
 };
 
 /// What a successful loadCheckpoint read, and what it skipped.
 struct LoadResult {
   std::map<std::string, std::string> metadata; ///< The file's "__metadata__".
-  /// Wanted model tensors the file lacks (allowMissingTensors), in state order.
+  /// Wanted model tensors the file lacks (allow_missing_tensors), in state order.
   std::vector<std::string> missing;
-  /// File tensors the model lacks (allowUnknownTensors), in file order.
+  /// File tensors the model lacks (allow_unknown_tensors), in file order.
   std::vector<std::string> unexpected;
 };
 
 /// Loads \p path into \p arena, the arena of \p model. Every tensor of the
-/// model's state (only the parameters with options.parametersOnly) must be in
+/// model's state (only the parameters with options.parameters_only) must be in
 /// the file with the same dtype and shape, unless options allow otherwise. On
 /// success fills \p result (if not null) and returns true. On any error
 /// returns false, sets \p error to a message starting with the path
@@ -128,7 +128,7 @@ constexpr int32_t kMaxCheckpointEpoch = INT32_MAX - 1;
 /// Checks the metadata entries kiln reads back, where present: "kiln.epoch"
 /// (a decimal integer from 0 to kMaxCheckpointEpoch), "kiln.seed" (a decimal
 /// uint64), "kiln.lr" (a finite number > 0) and "kiln.lr_schedule" (as
-/// parse_lr_schedule reads it). Integers are canonical: no sign, space,
+/// parseLrSchedule reads it). Integers are canonical: no sign, space,
 /// leading zero or trailing text. On error returns false and sets \p error
 /// to "<path>: metadata \"kiln.epoch\" is ...". loadCheckpoint and
 /// readCheckpointMetadata call it on every file they read.

@@ -12,6 +12,8 @@
 // sequence. The output buffers are reused: once they have grown to the
 // largest batch seen, collating does not allocate.
 //
+// Errors are returned as false plus a message (errors.h).
+//
 // Thread safety: the functions keep no global state and are reentrant.
 //
 //===----------------------------------------------------------------------===//
@@ -21,6 +23,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace kiln::runtime {
@@ -34,7 +37,7 @@ struct SequenceCollateOptions {
   /// [rows, max_length], a static shape.
   int64_t max_length = 0;
   /// With max_length > 0: cut longer sequences to max_length (their `lengths`
-  /// entry says max_length), or, if false, throw std::length_error.
+  /// entry says max_length), or, if false, refuse them (an error).
   bool truncate = true;
 };
 
@@ -54,32 +57,42 @@ template <typename T> struct SequenceBatch {
 /// Pads sequences[indices[0]], sequences[indices[1]], ... into rows 0.. of
 /// \p out. \p rows (>= indices.size()) is the batch size: rows past the
 /// indices are padding rows of length 0, so a static batch size survives a
-/// partial last batch. Throws std::out_of_range for an index outside
-/// \p sequences, std::length_error for a too-long sequence when
-/// options.truncate is false, std::invalid_argument if rows < indices.size().
+/// partial last batch. Returns false, with \p error set, for an index
+/// outside \p sequences, a too-long sequence when options.truncate is false,
+/// a negative max_length, or rows < indices.size().
 template <typename T>
-void collateSequences(const std::vector<std::vector<T>> &sequences,
+bool collateSequences(const std::vector<std::vector<T>> &sequences,
                       std::span<const int64_t> indices, int64_t rows,
-                      const SequenceCollateOptions &options, SequenceBatch<T> &out);
+                      const SequenceCollateOptions &options, SequenceBatch<T> &out,
+                      std::string &error);
 
 /// Pads every sequence of \p batch, in order (pad_sequence on a list).
 template <typename T>
-void padSequences(const std::vector<std::vector<T>> &batch,
-                  const SequenceCollateOptions &options, SequenceBatch<T> &out);
+bool padSequences(const std::vector<std::vector<T>> &batch,
+                  const SequenceCollateOptions &options, SequenceBatch<T> &out,
+                  std::string &error);
 
-extern template void collateSequences<int32_t>(const std::vector<std::vector<int32_t>> &,
+/// Whether collating keeps a sequence of \p length under \p options (it
+/// refuses a longer one than max_length unless truncate is set).
+bool fitsMaxLength(int64_t length, const SequenceCollateOptions &options);
+
+/// The error for sequence \p index of \p length that fitsMaxLength refuses.
+std::string tooLongMessage(int64_t index, int64_t length, const SequenceCollateOptions &options);
+
+extern template bool collateSequences<int32_t>(const std::vector<std::vector<int32_t>> &,
                                                std::span<const int64_t>, int64_t,
                                                const SequenceCollateOptions &,
-                                               SequenceBatch<int32_t> &);
-extern template void collateSequences<float>(const std::vector<std::vector<float>> &,
+                                               SequenceBatch<int32_t> &, std::string &);
+extern template bool collateSequences<float>(const std::vector<std::vector<float>> &,
                                              std::span<const int64_t>, int64_t,
                                              const SequenceCollateOptions &,
-                                             SequenceBatch<float> &);
-extern template void padSequences<int32_t>(const std::vector<std::vector<int32_t>> &,
+                                             SequenceBatch<float> &, std::string &);
+extern template bool padSequences<int32_t>(const std::vector<std::vector<int32_t>> &,
                                            const SequenceCollateOptions &,
-                                           SequenceBatch<int32_t> &);
-extern template void padSequences<float>(const std::vector<std::vector<float>> &,
-                                         const SequenceCollateOptions &, SequenceBatch<float> &);
+                                           SequenceBatch<int32_t> &, std::string &);
+extern template bool padSequences<float>(const std::vector<std::vector<float>> &,
+                                         const SequenceCollateOptions &, SequenceBatch<float> &,
+                                         std::string &);
 
 } // namespace kiln::runtime
 

@@ -18,6 +18,10 @@
 // feature is deterministic: a prefetching loader yields exactly the batches of
 // a synchronous one.
 //
+// DataLoader::create checks everything a batch depends on (errors.h: false
+// or null plus a message, never an exception), so assembling batches cannot
+// fail afterwards; only running out of memory throws std::bad_alloc.
+//
 // Thread safety: a DataLoader is not safe to use from several threads at once;
 // distinct loaders over one (unchanging) Dataset are. With prefetch the loader
 // owns one worker thread, which only reads the dataset and the attached
@@ -34,6 +38,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace kiln::runtime {
@@ -87,14 +92,19 @@ struct Batch {
 /// dataset, which must outlive the loader and not change while it is in use.
 class DataLoader {
 public:
-  /// Throws std::invalid_argument if options.batch_size < 1 or the sizes of
-  /// dataset.x and dataset.y do not match dataset.size.
-  DataLoader(const Dataset &dataset, DataLoaderOptions options);
+  /// A loader over \p dataset, or null with \p error set if
+  /// options.batch_size < 1 or the sizes of dataset.x and dataset.y do not
+  /// match dataset.size.
+  static std::unique_ptr<DataLoader> create(const Dataset &dataset, DataLoaderOptions options,
+                                            std::string &error);
 
-  /// As above, with the features of \p pipeline. Also throws
-  /// std::invalid_argument if the transform rejects the sample shape, or the
-  /// targets or sequences do not have one entry per sample.
-  DataLoader(const Dataset &dataset, DataLoaderOptions options, BatchPipeline pipeline);
+  /// As above, with the features of \p pipeline. Also null if the sampler
+  /// or the transform rejects its arguments or the sample shape (their
+  /// check()), the sampler's first epoch has an index outside the dataset,
+  /// the targets or sequences do not have one entry per sample, or a
+  /// sequence is longer than sequence_collate.max_length without truncate.
+  static std::unique_ptr<DataLoader> create(const Dataset &dataset, DataLoaderOptions options,
+                                            BatchPipeline pipeline, std::string &error);
 
   /// Stops and joins the prefetch thread, if any.
   ~DataLoader();
@@ -106,18 +116,19 @@ public:
   int64_t batchSize() const { return options.batch_size; }
 
   /// Rewinds to the first batch and, if shuffling, draws the permutation for
-  /// \p epoch (the sampler's order, with a pipeline sampler). Must be called
-  /// before the first next(). With prefetch, abandons any batch prepared for
-  /// the previous epoch and starts preparing this epoch's first one. Throws
-  /// std::out_of_range if the sampler yields an index outside the dataset.
-  void startEpoch(int epoch);
+  /// \p epoch (the sampler's order, with a pipeline sampler). Without it,
+  /// next() serves epoch 0. With prefetch, abandons any batch prepared for
+  /// the previous epoch and starts preparing this epoch's first one. Returns
+  /// false, with \p error set and the loader left unstarted, if the sampler
+  /// yields an index outside the dataset (the samplers of sampler.h never do
+  /// once create() accepted them).
+  bool startEpoch(int epoch, std::string &error);
 
   /// Fills \p b with the next batch and returns true, or returns false at the
   /// end of the epoch. \p b's buffers are sized on first use only, so reusing
   /// one Batch keeps the loop free of allocations. With prefetch, \p b is
   /// swapped with the worker's finished buffer (no copy), so b.x.data() may
-  /// change between calls; errors on the worker (e.g. a too-long sequence
-  /// with truncate = false) are rethrown here.
+  /// change between calls; a std::bad_alloc on the worker is rethrown here.
   bool next(Batch &b);
 
   /// The sample order of the current epoch (a permutation of 0..size-1, or
@@ -125,6 +136,10 @@ public:
   const std::vector<int64_t> &order() const { return indices; }
 
 private:
+  /// Takes a pipeline that create() checked and gave a sampler.
+  DataLoader(const Dataset &dataset, DataLoaderOptions options, BatchPipeline pipeline,
+             int64_t targetSize);
+
   /// Assembles batch \p k of the current epoch into \p b. Reads only state
   /// that startEpoch changes while no batch is being assembled, so the
   /// prefetch worker may run it.

@@ -20,11 +20,13 @@
 // The formulas themselves are C (kiln/device/lr_schedule.h), shared with the
 // device training loop, so a device run uses the host's rates bit for bit.
 //
-// The same schedules parse from a flag-friendly text (parse_lr_schedule),
+// The same schedules parse from a flag-friendly text (parseLrSchedule),
 // e.g. "cosine:10000:1e-5", "warmup:500:0.01,step:30:0.1".
 //
-// The factories throw std::invalid_argument on invalid arguments (a
-// non-positive period, unsorted milestones), as the samplers do.
+// The factories only store their arguments; check() reports invalid ones (a
+// non-positive period, unsorted milestones) as an error message, as the
+// samplers' and transforms' check() do (errors.h). parseLrSchedule checks
+// what it parses.
 //
 // Thread safety: an LrSchedule is immutable; share it freely.
 //
@@ -50,7 +52,7 @@ public:
   /// torch StepLR: multiplied by gamma every step_size steps (> 0).
   static LrSchedule step(double lr, int64_t step_size, double gamma = 0.1);
   /// torch MultiStepLR: multiplied by gamma at each milestone (sorted).
-  static LrSchedule multi_step(double lr, std::vector<int64_t> milestones,
+  static LrSchedule multiStep(double lr, std::vector<int64_t> milestones,
                                double gamma = 0.1);
   /// torch ExponentialLR.
   static LrSchedule exponential(double lr, double gamma);
@@ -65,11 +67,15 @@ public:
   static LrSchedule warmup(int64_t warmup_steps, double start_factor,
                            LrSchedule after);
 
+  /// Returns false, with \p error set ("cosine: t_max must be positive"),
+  /// if an argument is invalid; at() may be used only after a true.
+  bool check(std::string &error) const;
+
   /// The learning rate of step t >= 0 (negative t is read as 0).
   double at(int64_t t) const;
   double operator()(int64_t t) const { return at(t); }
 
-  /// The schedule's text form (as parse_lr_schedule reads it).
+  /// The schedule's text form (as parseLrSchedule reads it).
   std::string describe() const;
 
 private:
@@ -94,7 +100,7 @@ private:
 ///   warmup:STEPS[:START_FACTOR=1/3],<one of the above>
 /// (1/3 is torch LinearLR's default start factor.) Returns nullopt with
 /// `error` set, naming the offending part, on bad input.
-std::optional<LrSchedule> parse_lr_schedule(const std::string &spec, double lr,
+std::optional<LrSchedule> parseLrSchedule(const std::string &spec, double lr,
                                             std::string &error);
 
 } // namespace kiln::runtime

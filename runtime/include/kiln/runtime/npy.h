@@ -57,8 +57,9 @@ struct NpyArray {
   int64_t numElements() const;
 };
 
-/// Builds an array from values; throws std::invalid_argument if the shape
-/// has a negative extent or does not hold values.size() elements.
+/// Builds an array from values. It does not check that \p shape holds
+/// values.size() elements: writeNpy does, naming the file, as it does for an
+/// array filled by hand.
 NpyArray makeNpyArray(std::vector<int64_t> shape, const std::vector<float> &values);
 NpyArray makeNpyArray(std::vector<int64_t> shape, const std::vector<double> &values);
 NpyArray makeNpyArray(std::vector<int64_t> shape, const std::vector<int32_t> &values);

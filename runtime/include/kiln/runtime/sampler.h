@@ -14,6 +14,10 @@
 // than with <random>, whose distributions differ between standard libraries,
 // so a (seed, epoch) pair gives the same order on every platform.
 //
+// Constructors only store their arguments; check() reports invalid ones (a
+// negative size or index) as an error message, and the DataLoader calls it
+// when it is created (errors.h: the runtime's one error convention).
+//
 // Thread safety: samplers are immutable after construction; order() is const
 // and reentrant, so one sampler may be shared by several loaders and threads.
 //
@@ -23,6 +27,7 @@
 #define KILN_RUNTIME_SAMPLER_H
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace kiln::runtime {
@@ -43,6 +48,10 @@ class Sampler {
 public:
   virtual ~Sampler() = default;
 
+  /// Returns false, with \p error set, if the sampler's arguments are
+  /// invalid; order() and size() may then be used only after a true.
+  virtual bool check(std::string &error) const = 0;
+
   /// Number of indices order() produces (the same for every epoch).
   virtual int64_t size() const = 0;
 
@@ -55,8 +64,9 @@ public:
 /// 0, 1, ..., n-1 every epoch.
 class SequentialSampler : public Sampler {
 public:
-  /// Throws std::invalid_argument if \p n < 0.
-  explicit SequentialSampler(int64_t n);
+  /// check() rejects \p n < 0.
+  explicit SequentialSampler(int64_t n) : n(n) {}
+  bool check(std::string &error) const override;
   int64_t size() const override { return n; }
   void order(int epoch, std::vector<int64_t> &out) const override;
 
@@ -68,8 +78,9 @@ private:
 /// order DataLoaderOptions::shuffle uses, bit for bit.
 class RandomSampler : public Sampler {
 public:
-  /// Throws std::invalid_argument if \p n < 0.
-  RandomSampler(int64_t n, uint64_t seed);
+  /// check() rejects \p n < 0.
+  RandomSampler(int64_t n, uint64_t seed) : n(n), seed(seed) {}
+  bool check(std::string &error) const override;
   int64_t size() const override { return n; }
   void order(int epoch, std::vector<int64_t> &out) const override;
 
@@ -83,9 +94,10 @@ private:
 /// need not be sorted; the DataLoader checks they are within its dataset.
 class SubsetSampler : public Sampler {
 public:
-  /// Throws std::invalid_argument if an index is negative.
+  /// check() rejects a negative index.
   explicit SubsetSampler(std::vector<int64_t> indices, bool shuffle = false,
                          uint64_t seed = 0);
+  bool check(std::string &error) const override;
   int64_t size() const override { return static_cast<int64_t>(indices.size()); }
   void order(int epoch, std::vector<int64_t> &out) const override;
 

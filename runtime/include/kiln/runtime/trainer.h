@@ -8,7 +8,8 @@
  *     return kiln_train_main(mlp_model_info(), argc, argv);
  *   }
  *
- * (kiln_add_trainer in cmake/KilnModel.cmake writes exactly this.) The
+ * (kiln_add_trainer in cmake/KilnModel.cmake writes the same main around
+ * kiln_train_main_cuda instead, which adds --device cuda: cuda_trainer.h.) The
  * trainer loads Fashion-MNIST or CSV tables, allocates the model's arena,
  * trains with shuffled static-size batches and reports the test metric after
  * every epoch. With --save, --resume and --init-from it writes and reads

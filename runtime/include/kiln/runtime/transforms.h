@@ -12,6 +12,10 @@
 // a given epoch, and a run can be replayed from any epoch. Two transforms with
 // the same seed still draw independent decisions (each mixes in its own salt).
 //
+// Constructors only store their arguments; check() reports invalid ones
+// (and a sample shape the transform cannot handle) as an error message, and
+// the DataLoader calls it when it is created (errors.h).
+//
 // Thread safety: transforms are immutable after construction and apply() is
 // const; per-call working memory comes from the caller's `scratch` vector, so
 // one transform may be used from several threads with distinct scratches.
@@ -24,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -41,10 +46,11 @@ struct SampleContext {
 uint64_t sampleKey(uint64_t seed, int64_t epoch, int64_t index);
 
 /// The [C, H, W] view of an image shape: [C, H, W] as is, [H, W] as C = 1.
-/// Throws std::invalid_argument for other ranks or non-positive extents.
 struct ImageDims {
   int64_t c = 1, h = 0, w = 0;
-  static ImageDims of(std::span<const int64_t> shape);
+  /// Sets \p out to the view of \p shape; returns false, with \p error
+  /// set, for other ranks or non-positive extents.
+  static bool of(std::span<const int64_t> shape, ImageDims &out, std::string &error);
 };
 
 /// A per-sample, in-place transform.
@@ -52,11 +58,13 @@ class Transform {
 public:
   virtual ~Transform() = default;
 
-  /// Throws std::invalid_argument if samples of \p shape cannot be
-  /// transformed. The DataLoader calls this once, at construction.
-  virtual void check(std::span<const int64_t> shape) const = 0;
+  /// Returns false, with \p error set, if the transform's arguments are
+  /// invalid or samples of \p shape cannot be transformed. The DataLoader
+  /// calls this once, when it is created.
+  virtual bool check(std::span<const int64_t> shape, std::string &error) const = 0;
 
-  /// Transforms the sample at \p sample (shape \p shape, already checked) in
+  /// Transforms the sample at \p sample (shape \p shape, which check()
+  /// accepted) in
   /// place. \p scratch is working memory the transform may resize; reusing
   /// one vector makes repeated calls allocation-free.
   virtual void apply(float *sample, std::span<const int64_t> shape, const SampleContext &ctx,
@@ -64,12 +72,12 @@ public:
 };
 
 /// x = (x - mean[c]) / std[c] per channel. One mean/std value applies to all
-/// channels. Throws std::invalid_argument if mean and std differ in size, are
-/// empty, or a std is not finite and > 0; check() requires one value or C.
+/// channels. check() rejects mean and std of different sizes, empty ones, a
+/// std that is not finite and > 0, and a count other than one or C.
 class Normalize : public Transform {
 public:
   Normalize(std::vector<float> mean, std::vector<float> std);
-  void check(std::span<const int64_t> shape) const override;
+  bool check(std::span<const int64_t> shape, std::string &error) const override;
   void apply(float *sample, std::span<const int64_t> shape, const SampleContext &ctx,
              std::vector<float> &scratch) const override;
 
@@ -78,11 +86,11 @@ private:
 };
 
 /// Mirrors the image left-right (the W axis) with probability p.
-/// Throws std::invalid_argument unless 0 <= p <= 1.
+/// check() rejects p outside [0, 1].
 class RandomHorizontalFlip : public Transform {
 public:
   explicit RandomHorizontalFlip(uint64_t seed, double p = 0.5);
-  void check(std::span<const int64_t> shape) const override;
+  bool check(std::span<const int64_t> shape, std::string &error) const override;
   void apply(float *sample, std::span<const int64_t> shape, const SampleContext &ctx,
              std::vector<float> &scratch) const override;
 
@@ -96,12 +104,11 @@ private:
 
 /// Pads the image by `padding` zeros (`fill`) on every side and crops a
 /// random H x W window back out (torchvision RandomCrop(size=(H, W),
-/// padding)); the shape is unchanged. Throws std::invalid_argument if
-/// padding < 0.
+/// padding)); the shape is unchanged. check() rejects padding < 0.
 class RandomCrop : public Transform {
 public:
   RandomCrop(uint64_t seed, int64_t padding, float fill = 0.0f);
-  void check(std::span<const int64_t> shape) const override;
+  bool check(std::span<const int64_t> shape, std::string &error) const override;
   void apply(float *sample, std::span<const int64_t> shape, const SampleContext &ctx,
              std::vector<float> &scratch) const override;
 
@@ -118,9 +125,9 @@ private:
 /// Applies transforms in order (torchvision Compose).
 class Compose : public Transform {
 public:
-  /// Throws std::invalid_argument for a null transform.
+  /// check() rejects a null transform.
   explicit Compose(std::vector<std::shared_ptr<const Transform>> transforms);
-  void check(std::span<const int64_t> shape) const override;
+  bool check(std::span<const int64_t> shape, std::string &error) const override;
   void apply(float *sample, std::span<const int64_t> shape, const SampleContext &ctx,
              std::vector<float> &scratch) const override;
 
