@@ -380,10 +380,17 @@ def KilnEmulateGPULaunches : Pass<"kiln-emulate-gpu-launches", "mlir::func::Func
   let description = [{
     Replaces every `gpu.launch` with sequential loops over its blocks and
     threads around a copy of its body, so kernels made by kiln-map-to-gpu
-    (which never synchronize inside a block) run through the CPU pipeline
-    and can be compared with the reference interpreter on machines without
-    a GPU. Index computations, guards and reduction loops are checked this
-    way; races between threads are not.
+    run through the CPU pipeline and can be compared with the reference
+    interpreter on machines without a GPU. A body that synchronizes is cut
+    at each `gpu.barrier` into phases, each looped over all threads of the
+    block before the next (a barrier may also sit in a top-level `scf.for`
+    whose bounds every thread shares). Top-level `memref.alloca`s are the
+    kernel's memory: in memory space 3 one buffer per block (workgroup
+    memory, NaN when a block starts), in the default space one per thread
+    (private memory, kept across phases). Pure values used across a barrier
+    are recomputed; anything else crossing one is an error, as is a
+    barrier under a condition. Index computations, guards, reductions and
+    barrier placement are checked this way; races within a phase are not.
   }];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
 }
