@@ -246,6 +246,21 @@ func.func @f(%a: tensor<37x19xf32>, %g: tensor<37x23xf32>, %b: tensor<19x23xf32>
 })mlir");
 }
 
+TEST_F(CompiledVsInterpreter, MatmulTilesWithRemainders) {
+  // The GPU's tiled matmul (64x64 tiles, 16 deep) with partial tiles in m,
+  // n and k, and the transposed operands autodiff produces.
+  checkOp(R"mlir(
+func.func @f(%a: tensor<70x65xf32>, %b: tensor<65x90xf32>, %g: tensor<70x90xf32>) -> (tensor<70x90xf32>, tensor<65x90xf32>, tensor<70x65xf32>) {
+  %0 = kiln.matmul %a, %b : tensor<70x65xf32>, tensor<65x90xf32> -> tensor<70x90xf32>
+  %at = kiln.transpose %a, [1, 0] : tensor<70x65xf32> -> tensor<65x70xf32>
+  %1 = kiln.matmul %at, %g : tensor<65x70xf32>, tensor<70x90xf32> -> tensor<65x90xf32>
+  %bt = kiln.transpose %b, [1, 0] : tensor<65x90xf32> -> tensor<90x65xf32>
+  %2 = kiln.matmul %g, %bt : tensor<70x90xf32>, tensor<90x65xf32> -> tensor<70x65xf32>
+  return %0, %1, %2 : tensor<70x90xf32>, tensor<65x90xf32>, tensor<70x65xf32>
+})mlir",
+          {{-1.0, 1.0}, {-1.0, 1.0}, {-1.0, 1.0}});
+}
+
 TEST_F(CompiledVsInterpreter, BatchedMatmul) {
   checkOp(R"mlir(
 func.func @f(%a: tensor<3x4x6xf32>, %b: tensor<3x6x5xf32>) -> tensor<3x4x5xf32> {
@@ -353,6 +368,38 @@ func.func @f(%a: tensor<2x3xf32>) -> tensor<2xf32> {
   checkCall("f", {Buffer{{2, 3}, {1.0, nan, 2.0, nan, -1.0, -2.0}}});
 }
 
+TEST_F(CompiledVsInterpreter, LongReductions) {
+  // Long enough for the GPU's block reductions (KILN_TEST_GPU_KERNELS=1):
+  // row and column sums, a full sum and mean, maxima over rows that are not
+  // a power of two long (threads with one element more than others).
+  checkOp(R"mlir(
+func.func @f(%a: tensor<3x300xf32>, %b: tensor<130x5xf32>, %c: tensor<1000xf32>, %n: tensor<2x100xf32>)
+    -> (tensor<3xf32>, tensor<5xf32>, tensor<f32>, tensor<f32>, tensor<2xf32>, tensor<5xf32>) {
+  %0 = kiln.reduce_sum %a axes = [1] : tensor<3x300xf32> -> tensor<3xf32>
+  %1 = kiln.reduce_sum %b axes = [0] : tensor<130x5xf32> -> tensor<5xf32>
+  %2 = kiln.reduce_sum %c axes = [0] : tensor<1000xf32> -> tensor<f32>
+  %3 = kiln.reduce_mean %a axes = [0, 1] : tensor<3x300xf32> -> tensor<f32>
+  %4 = kiln.reduce_max %n axes = [1] : tensor<2x100xf32> -> tensor<2xf32>
+  %5 = kiln.reduce_max %b axes = [0] : tensor<130x5xf32> -> tensor<5xf32>
+  return %0, %1, %2, %3, %4, %5 : tensor<3xf32>, tensor<5xf32>, tensor<f32>, tensor<f32>, tensor<2xf32>, tensor<5xf32>
+})mlir",
+          {{-1.0, 1.0}, {-3.0, 3.0, true}, {-1.0, 1.0}, {-1e6, -1e3}});
+}
+
+TEST_F(CompiledVsInterpreter, LongReduceMaxPropagatesNaN) {
+  // A NaN anywhere in a long row survives the GPU's tree of maxima.
+  ASSERT_TRUE(build(R"mlir(
+func.func @f(%a: tensor<2x100xf32>) -> tensor<2xf32> {
+  %0 = kiln.reduce_max %a axes = [1] : tensor<2x100xf32> -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+})mlir"));
+  std::vector<double> values(200);
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = double(i % 17) - 8.0;
+  values[77] = std::nan("");
+  checkCall("f", {Buffer{{2, 100}, values}});
+}
+
 //===----------------------------------------------------------------------===//
 // Classification helpers
 //===----------------------------------------------------------------------===//
@@ -378,6 +425,17 @@ func.func @f(%a: tensor<4x10xf32>, %b: tensor<4x10xf32>, %c: tensor<3x8xf32>) ->
   return %0, %1, %2 : tensor<4x10xf32>, tensor<4x10xf32>, tensor<3x8xf32>
 })mlir",
           {{990.0, 1010.0}, {-1010.0, -990.0}, {-200.0, 200.0}});
+}
+
+TEST_F(CompiledVsInterpreter, LogSoftmaxLongRows) {
+  // 200 classes: the max and the sum of exponentials are block reductions
+  // on the GPU.
+  checkOp(R"mlir(
+func.func @f(%a: tensor<3x200xf32>) -> tensor<3x200xf32> {
+  %0 = kiln.log_softmax %a axis = 1 : tensor<3x200xf32>
+  return %0 : tensor<3x200xf32>
+})mlir",
+          {{-20.0, 20.0}});
 }
 
 TEST_F(CompiledVsInterpreter, OneHot) {

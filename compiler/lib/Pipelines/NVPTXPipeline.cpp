@@ -43,6 +43,8 @@ void kiln::buildKilnNVPTXKernelPipeline(OpPassManager &pm,
 
   // Device side, one gpu.module per host function.
   OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
+  // Shared memory of the block reductions and tiled matmuls.
+  device.addPass(createKilnGPUWorkgroupMemory());
   device.addPass(createLowerAffinePass());
   device.addPass(createConvertSCFToCFPass());
   device.addPass(memref::createExpandStridedMetadataPass());

@@ -1,14 +1,16 @@
 //===- MapToGPU.cpp - one gpu.launch per linalg op ------------------------===//
 //
-// The NVPTX target's first cut: a straightforward kernel per (fused) linalg
-// op, one thread per output element, each thread looping over the op's
-// reduction dimensions. Upstream's parallel-loop mapping leaves 0-d ops,
-// full reductions and reduction-outer loops on the host, where every
-// pointer is a device pointer; this pass puts every memory access in a
-// kernel whatever the order of the op's iterators.
+// One kernel per (fused) linalg op: a tiled shared-memory matmul
+// (MapToGPUMatmul.cpp), a block reduction in shared memory for long
+// reductions (MapToGPUReduction.cpp), else one thread per output element,
+// each thread looping over the op's reduction dimensions. Upstream's
+// parallel-loop mapping leaves 0-d ops, full reductions and reduction-outer
+// loops on the host, where every pointer is a device pointer; this pass puts
+// every memory access in a kernel whatever the order of the op's iterators.
 //
 //===----------------------------------------------------------------------===//
 
+#include "MapToGPU.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -141,31 +143,99 @@ DenseSet<Operation *> findMovableReads(func::FuncOp func) {
   return movable;
 }
 
-class KernelBuilder {
-public:
-  KernelBuilder(func::FuncOp func, int64_t blockSize)
-      : func(func), blockSize(blockSize), movableReads(findMovableReads(func)) {
+} // namespace
+
+namespace kiln::gpu_mapping {
+KernelBuilder::KernelBuilder(func::FuncOp func, const KernelShapes &shapes)
+    : func(func), shapes(shapes), movableReads(findMovableReads(func)) {}
+
+gpu::LaunchOp KernelBuilder::createLaunch(Operation *op, int64_t grid,
+                                          int64_t block, OpBuilder &b) {
+  Location loc = op->getLoc();
+  OpBuilder host(op);
+  Value one = index(host, loc, 1);
+  auto launch = host.create<gpu::LaunchOp>(
+      loc, index(host, loc, grid), one, one, index(host, loc, block), one, one);
+  Block &body = launch.getBody().front();
+  b.setInsertionPointToEnd(&body);
+  b.create<gpu::TerminatorOp>(loc);
+  b.setInsertionPointToStart(&body);
+  mapping.clear();
+  return launch;
+}
+
+SmallVector<Value> KernelBuilder::delinearize(OpBuilder &b, Location loc,
+                                              Value linear,
+                                              ArrayRef<int64_t> sizes) {
+  SmallVector<Value> coordinates(sizes.size());
+  for (int64_t i = int64_t(sizes.size()) - 1; i >= 0; --i) {
+    Value size = index(b, loc, sizes[i]);
+    coordinates[i] = b.create<arith::RemUIOp>(loc, linear, size);
+    linear = b.create<arith::DivUIOp>(loc, linear, size);
   }
+  return coordinates;
+}
 
-  LogicalResult build(linalg::LinalgOp op);
-  /// One thread runs `op` (a loop nest) as it is.
-  LogicalResult buildSequential(Operation *op);
-
-private:
-  /// The value of `v` inside the kernel being built: function arguments are
-  /// captured (they become kernel parameters); views, casts, constants,
-  /// constant globals and reads nothing overwrites are cloned so no host
-  /// address or host memory read crosses into the kernel.
-  FailureOr<Value> materialize(Value v, OpBuilder &b);
-  Value index(OpBuilder &b, Location loc, int64_t v) {
-    return b.create<arith::ConstantIndexOp>(loc, v);
+SmallVector<Value> KernelBuilder::indicesOf(OpBuilder &b, linalg::LinalgOp op,
+                                            OpOperand *operand,
+                                            ArrayRef<Value> ivs) {
+  Location loc = op.getLoc();
+  AffineMap map = op.getMatchingIndexingMap(operand);
+  SmallVector<Value> indices;
+  for (AffineExpr expr : map.getResults()) {
+    if (auto dim = expr.dyn_cast<AffineDimExpr>())
+      indices.push_back(ivs[dim.getPosition()]);
+    else if (auto constant = expr.dyn_cast<AffineConstantExpr>())
+      indices.push_back(index(b, loc, constant.getValue()));
+    else
+      indices.push_back(b.create<AffineApplyOp>(
+          loc, AffineMap::get(map.getNumDims(), 0, expr), ivs));
   }
+  return indices;
+}
 
-  func::FuncOp func;
-  int64_t blockSize;
-  DenseSet<Operation *> movableReads;
-  IRMapping mapping;
-};
+FailureOr<SmallVector<Value>>
+KernelBuilder::cloneBody(OpBuilder &b, linalg::LinalgOp op, ArrayRef<Value> ivs,
+                         const DenseMap<unsigned, Value> &overrides) {
+  Location loc = op.getLoc();
+  Block *opBody = op.getBlock();
+  for (OpOperand &operand : op->getOpOperands()) {
+    unsigned number = operand.getOperandNumber();
+    if (Value value = overrides.lookup(number)) {
+      mapping.map(opBody->getArgument(number), value);
+      continue;
+    }
+    FailureOr<Value> value = materialize(operand.get(), b);
+    if (failed(value))
+      return failure();
+    Value element = *value;
+    if (element.getType().isa<MemRefType>())
+      element = b.create<memref::LoadOp>(loc, element,
+                                         indicesOf(b, op, &operand, ivs));
+    mapping.map(opBody->getArgument(number), element);
+  }
+  for (Operation &nested : opBody->without_terminator()) {
+    if (auto indexOp = dyn_cast<linalg::IndexOp>(nested)) {
+      mapping.map(indexOp.getResult(), ivs[indexOp.getDim()]);
+      continue;
+    }
+    for (Value operand : nested.getOperands())
+      if (!op->isAncestor(operand.getParentBlock()->getParentOp()) &&
+          failed(materialize(operand, b)))
+        return failure();
+    b.clone(nested, mapping);
+  }
+  SmallVector<Value> yielded;
+  for (Value value : opBody->getTerminator()->getOperands()) {
+    // A yielded value may be defined outside the op (a constant, a value
+    // computed from the seed).
+    FailureOr<Value> inside = materialize(value, b);
+    if (failed(inside))
+      return failure();
+    yielded.push_back(*inside);
+  }
+  return yielded;
+}
 
 FailureOr<Value> KernelBuilder::materialize(Value v, OpBuilder &b) {
   if (Value mapped = mapping.lookupOrNull(v))
@@ -195,34 +265,37 @@ FailureOr<Value> KernelBuilder::materialize(Value v, OpBuilder &b) {
 }
 
 LogicalResult KernelBuilder::build(linalg::LinalgOp op) {
+  for (int64_t range : op.getStaticLoopRanges())
+    if (ShapedType::isDynamic(range))
+      return op.emitOpError("kiln-map-to-gpu: dynamic loop range");
+  if (std::optional<LogicalResult> tiled = buildTiledMatmul(op))
+    return *tiled;
+  if (std::optional<LogicalResult> reduced = buildBlockReduction(op))
+    return *reduced;
+  return buildPerElement(op);
+}
+
+LogicalResult KernelBuilder::buildPerElement(linalg::LinalgOp op) {
   Location loc = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   SmallVector<unsigned> parallelDims, reductionDims;
+  SmallVector<int64_t> parallelRanges;
   int64_t threads = 1;
   for (auto [dim, range] : llvm::enumerate(ranges)) {
-    if (ShapedType::isDynamic(range))
-      return op.emitOpError("kiln-map-to-gpu: dynamic loop range");
     if (iterators[dim] == utils::IteratorType::parallel) {
       parallelDims.push_back(dim);
+      parallelRanges.push_back(range);
       threads *= range;
     } else {
       reductionDims.push_back(dim);
     }
   }
-  int64_t block = std::max<int64_t>(1, std::min(blockSize, threads));
+  int64_t block = std::max<int64_t>(1, std::min(shapes.blockSize, threads));
   int64_t grid = (threads + block - 1) / block;
 
-  OpBuilder host(op);
-  Value one = index(host, loc, 1);
-  auto launch = host.create<gpu::LaunchOp>(
-      loc, index(host, loc, grid), one, one, index(host, loc, block), one, one);
-  Block &body = launch.getBody().front();
-  OpBuilder b = OpBuilder::atBlockEnd(&body);
-  b.create<gpu::TerminatorOp>(loc);
-  b.setInsertionPointToStart(&body);
-  mapping.clear();
-
+  OpBuilder b(op);
+  gpu::LaunchOp launch = createLaunch(op, grid, block, b);
   Value thread = b.create<arith::AddIOp>(
       loc,
       b.create<arith::MulIOp>(loc, launch.getBlockIds().x,
@@ -236,12 +309,9 @@ LogicalResult KernelBuilder::build(linalg::LinalgOp op) {
   // Thread id -> parallel induction variables (row-major, last dim fastest
   // so that neighbouring threads touch neighbouring elements).
   SmallVector<Value> ivs(ranges.size());
-  Value remaining = thread;
-  for (unsigned dim : llvm::reverse(parallelDims)) {
-    Value size = index(b, loc, ranges[dim]);
-    ivs[dim] = b.create<arith::RemUIOp>(loc, remaining, size);
-    remaining = b.create<arith::DivUIOp>(loc, remaining, size);
-  }
+  for (auto [dim, iv] :
+       llvm::zip(parallelDims, delinearize(b, loc, thread, parallelRanges)))
+    ivs[dim] = iv;
   for (unsigned dim : reductionDims) {
     auto loop = b.create<scf::ForOp>(
         loc, index(b, loc, 0), index(b, loc, ranges[dim]), index(b, loc, 1));
@@ -249,69 +319,20 @@ LogicalResult KernelBuilder::build(linalg::LinalgOp op) {
     b.setInsertionPoint(loop.getBody()->getTerminator());
   }
 
-  auto indicesOf = [&](OpOperand *operand) {
-    AffineMap map = op.getMatchingIndexingMap(operand);
-    SmallVector<Value> indices;
-    for (AffineExpr expr : map.getResults()) {
-      if (auto dim = expr.dyn_cast<AffineDimExpr>())
-        indices.push_back(ivs[dim.getPosition()]);
-      else if (auto constant = expr.dyn_cast<AffineConstantExpr>())
-        indices.push_back(index(b, loc, constant.getValue()));
-      else
-        indices.push_back(b.create<AffineApplyOp>(
-            loc, AffineMap::get(map.getNumDims(), 0, expr), ivs));
-    }
-    return indices;
-  };
-
-  Block *opBody = op.getBlock();
-  SmallVector<Value> operands;
-  for (OpOperand &operand : op->getOpOperands()) {
-    FailureOr<Value> value = materialize(operand.get(), b);
-    if (failed(value))
-      return failure();
-    operands.push_back(*value);
-    Value element = *value;
-    if (element.getType().isa<MemRefType>())
-      element = b.create<memref::LoadOp>(loc, element, indicesOf(&operand));
-    mapping.map(opBody->getArgument(operand.getOperandNumber()), element);
-  }
-  for (Operation &nested : opBody->without_terminator()) {
-    if (auto indexOp = dyn_cast<linalg::IndexOp>(nested)) {
-      mapping.map(indexOp.getResult(), ivs[indexOp.getDim()]);
-      continue;
-    }
-    for (Value operand : nested.getOperands())
-      if (!op->isAncestor(operand.getParentBlock()->getParentOp()) &&
-          failed(materialize(operand, b)))
-        return failure();
-    b.clone(nested, mapping);
-  }
-  auto yield = cast<linalg::YieldOp>(opBody->getTerminator());
-  for (auto [init, yielded] :
-       llvm::zip(op.getDpsInitOperands(), yield.getValues())) {
-    // A yielded value may be defined outside the op (a constant, a value
-    // computed from the seed).
-    FailureOr<Value> value = materialize(yielded, b);
-    if (failed(value))
-      return failure();
-    b.create<memref::StoreOp>(loc, *value, operands[init->getOperandNumber()],
-                              indicesOf(init));
-  }
+  FailureOr<SmallVector<Value>> yielded =
+      cloneBody(b, op, ivs, DenseMap<unsigned, Value>());
+  if (failed(yielded))
+    return failure();
+  for (auto [init, value] : llvm::zip(op.getDpsInitOperands(), *yielded))
+    b.create<memref::StoreOp>(loc, value, *materialize(init->get(), b),
+                              indicesOf(b, op, init, ivs));
   op->erase();
   return success();
 }
 
 LogicalResult KernelBuilder::buildSequential(Operation *op) {
-  Location loc = op->getLoc();
-  OpBuilder host(op);
-  Value one = index(host, loc, 1);
-  auto launch = host.create<gpu::LaunchOp>(loc, one, one, one, one, one, one);
-  Block &body = launch.getBody().front();
-  OpBuilder b = OpBuilder::atBlockEnd(&body);
-  b.create<gpu::TerminatorOp>(loc);
-  b.setInsertionPointToStart(&body);
-  mapping.clear();
+  OpBuilder b(op);
+  createLaunch(op, 1, 1, b);
   llvm::SetVector<Value> outside;
   getUsedValuesDefinedAbove(op->getRegions(), outside);
   outside.insert(op->operand_begin(), op->operand_end());
@@ -329,7 +350,9 @@ LogicalResult KernelBuilder::buildSequential(Operation *op) {
   op->erase();
   return success();
 }
+} // namespace kiln::gpu_mapping
 
+namespace {
 struct KilnMapToGPU : kiln::impl::KilnMapToGPUBase<KilnMapToGPU> {
   using KilnMapToGPUBase::KilnMapToGPUBase;
 
@@ -341,7 +364,11 @@ struct KilnMapToGPU : kiln::impl::KilnMapToGPUBase<KilnMapToGPU> {
     for (Operation &op : func.getBody().front())
       if (isa<linalg::LinalgOp>(op) || isSequentialNest(&op))
         ops.push_back(&op);
-    KernelBuilder builder(func, blockSize);
+    kiln::gpu_mapping::KernelShapes shapes;
+    shapes.blockSize = blockSize;
+    shapes.blockReductionMinSize = blockReductionMinSize;
+    shapes.tiledMatmulMinWork = tiledMatmulMinWork;
+    kiln::gpu_mapping::KernelBuilder builder(func, shapes);
     for (Operation *op : ops) {
       auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
       if (linalgOp && !linalgOp.hasBufferSemantics()) {

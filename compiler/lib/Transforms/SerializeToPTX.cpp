@@ -94,7 +94,7 @@ struct KilnSerializeToPTX
     // Outlining names every kernel after its function, and each gpu.module
     // uniquely: the module's name becomes the kernel's entry name. Globals
     // (constants) are copies of the host module's, one per kernel using
-    // them: one of each is kept.
+    // them: one of each is kept; shared arrays are the kernel's own.
     SymbolTable symbols(*kernels);
     for (auto gpuModule : module.getOps<gpu::GPUModuleOp>()) {
       auto kernelFuncs = llvm::make_filter_range(
@@ -104,6 +104,21 @@ struct KilnSerializeToPTX
         return gpuModule.emitError("kiln-serialize-to-ptx: expected one "
                                    "kernel per gpu.module"),
                failure();
+      // Shared memory is not a constant to share: convert-gpu-to-nvvm names
+      // it after the kernel's function (the same in every gpu.module), so
+      // it is renamed after the module, one array per kernel.
+      for (auto global : gpuModule.getOps<LLVM::GlobalOp>()) {
+        if (global.getAddrSpace() == 0)
+          continue;
+        auto unique = StringAttr::get(
+            module.getContext(), gpuModule.getName() + "_" + global.getName());
+        if (failed(
+                SymbolTable::replaceAllSymbolUses(global, unique, gpuModule)))
+          return global.emitError("kiln-serialize-to-ptx: cannot rename "
+                                  "this shared array"),
+                 failure();
+        SymbolTable::setSymbolName(global, unique);
+      }
       for (Operation &op : gpuModule.getBody()->without_terminator()) {
         bool kernel = &op == (*kernelFuncs.begin()).getOperation();
         auto name =

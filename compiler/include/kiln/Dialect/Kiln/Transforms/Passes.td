@@ -311,9 +311,19 @@ def KilnMapToGPU : Pass<"kiln-map-to-gpu", "mlir::func::FuncOp"> {
     argument of the function is a device pointer there, so nothing on the
     host may touch memory: each `linalg` op (and each `memref.copy`, first
     rewritten as a copy `linalg.generic`, or a `linalg.fill` when it copies
-    a splat constant global) becomes one 1-D `gpu.launch` with one thread
-    per point of the op's parallel iteration space; the thread loops over
-    the reduction dimensions itself. The arena views and constants a kernel
+    a splat constant global) becomes one 1-D `gpu.launch`. A matmul-shaped
+    generic (C += A * B, either operand transposed) becomes a tiled kernel:
+    64x64 C tiles per block of 256 threads, A and B staged in shared memory
+    16 deep, a 4x4 register tile per thread. A reduction with an
+    associative combiner (add, mul, max, min) over at least
+    `block-reduction-min-size` elements per output runs one block per
+    output: threads stride over the reduction, then a tree in shared memory
+    with a `gpu.barrier` per level. Anything else runs one thread per point
+    of the op's parallel iteration space, looping over the reduction
+    dimensions itself. Shared memory is a top-level `memref.alloca` in
+    memory space 3 (kiln-gpu-workgroup-memory makes it an attribution after
+    outlining), and only memory crosses a barrier, never an SSA value, so
+    kiln-emulate-gpu-launches runs these kernels exactly. The arena views and constants a kernel
     uses are cloned into its body, so after outlining each kernel takes
     only the function's own arguments. Anything else that would touch
     memory on the host is an error.
@@ -322,7 +332,14 @@ def KilnMapToGPU : Pass<"kiln-map-to-gpu", "mlir::func::FuncOp"> {
                            "mlir::AffineDialect", "mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect"];
   let options = [
-    Option<"blockSize", "block-size", "int64_t", "256", "threads per block">
+    Option<"blockSize", "block-size", "int64_t", "256",
+           "threads per block of a one-thread-per-element kernel">,
+    Option<"blockReductionMinSize", "block-reduction-min-size", "int64_t", "64",
+           "reductions over at least this many elements per output run as "
+           "one block per output, combined in shared memory">,
+    Option<"tiledMatmulMinWork", "tiled-matmul-min-work", "int64_t", "65536",
+           "matmuls of at least this many multiply-adds use the tiled "
+           "shared-memory kernel">
   ];
 }
 
@@ -362,6 +379,18 @@ def KilnGPUToRuntimeCalls : Pass<"kiln-gpu-to-runtime-calls", "mlir::ModuleOp"> 
                            "mlir::arith::ArithDialect"];
 }
 
+def KilnGPUWorkgroupMemory : Pass<"kiln-gpu-workgroup-memory", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Turns a kernel's workgroup allocas into gpu.func workgroup attributions";
+  let description = [{
+    MLIR 16's `gpu.launch` has no memory attributions, so kiln-map-to-gpu
+    marks a kernel's shared memory as a top-level `memref.alloca` in memory
+    space 3 (what kiln-emulate-gpu-launches runs as one buffer per block).
+    After outlining, each becomes a workgroup attribution of its `gpu.func`,
+    which convert-gpu-to-nvvm lowers to an `addrspace(3)` global (PTX
+    `.shared`); NVPTX cannot allocate on the stack in that space.
+  }];
+}
+
 def KilnExpandMathForNVPTX : Pass<"kiln-expand-math-for-nvptx"> {
   let summary = "Rewrites math ops the NVVM lowering would turn into libdevice calls";
   let description = [{
@@ -380,10 +409,18 @@ def KilnEmulateGPULaunches : Pass<"kiln-emulate-gpu-launches", "mlir::func::Func
   let description = [{
     Replaces every `gpu.launch` with sequential loops over its blocks and
     threads around a copy of its body, so kernels made by kiln-map-to-gpu
-    (which never synchronize inside a block) run through the CPU pipeline
-    and can be compared with the reference interpreter on machines without
-    a GPU. Index computations, guards and reduction loops are checked this
-    way; races between threads are not.
+    run through the CPU pipeline and can be compared with the reference
+    interpreter on machines without a GPU. A body that synchronizes is cut
+    at each `gpu.barrier` into phases, each looped over all threads of the
+    block before the next (a barrier may also sit in a top-level `scf.for`
+    whose bounds every thread shares, if a barrier precedes the loop and
+    ends its body: then every phase boundary is a real barrier). Top-level `memref.alloca`s are the
+    kernel's memory: in memory space 3 one buffer per block (workgroup
+    memory, NaN when a block starts), in the default space one per thread
+    (private memory, kept across phases). Pure values used across a barrier
+    are recomputed; anything else crossing one is an error, as is a
+    barrier under a condition. Index computations, guards, reductions and
+    barrier placement are checked this way; races within a phase are not.
   }];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
 }
