@@ -8,13 +8,14 @@
 #include "kiln/Target/LLVMTarget.h"
 
 #include "kiln/Target/TargetSelection.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/Triple.h"
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/PassTimingInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <mutex>
@@ -67,9 +68,51 @@ kiln::createTargetMachine(const TargetOptions &options, std::string &error) {
   return machine;
 }
 
+namespace {
+TimingScope nestedScope(TimingScope *timing, StringRef name) {
+  return timing ? timing->nest(name) : TimingScope();
+}
+
+/// LLVM's default pipeline for `optLevel`, as MLIR's
+/// makeOptimizingTransformer builds it, with per-pass timers when asked.
+void optimize(llvm::Module &module, llvm::TargetMachine &machine,
+              unsigned optLevel, bool timePasses) {
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager sccs;
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassInstrumentationCallbacks instrumentation;
+  llvm::TimePassesHandler passTimes(timePasses);
+  passTimes.setOutStream(llvm::errs());
+  passTimes.registerCallbacks(instrumentation);
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = true;
+  tuning.LoopInterleaving = true;
+  tuning.LoopVectorization = true;
+  tuning.SLPVectorization = true;
+  llvm::PassBuilder builder(&machine, tuning, std::nullopt, &instrumentation);
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(sccs);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, sccs, modules);
+  llvm::OptimizationLevel level = optLevel >= 3   ? llvm::OptimizationLevel::O3
+                                  : optLevel == 2 ? llvm::OptimizationLevel::O2
+                                  : optLevel == 1 ? llvm::OptimizationLevel::O1
+                                                  : llvm::OptimizationLevel::O0;
+  llvm::ModulePassManager pm =
+      level == llvm::OptimizationLevel::O0
+          ? builder.buildO0DefaultPipeline(level)
+          : builder.buildPerModuleDefaultPipeline(level);
+  pm.run(module, modules);
+}
+} // namespace
+
 std::unique_ptr<llvm::Module>
 kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
-                           llvm::TargetMachine &machine, unsigned optLevel) {
+                           llvm::TargetMachine &machine, unsigned optLevel,
+                           TimingScope *timing) {
+  TimingScope translation = nestedScope(timing, "Translate to LLVM IR");
   registerLLVMDialectTranslation(*module.getContext());
   registerOpenMPDialectTranslation(*module.getContext());
   std::unique_ptr<llvm::Module> llvmModule =
@@ -85,21 +128,27 @@ kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
     if (!machine.getTargetFeatureString().empty())
       fn.addFnAttr("target-features", machine.getTargetFeatureString());
   }
-  auto optimize = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0, &machine);
-  if (llvm::Error err = optimize(llvmModule.get())) {
-    llvm::consumeError(std::move(err));
-    return nullptr;
-  }
+  translation.stop();
+  TimingScope optimization = nestedScope(timing, "LLVM optimization");
+  optimize(*llvmModule, machine, optLevel, bool(optimization));
   return llvmModule;
 }
 
 LogicalResult kiln::emitMachineCode(llvm::Module &module,
                                     llvm::TargetMachine &machine, bool assembly,
-                                    llvm::raw_pwrite_stream &os) {
+                                    llvm::raw_pwrite_stream &os,
+                                    TimingScope *timing) {
+  TimingScope codegen = nestedScope(timing, "LLVM code generation");
   llvm::legacy::PassManager pm;
   auto kind = assembly ? llvm::CGFT_AssemblyFile : llvm::CGFT_ObjectFile;
   if (machine.addPassesToEmitFile(pm, os, nullptr, kind))
     return failure();
+  // The legacy pass manager times its passes while this global is set.
+  bool timedBefore = llvm::TimePassesIsEnabled;
+  llvm::TimePassesIsEnabled = bool(codegen);
   pm.run(module);
+  llvm::TimePassesIsEnabled = timedBefore;
+  if (codegen)
+    llvm::reportAndResetTimings(&llvm::errs());
   return success();
 }
