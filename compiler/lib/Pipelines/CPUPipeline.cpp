@@ -42,7 +42,7 @@ void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
                                       const BufferizePipelineOptions &options) {
   pm.addPass(createConvertKilnToLinalg());
   pm.addNestedPass<func::FuncOp>(createKilnFuseElementwise());
-  addPasses(pm, "canonicalize,cse");
+  addPasses(pm, "canonicalize,func.func(kiln-deterministic-cse)");
   pm.addNestedPass<func::FuncOp>(createKilnPrepareBufferization());
   addPasses(pm, "empty-tensor-to-alloc-tensor,"
                 "one-shot-bufferize{bufferize-function-boundaries "
