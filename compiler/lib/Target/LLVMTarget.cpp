@@ -16,6 +16,7 @@
 #include "llvm/IR/PassTimingInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <mutex>
@@ -73,10 +74,43 @@ TimingScope nestedScope(TimingScope *timing, StringRef name) {
   return timing ? timing->nest(name) : TimingScope();
 }
 
+/// Above this many instructions (before optimization) a module gets no
+/// partial or runtime unrolling: lenet's has 14k, mlp's 7k, logreg's 2k.
+constexpr unsigned kPartialUnrollMaxInstructions = 4000;
+
+/// kiln's loops come from MLIR vectorized and register-blocked; LLVM's
+/// partial and runtime unrolling (on by default where the core has a loop
+/// buffer, Zen 3 among them) mostly copies their bodies. In a big step
+/// function that made 3.8x the optimized IR of lenet, half of the -O3 time
+/// (LoopUnrollPass) and most of code generation's (Loop Strength Reduction,
+/// ISel on the copies), for steps no faster (mlp, lenet); a small program
+/// (logreg), where loop overhead shows, keeps it, and so does every device
+/// model, all small. Full unrolling of loops with a small constant trip
+/// count stays. LLVM reads these switches only from its command-line
+/// options, set here for each compilation.
+void allowPartialUnrolling(const llvm::Module &module) {
+  unsigned instructions = 0;
+  for (const llvm::Function &fn : module)
+    instructions += fn.getInstructionCount();
+  bool allow = instructions <= kPartialUnrollMaxInstructions;
+  llvm::StringMap<llvm::cl::Option *> &options =
+      llvm::cl::getRegisteredOptions();
+  for (llvm::StringRef name : {"unroll-allow-partial", "unroll-runtime"}) {
+    llvm::cl::Option *option = options.lookup(name);
+    if (!option)
+      continue;
+    // Unset, the target's own preference applies.
+    option->reset();
+    if (!allow)
+      option->addOccurrence(/*pos=*/0, name, "false");
+  }
+}
+
 /// LLVM's default pipeline for `optLevel`, as MLIR's
 /// makeOptimizingTransformer builds it, with per-pass timers when asked.
 void optimize(llvm::Module &module, llvm::TargetMachine &machine,
               unsigned optLevel, bool timePasses) {
+  allowPartialUnrolling(module);
   llvm::LoopAnalysisManager loops;
   llvm::FunctionAnalysisManager functions;
   llvm::CGSCCAnalysisManager sccs;
