@@ -72,6 +72,9 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
   --parallel, --no-parallel  run big independent loops on OpenMP threads
                   (the object then needs libomp; default: on for the host,
                   off with --target)
+  --timing        print to stderr where the compile time goes: each MLIR
+                  pass, translation to LLVM IR, each LLVM optimization and
+                  code generation pass
 )";
   return usage;
 }
@@ -152,6 +155,8 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
       options.target.strictFloat = true;
     } else if (arg == "--debug-locations") {
       options.debugLocations = true;
+    } else if (arg == "--timing") {
+      options.timing = true;
     } else if (arg == "--check-numerics") {
       options.checkNumerics = true;
     } else if (arg == "--parallel" || arg == "--no-parallel") {
@@ -206,10 +211,17 @@ std::unique_ptr<llvm::ToolOutputFile> openOutput(const std::string &path,
   return file;
 }
 
+/// Runs the passes `build` adds; with an enabled `timing` scope, each pass
+/// is timed in a scope `name` nested in it.
 LogicalResult runPipeline(ModuleOp module,
-                          llvm::function_ref<void(OpPassManager &)> build) {
+                          llvm::function_ref<void(OpPassManager &)> build,
+                          TimingScope *timing = nullptr,
+                          StringRef name = "") {
   PassManager pm(module.getContext());
   build(pm);
+  TimingScope scope = timing ? timing->nest(name) : TimingScope();
+  if (scope)
+    pm.enableTiming(scope);
   return pm.run(module);
 }
 
@@ -259,26 +271,31 @@ LogicalResult verifyInput(ModuleOp module) {
 }
 
 /// Traced kiln IR -> kiln IR with the generated backward.
-LogicalResult differentiate(ModuleOp module,
-                            const kiln::DriverOptions &options) {
-  if (failed(runPipeline(module, kiln::buildKilnDifferentiatePipeline)))
+LogicalResult differentiate(ModuleOp module, const kiln::DriverOptions &options,
+                            TimingScope *timing = nullptr) {
+  if (failed(runPipeline(module, kiln::buildKilnDifferentiatePipeline, timing,
+                         "kiln-differentiate")))
     return failure();
   if (!options.checkNumerics)
     return success();
-  return runPipeline(module, [](OpPassManager &pm) {
-    pm.addPass(kiln::createKilnCheckNumerics());
-  });
+  return runPipeline(
+      module,
+      [](OpPassManager &pm) { pm.addPass(kiln::createKilnCheckNumerics()); },
+      timing, "kiln-check-numerics");
 }
 
 /// kiln IR -> bufferized, in one planned arena.
 LogicalResult bufferize(ModuleOp module, unsigned pointerBits,
-                        bool recordMemoryPlan) {
+                        bool recordMemoryPlan, TimingScope *timing = nullptr) {
   kiln::BufferizePipelineOptions bufferize;
   bufferize.pointerBits = pointerBits;
   bufferize.recordMemoryPlan = recordMemoryPlan;
-  return runPipeline(module, [&](OpPassManager &pm) {
-    kiln::buildKilnBufferizePipeline(pm, bufferize);
-  });
+  return runPipeline(
+      module,
+      [&](OpPassManager &pm) {
+        kiln::buildKilnBufferizePipeline(pm, bufferize);
+      },
+      timing, "kiln-bufferize");
 }
 } // namespace
 
@@ -303,6 +320,12 @@ std::optional<kiln::MemoryPlan> kiln::planMemory(ModuleOp module,
 int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   if (failed(verifyInput(module)))
     return 1;
+  // --timing: one report on stderr when the manager goes out of scope, MLIR's
+  // passes and LLVM's phases nested under the root.
+  DefaultTimingManager timingManager;
+  timingManager.setEnabled(options.timing);
+  timingManager.setDisplayMode(DefaultTimingManager::DisplayMode::Tree);
+  TimingScope timing = timingManager.getRootScope();
   // The target comes first: bad --target/--mcpu/--mattr/--float-abi fail
   // before any work, and the memory plan needs the pointer width.
   std::string error;
@@ -322,7 +345,7 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   if (options.emit == EmitKind::Traced)
     return writeText(options.output, print);
 
-  if (failed(differentiate(module, options)))
+  if (failed(differentiate(module, options, &timing)))
     return 1;
   if (options.emit == EmitKind::Mlir)
     return writeText(options.output, print);
@@ -333,7 +356,7 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   bool recordMemoryPlan =
       options.emit == EmitKind::MemoryReport || options.memoryBudget;
   if (failed(bufferize(module, machine->getPointerSizeInBits(/*AS=*/0),
-                       recordMemoryPlan)))
+                       recordMemoryPlan, &timing)))
     return 1;
   if (recordMemoryPlan) {
     MemoryPlan plan = takeMemoryPlan(module);
@@ -373,13 +396,14 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   cpu.vectorWidth = vectorWidthFor(options.target);
   cpu.parallel = options.parallel.value_or(options.target.triple.empty());
   cpu.deterministic = options.deterministic;
-  if (failed(runPipeline(module, [&](OpPassManager &pm) {
-        buildKilnLowerToLLVMPipeline(pm, cpu);
-      })))
+  if (failed(runPipeline(
+          module,
+          [&](OpPassManager &pm) { buildKilnLowerToLLVMPipeline(pm, cpu); },
+          &timing, "kiln-lower-to-llvm")))
     return 1;
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule = translateAndOptimize(
-      module, llvmContext, *machine, options.target.optLevel);
+      module, llvmContext, *machine, options.target.optLevel, &timing);
   if (!llvmModule) {
     llvm::errs() << "kiln: translation to LLVM IR failed\n";
     return 1;
@@ -391,7 +415,7 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   bool assembly = options.emit == EmitKind::Asm;
   auto out = openOutput(options.output, !assembly);
   if (!out || failed(emitMachineCode(*llvmModule, *machine, assembly,
-                                     out->os()))) {
+                                     out->os(), &timing))) {
     llvm::errs() << "kiln: code generation failed\n";
     return 1;
   }

@@ -86,7 +86,11 @@ void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
                                       const BufferizePipelineOptions &options) {
   pm.addPass(createConvertKilnToLinalg());
   pm.addNestedPass<func::FuncOp>(createKilnFuseElementwise());
-  addSimplification(pm);
+  // Not upstream cse: its verdict on ops with regions depends on addresses
+  // (kiln-deterministic-cse says how), and the compiler must be
+  // deterministic.
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createKilnDeterministicCSE());
   pm.addNestedPass<func::FuncOp>(createKilnPrepareBufferization());
   pm.addPass(bufferization::createEmptyTensorToAllocTensorPass());
   pm.addPass(createBufferizeIntoArenaPass());

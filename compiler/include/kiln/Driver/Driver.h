@@ -58,6 +58,9 @@ struct DriverOptions {
   /// whatever the vector width (no vectorized reductions) and no fused
   /// multiply-adds (docs/devices.md).
   bool deterministic = false;
+  /// --timing: print where the compilation's time goes (MLIR passes, LLVM
+  /// passes and code generation) to stderr.
+  bool timing = false;
 };
 
 /// Parses kilnc-style flags. Returns false with `error` set on bad input;

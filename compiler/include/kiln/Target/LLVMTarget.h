@@ -3,6 +3,7 @@
 #define KILN_TARGET_LLVMTARGET_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Target/TargetMachine.h"
 
@@ -30,16 +31,20 @@ std::unique_ptr<llvm::TargetMachine>
 createTargetMachine(const TargetOptions &options, std::string &error);
 
 /// Translates a module in the LLVM dialect to LLVM IR and optimizes it for
-/// `machine` at `optLevel`.
-std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
-                                                   llvm::LLVMContext &context,
-                                                   llvm::TargetMachine &machine,
-                                                   unsigned optLevel);
+/// `machine` at `optLevel`. With an enabled `timing` scope, the translation
+/// and the optimization are timed in it and LLVM's per-pass times are
+/// printed to stderr (kilnc --timing).
+std::unique_ptr<llvm::Module>
+translateAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &context,
+                     llvm::TargetMachine &machine, unsigned optLevel,
+                     mlir::TimingScope *timing = nullptr);
 
-/// Writes an object file (or assembly) for `module`.
+/// Writes an object file (or assembly) for `module`; timed like
+/// translateAndOptimize.
 mlir::LogicalResult emitMachineCode(llvm::Module &module,
                                     llvm::TargetMachine &machine,
-                                    bool assembly, llvm::raw_pwrite_stream &os);
+                                    bool assembly, llvm::raw_pwrite_stream &os,
+                                    mlir::TimingScope *timing = nullptr);
 
 } // namespace kiln
 

@@ -208,6 +208,25 @@ def KilnTileTransposes : Pass<"kiln-tile-transposes", "mlir::func::FuncOp"> {
                            "mlir::memref::MemRefDialect"];
 }
 
+def KilnDeterministicCSE : Pass<"kiln-deterministic-cse", "mlir::func::FuncOp"> {
+  let summary = "CSE whose result does not depend on where ops were allocated";
+  let description = [{
+    Merges each side-effect-free op into the first identical op before it in
+    its block, like upstream `cse`, including ops with one single-block
+    region (linalg.generic, linalg.fill on tensors), but never by address.
+    Upstream MLIR 16 compares two region bodies after sorting the operands
+    of each commutative op by pointer, so two identical bodies with a
+    commutative op on results from the body (a padding's bounds check)
+    compared equal only when their ops happened to lie in memory in the same
+    order, which changed from run to run: the same program compiled twice
+    kept one padding or two and got a different arena. Such region ops are
+    never merged here (the backward pass recomputes the padding rather than
+    keeping the forward pass's alive across the step, which the memory plan
+    prefers); a commutative op matches with its operands in place or
+    swapped. Used instead of `cse` on tensors.
+  }];
+}
+
 def KilnPrepareBufferization : Pass<"kiln-prepare-bufferization", "mlir::func::FuncOp"> {
   let summary = "Marks which function arguments bufferization may overwrite";
   let description = [{

@@ -1,0 +1,34 @@
+// --timing prints where the compile time goes: every MLIR pipeline and pass,
+// translation to LLVM IR, LLVM's optimization passes and its code generation
+// passes. Without it nothing is printed.
+// RUN: kilnc %s --emit=obj --timing -o %t.o 2>&1 | FileCheck %s
+// RUN: kilnc %s --emit=obj -o %t.quiet.o 2>&1 | count 0
+// RUN: kilnc %s --emit=llvm --timing -o %t.ll 2>&1 | FileCheck %s --check-prefix=LLVM
+
+// The LLVM optimizer's passes (new pass manager), then code generation's.
+// CHECK: Pass execution timing report
+// CHECK: InstCombinePass
+// CHECK: Pass execution timing report
+// CHECK: Greedy Register Allocator
+// The summary: MLIR's pipelines with their passes, then LLVM's phases.
+// CHECK: Execution time report
+// CHECK: kiln-differentiate
+// CHECK: KilnAutodiff
+// CHECK: kiln-bufferize
+// CHECK: OneShotBufferize
+// CHECK: kiln-lower-to-llvm
+// CHECK: ConvertFuncToLLVM
+// CHECK: Translate to LLVM IR
+// CHECK: LLVM optimization
+// CHECK: LLVM code generation
+// CHECK: Total
+
+// No code generation without an object or assembly.
+// LLVM: Execution time report
+// LLVM: LLVM optimization
+// LLVM-NOT: LLVM code generation
+
+func.func @f(%x: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %e = kiln.mul %x, %x : tensor<64x64xf32>, tensor<64x64xf32> -> tensor<64x64xf32>
+  return %e : tensor<64x64xf32>
+}
