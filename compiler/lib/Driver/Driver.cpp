@@ -267,12 +267,15 @@ LogicalResult differentiate(ModuleOp module,
   });
 }
 
-/// kiln IR -> bufferized, in one planned arena.
+/// kiln IR -> bufferized, in one planned arena. GPU kernels parallelize
+/// convolutions over the whole batch; CPU code runs them in chunks.
 LogicalResult bufferize(ModuleOp module, unsigned pointerBits,
-                        bool recordMemoryPlan) {
+                        bool recordMemoryPlan,
+                        const kiln::DriverOptions &options) {
   kiln::BufferizePipelineOptions bufferize;
   bufferize.pointerBits = pointerBits;
   bufferize.recordMemoryPlan = recordMemoryPlan;
+  bufferize.wholeBatchConvolutions = isNVPTXTarget(options.target);
   return runPipeline(module, [&](OpPassManager &pm) {
     kiln::buildKilnBufferizePipeline(pm, bufferize);
   });
@@ -292,7 +295,7 @@ std::optional<kiln::MemoryPlan> kiln::planMemory(ModuleOp module,
   }
   if (failed(differentiate(module, options)) ||
       failed(bufferize(module, machine->getPointerSizeInBits(/*AS=*/0),
-                       /*recordMemoryPlan=*/true)))
+                       /*recordMemoryPlan=*/true, options)))
     return std::nullopt;
   return takeMemoryPlan(module);
 }
@@ -327,7 +330,7 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   bool recordMemoryPlan =
       options.emit == EmitKind::MemoryReport || options.memoryBudget;
   if (failed(bufferize(module, machine->getPointerSizeInBits(/*AS=*/0),
-                       recordMemoryPlan)))
+                       recordMemoryPlan, options)))
     return 1;
   if (recordMemoryPlan) {
     MemoryPlan plan = takeMemoryPlan(module);

@@ -40,11 +40,16 @@ void kiln::buildKilnDifferentiatePipeline(OpPassManager &pm) {
 
 void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
                                       const BufferizePipelineOptions &options) {
-  pm.addPass(createConvertKilnToLinalg());
+  ConvertKilnToLinalgOptions lowering;
+  if (options.wholeBatchConvolutions)
+    lowering.im2colChunkBytes = 0;
+  pm.addPass(createConvertKilnToLinalg(lowering));
   pm.addNestedPass<func::FuncOp>(createKilnFuseElementwise());
   addPasses(pm, "canonicalize,cse");
   pm.addNestedPass<func::FuncOp>(createKilnPrepareBufferization());
-  addPasses(pm, "empty-tensor-to-alloc-tensor,"
+  // eliminate-empty-tensors: a chunked convolution writes each chunk
+  // straight into its slice of the output (KilnToLinalgNN.cpp).
+  addPasses(pm, "eliminate-empty-tensors,empty-tensor-to-alloc-tensor,"
                 "one-shot-bufferize{bufferize-function-boundaries "
                 "allow-return-allocs "
                 "function-boundary-type-conversion=identity-layout-map "

@@ -256,6 +256,8 @@ void lowering::populateElementwisePatterns(RewritePatternSet &patterns) {
 namespace {
 struct ConvertKilnToLinalgPass
     : kiln::impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
+  using ConvertKilnToLinalgBase::ConvertKilnToLinalgBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
 
@@ -282,7 +284,7 @@ struct ConvertKilnToLinalgPass
     lowering::populateStructuredPatterns(patterns);
     lowering::populateElementwiseGroupPatterns(patterns);
     lowering::populateLayoutGroupPatterns(patterns);
-    lowering::populateNNGroupPatterns(patterns);
+    lowering::populateNNGroupPatterns(patterns, im2colChunkBytes);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }
