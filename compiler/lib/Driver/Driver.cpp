@@ -284,12 +284,16 @@ LogicalResult differentiate(ModuleOp module, const kiln::DriverOptions &options,
       timing, "kiln-check-numerics");
 }
 
-/// kiln IR -> bufferized, in one planned arena.
+/// kiln IR -> bufferized, in one planned arena. GPU kernels parallelize
+/// convolutions over the whole batch; CPU code runs them in chunks.
 LogicalResult bufferize(ModuleOp module, unsigned pointerBits,
-                        bool recordMemoryPlan, TimingScope *timing = nullptr) {
+                        bool recordMemoryPlan,
+                        const kiln::DriverOptions &options,
+                        TimingScope *timing = nullptr) {
   kiln::BufferizePipelineOptions bufferize;
   bufferize.pointerBits = pointerBits;
   bufferize.recordMemoryPlan = recordMemoryPlan;
+  bufferize.wholeBatchConvolutions = isNVPTXTarget(options.target);
   return runPipeline(
       module,
       [&](OpPassManager &pm) {
@@ -312,7 +316,7 @@ std::optional<kiln::MemoryPlan> kiln::planMemory(ModuleOp module,
   }
   if (failed(differentiate(module, options)) ||
       failed(bufferize(module, machine->getPointerSizeInBits(/*AS=*/0),
-                       /*recordMemoryPlan=*/true)))
+                       /*recordMemoryPlan=*/true, options)))
     return std::nullopt;
   return takeMemoryPlan(module);
 }
@@ -356,7 +360,7 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
   bool recordMemoryPlan =
       options.emit == EmitKind::MemoryReport || options.memoryBudget;
   if (failed(bufferize(module, machine->getPointerSizeInBits(/*AS=*/0),
-                       recordMemoryPlan, &timing)))
+                       recordMemoryPlan, options, &timing)))
     return 1;
   if (recordMemoryPlan) {
     MemoryPlan plan = takeMemoryPlan(module);

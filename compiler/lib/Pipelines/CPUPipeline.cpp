@@ -84,7 +84,10 @@ void kiln::buildKilnDifferentiatePipeline(OpPassManager &pm) {
 
 void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
                                       const BufferizePipelineOptions &options) {
-  pm.addPass(createConvertKilnToLinalg());
+  ConvertKilnToLinalgOptions lowering;
+  if (options.wholeBatchConvolutions)
+    lowering.im2colChunkBytes = 0;
+  pm.addPass(createConvertKilnToLinalg(lowering));
   pm.addNestedPass<func::FuncOp>(createKilnFuseElementwise());
   // Not upstream cse: its verdict on ops with regions depends on addresses
   // (kiln-deterministic-cse says how), and the compiler must be
@@ -92,6 +95,9 @@ void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createKilnDeterministicCSE());
   pm.addNestedPass<func::FuncOp>(createKilnPrepareBufferization());
+  // eliminate-empty-tensors: a chunked convolution writes each chunk
+  // straight into its slice of the output (KilnToLinalgNN.cpp).
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createEmptyTensorToAllocTensorPass());
   pm.addPass(createBufferizeIntoArenaPass());
   pm.addPass(bufferization::createBufferResultsToOutParamsPass());

@@ -83,7 +83,9 @@ void kiln::buildKilnNVPTXLowerPipeline(OpPassManager &pm,
 void kiln::buildKilnNVPTXPipeline(OpPassManager &pm,
                                   const NVPTXPipelineOptions &options) {
   buildKilnDifferentiatePipeline(pm);
-  buildKilnBufferizePipeline(pm);
+  BufferizePipelineOptions bufferize;
+  bufferize.wholeBatchConvolutions = true;
+  buildKilnBufferizePipeline(pm, bufferize);
   buildKilnNVPTXLowerPipeline(pm, options);
 }
 

@@ -46,9 +46,15 @@ bool hasUnitInnerStride(MemRefType type) {
 /// v = coefficient * index(dim) + (terms without index(dim)), or nullopt
 /// when `v` is not linear in it.
 std::optional<int64_t> coefficientOf(Value v, unsigned dim, Block &body) {
+  // Values from outside the body (an enclosing loop's induction variable,
+  // as in a chunked im2col) are invariant; the body's own arguments are
+  // elements, not indices.
+  if (auto argument = v.dyn_cast<BlockArgument>())
+    return argument.getOwner() == &body ? std::nullopt
+                                        : std::optional<int64_t>(0);
   Operation *def = v.getDefiningOp();
-  if (!def || def->getBlock() != &body)
-    return v.isa<BlockArgument>() ? std::nullopt : std::optional<int64_t>(0);
+  if (def->getBlock() != &body)
+    return 0;
   if (auto index = dyn_cast<linalg::IndexOp>(def))
     return index.getDim() == dim ? 1 : 0;
   if (isa<arith::ConstantIndexOp>(def))

@@ -1,35 +1,43 @@
 // The NN ops' lowering: convolutions become im2col + a matmul generic of the
-// form kiln-vectorize-matmul turns into vector kernels; grouped convolutions
+// form kiln-vectorize-matmul turns into vector kernels, chunk by chunk of
+// images where a whole batch's im2col would be large; grouped convolutions
 // one loop nest; max pooling a max reduction, its gradient an argmax and a
 // gather.
 // RUN: kiln-opt %s -split-input-file -convert-kiln-to-linalg | FileCheck %s
 // RUN: kiln-opt %s -split-input-file -kiln-differentiate -kiln-bufferize -kiln-vectorize-matmul | FileCheck %s --check-prefix=VEC
+// The GPU pipeline sets im2col-chunk-bytes=0: whole batches, no chunks.
+// RUN: kiln-opt %s -split-input-file -convert-kiln-to-linalg=im2col-chunk-bytes=0 | FileCheck %s --check-prefix=WHOLE
 
 // conv2d: zero padding (tensor.extract where in bounds), im2col^T (a
 // gather: every map is a projected permutation, as the affine
 // super-vectorizer needs), one weight [O, C*KH*KW] x im2col^T
 // [C*KH*KW, N*OH*OW] product (vectorized along the long N*OH*OW columns),
-// viewed as [O, N, OH, OW] and copied to NCHW.
+// viewed as [O, N, OH, OW] and gathered to NCHW (row copies for
+// kiln-vectorize-gathers).
 // CHECK-DAG: #[[$ID4:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 // CHECK-DAG: #[[$ID6:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
 // CHECK-DAG: #[[$A:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-DAG: #[[$B:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 // CHECK-DAG: #[[$C:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
-// CHECK-DAG: #[[$SWAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d0, d2, d3)>
 // CHECK-LABEL: func.func @conv
 // CHECK-SAME: (%[[X:.*]]: tensor<2x3x8x8xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>
+// A batch whose im2col fits one chunk (im2col-chunk-bytes, default 512 KiB)
+// gets no loop.
 // CHECK: %[[PADDED:.*]] = linalg.generic {indexing_maps = [#[[$ID4]]]{{.*}} outs(%{{.*}} : tensor<2x3x10x10xf32>)
 // CHECK: tensor.extract %[[X]]
 // CHECK: arith.select
+// CHECK: %[[WF:.*]] = tensor.collapse_shape %[[W]] {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
+// CHECK-NOT: scf.for
 // CHECK: %[[COLS:.*]] = linalg.generic {indexing_maps = [#[[$ID6]]]{{.*}} outs(%{{.*}} : tensor<3x3x3x2x8x8xf32>)
 // CHECK: tensor.extract %[[PADDED]]
 // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[COLS]] {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<3x3x3x2x8x8xf32> into tensor<27x128xf32>
-// CHECK: %[[WF:.*]] = tensor.collapse_shape %[[W]] {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
 // CHECK: %[[PRODUCT:.*]] = linalg.generic {indexing_maps = [#[[$A]], #[[$B]], #[[$C]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[WF]], %[[FLAT]] : tensor<4x27xf32>, tensor<27x128xf32>)
 // CHECK: arith.mulf
 // CHECK: arith.addf
 // CHECK: %[[VIEW:.*]] = tensor.expand_shape %[[PRODUCT]] {{\[}}[0], [1, 2, 3]] : tensor<4x128xf32> into tensor<4x2x8x8xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[$SWAP]], #[[$ID4]]]{{.*}} ins(%[[VIEW]] : tensor<4x2x8x8xf32>) outs(%{{.*}} : tensor<2x4x8x8xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[$ID4]]]{{.*}} outs(%{{.*}} : tensor<2x4x8x8xf32>)
+// CHECK: %[[O:.*]] = linalg.index 1
+// CHECK: tensor.extract %[[VIEW]][%[[O]],
 // CHECK-NOT: kiln.
 func.func @conv(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32> {
   %y = kiln.conv2d %x, %w stride = [1, 1] padding = [1, 1] dilation = [1, 1] groups = 1 : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<2x4x8x8xf32>
@@ -40,6 +48,96 @@ func.func @conv(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x4x
 // VEC: arith.addf {{.*}} fastmath<contract>
 // VEC-NOT: iterator_types = ["parallel", "reduction", "parallel"]
 // VEC: return
+
+// -----
+
+// A batch whose im2col exceeds im2col-chunk-bytes (512 KiB) runs in chunks
+// of images, the largest divisor of N that fits: here 144 x 256 floats
+// (147456 bytes) per image, so 2 of the 4 images per chunk. Each chunk's
+// im2col^T [C*KH*KW, 2*OH*OW] (from image %first on), its product, and the
+// copy into the output's rows [first, first + 2) happen in one scf.for
+// carrying the output; no buffer holds the whole batch's im2col.
+// CHECK-LABEL: func.func @conv_chunked
+// CHECK-SAME: (%[[X:.*]]: tensor<4x16x16x16xf32>, %[[W:.*]]: tensor<4x16x3x3xf32>
+// CHECK: %[[PADDED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x16x18x18xf32>)
+// CHECK: %[[WF:.*]] = tensor.collapse_shape %[[W]] {{.*}} into tensor<4x144xf32>
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK: %[[Y:.*]] = scf.for %[[FIRST:.*]] = %[[C0]] to %[[C4]] step %[[C2]] iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<4x4x16x16xf32>)
+// CHECK: %[[COLS:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<16x3x3x2x16x16xf32>)
+// CHECK: %[[N:.*]] = arith.addi %[[FIRST]], %{{.*}} : index
+// CHECK: tensor.extract %[[PADDED]][%[[N]],
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[COLS]] {{.*}} into tensor<144x512xf32>
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[WF]], %[[FLAT]] : tensor<4x144xf32>, tensor<144x512xf32>)
+// CHECK: %[[VIEW:.*]] = tensor.expand_shape %[[P]] {{.*}} into tensor<4x2x16x16xf32>
+// CHECK: %[[SLICE:.*]] = tensor.extract_slice %[[ACC]][%[[FIRST]], 0, 0, 0] [2, 4, 16, 16] [1, 1, 1, 1]
+// CHECK: %[[PART:.*]] = linalg.generic {{.*}} outs(%[[SLICE]] : tensor<2x4x16x16xf32>)
+// CHECK: tensor.extract %[[VIEW]]
+// CHECK: %[[NEXT:.*]] = tensor.insert_slice %[[PART]] into %[[ACC]][%[[FIRST]], 0, 0, 0] [2, 4, 16, 16] [1, 1, 1, 1]
+// CHECK: scf.yield %[[NEXT]]
+// CHECK: return %[[Y]]
+func.func @conv_chunked(%x: tensor<4x16x16x16xf32>, %w: tensor<4x16x3x3xf32>) -> tensor<4x4x16x16xf32> {
+  %y = kiln.conv2d %x, %w stride = [1, 1] padding = [1, 1] dilation = [1, 1] groups = 1 : tensor<4x16x16x16xf32>, tensor<4x16x3x3xf32> -> tensor<4x4x16x16xf32>
+  return %y : tensor<4x4x16x16xf32>
+}
+
+// WHOLE-LABEL: func.func @conv_chunked
+// WHOLE-NOT: scf.for
+// WHOLE: outs(%{{.*}} : tensor<16x3x3x4x16x16xf32>)
+// WHOLE-NOT: scf.for
+// WHOLE: return
+
+// After bufferization the chunk's buffers are allocs inside the loop, which
+// kiln-static-memory-plan gives one fixed place each: views of the arena of
+// the chunk's size, and the matmul still becomes the vector kernel.
+// VEC-LABEL: func.func @conv_chunked
+// VEC: scf.for
+// VEC: memref.view %{{.*}} : memref<{{[0-9]+}}xi8> to memref<16x3x3x2x16x16xf32>
+// VEC: arith.addf {{.*}} fastmath<contract>
+// VEC-NOT: memref<16x3x3x4x16x16xf32>
+// VEC: return
+
+// -----
+
+// Weight gradient in chunks: one [O, C*KH*KW] accumulator carried through
+// the loop, each chunk's product added to it (every weight's sum still runs
+// over (n, i, j) in order).
+// CHECK-LABEL: func.func @weight_grad_chunked
+// CHECK-SAME: (%[[X:.*]]: tensor<4x16x16x16xf32>, %[[GY:.*]]: tensor<4x4x16x16xf32>)
+// CHECK: %[[ZERO:.*]] = linalg.fill {{.*}} -> tensor<4x144xf32>
+// CHECK: %[[SUM:.*]] = scf.for %[[FIRST:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (tensor<4x144xf32>)
+// CHECK: %[[COLS:.*]] = tensor.collapse_shape %{{.*}} : tensor<2x16x16x16x3x3xf32> into tensor<512x144xf32>
+// CHECK: %[[GT:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x2x16x16xf32>)
+// CHECK: %[[N:.*]] = arith.addi %[[FIRST]], %{{.*}} : index
+// CHECK: tensor.extract %[[GY]][%[[N]],
+// CHECK: %[[G:.*]] = tensor.collapse_shape %[[GT]] {{.*}} into tensor<4x512xf32>
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[COLS]] : tensor<4x512xf32>, tensor<512x144xf32>) outs(%[[ACC]] : tensor<4x144xf32>)
+// CHECK: scf.yield %[[P]]
+// CHECK: tensor.expand_shape %[[SUM]] {{.*}} into tensor<4x16x3x3xf32>
+func.func @weight_grad_chunked(%x: tensor<4x16x16x16xf32>, %gy: tensor<4x4x16x16xf32>) -> tensor<4x16x3x3xf32> {
+  %gw = kiln.conv2d_weight_grad %x, %gy stride = [1, 1] padding = [1, 1] dilation = [1, 1] groups = 1 : tensor<4x16x16x16xf32>, tensor<4x4x16x16xf32> -> tensor<4x16x3x3xf32>
+  return %gw : tensor<4x16x3x3xf32>
+}
+
+// -----
+
+// The same with more output channels than C*KH*KW (8 > 4): 16641 positions
+// x 4 floats per image (266256 bytes), one image per chunk, accumulated as
+// [C*KH*KW, O] and transposed once after the loop.
+// CHECK-LABEL: func.func @weight_grad_many_channels_chunked
+// CHECK: %[[ZERO:.*]] = linalg.fill {{.*}} -> tensor<4x8xf32>
+// CHECK: %[[SUM:.*]] = scf.for %{{.*}} iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (tensor<4x8xf32>)
+// CHECK: tensor.collapse_shape %{{.*}} : tensor<1x2x2x1x129x129xf32> into tensor<4x16641xf32>
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x129x129x8xf32>)
+// CHECK: tensor.collapse_shape %{{.*}} : tensor<1x129x129x8xf32> into tensor<16641x8xf32>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<4x16641xf32>, tensor<16641x8xf32>) outs(%[[ACC]] : tensor<4x8xf32>)
+// CHECK: scf.yield
+// CHECK: linalg.generic {{.*}} ins(%[[SUM]] : tensor<4x8xf32>) outs(%{{.*}} : tensor<8x4xf32>)
+func.func @weight_grad_many_channels_chunked(%x: tensor<2x1x130x130xf32>, %gy: tensor<2x8x129x129xf32>) -> tensor<8x1x2x2xf32> {
+  %gw = kiln.conv2d_weight_grad %x, %gy stride = [1, 1] padding = [0, 0] dilation = [1, 1] groups = 1 : tensor<2x1x130x130xf32>, tensor<2x8x129x129xf32> -> tensor<8x1x2x2xf32>
+  return %gw : tensor<8x1x2x2xf32>
+}
 
 // -----
 
@@ -66,7 +164,7 @@ func.func @grouped(%x: tensor<1x4x5x5xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1
 // weight's layout.
 // CHECK-LABEL: func.func @weight_grad
 // CHECK: %[[COLS:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<2x6x6x3x3x3xf32> into tensor<72x27xf32>
-// CHECK: %[[GT:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<2x4x6x6xf32>) outs(%{{.*}} : tensor<4x2x6x6xf32>)
+// CHECK: %[[GT:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x2x6x6xf32>)
 // CHECK: %[[G:.*]] = tensor.collapse_shape %[[GT]] {{\[}}[0], [1, 2, 3]] : tensor<4x2x6x6xf32> into tensor<4x72xf32>
 // CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[COLS]] : tensor<4x72xf32>, tensor<72x27xf32>)
 // CHECK: tensor.expand_shape %[[P]] {{\[}}[0], [1, 2, 3]] : tensor<4x27xf32> into tensor<4x3x3x3xf32>

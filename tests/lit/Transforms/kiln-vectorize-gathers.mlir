@@ -79,3 +79,35 @@ func.func @column_gather(%src: memref<20x4xf32>, %out: memref<4x20xf32>) {
   }
   return
 }
+
+// -----
+
+#id = affine_map<(n, j) -> (n, j)>
+// A chunk of a batched gather (a chunked im2col): the enclosing loop's
+// induction variable offsets the image index; it is invariant in the body,
+// so the rows are still vector copies. The output is a strided slice.
+// CHECK-LABEL: func.func @chunk_of_batch
+// CHECK: scf.for %[[FIRST:.*]] = %{{.*}} to %{{.*}} step
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: %[[IMAGE:.*]] = arith.addi %[[FIRST]], %[[N]] : index
+// CHECK: %[[ROW:.*]] = vector.load %{{.*}}[%[[IMAGE]], %{{.*}}] : memref<8x16xf32>, vector<16xf32>
+// CHECK: vector.store %[[ROW]], %{{.*}} : memref<2x16xf32, strided<[16, 1], offset: ?>>, vector<16xf32>
+func.func @chunk_of_batch(%src: memref<8x16xf32>, %out: memref<8x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c8 = arith.constant 8 : index
+  scf.for %first = %c0 to %c8 step %c2 {
+    %slice = memref.subview %out[%first, 0] [2, 16] [1, 1] : memref<8x16xf32> to memref<2x16xf32, strided<[16, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel"]}
+        outs(%slice : memref<2x16xf32, strided<[16, 1], offset: ?>>) {
+    ^bb0(%o: f32):
+      %n = linalg.index 0 : index
+      %j = linalg.index 1 : index
+      %image = arith.addi %first, %n : index
+      %v = memref.load %src[%image, %j] : memref<8x16xf32>
+      linalg.yield %v : f32
+    }
+  }
+  return
+}

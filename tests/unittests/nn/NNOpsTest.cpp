@@ -431,6 +431,11 @@ INSTANTIATE_TEST_SUITE_P(
         Conv{{2, 1, 28, 28}, {6, 1, 5, 5}, 1, 1, 2, 2},
         Conv{{2, 6, 14, 14}, {16, 6, 5, 5}},
         Conv{{2, 32, 14, 14}, {64, 32, 5, 5}, 1, 1, 2, 2},
+        // im2col in chunks of 2 images (147456 bytes each; the input
+        // gradient's 36864 fits whole), and of 1 image with more output
+        // channels than C*KH*KW (the [C*KH*KW, O] weight gradient)
+        Conv{{4, 16, 16, 16}, {4, 16, 3, 3}, 1, 1, 1, 1},
+        Conv{{3, 1, 130, 130}, {8, 1, 2, 2}},
         // strides, asymmetric padding, dilation, non-square
         Conv{{2, 3, 7, 6}, {4, 3, 3, 2}, 2, 1, 1, 2, 1, 2},
         Conv{{1, 2, 9, 8}, {3, 2, 3, 3}, 3, 2, 0, 1, 2, 1},

@@ -17,6 +17,13 @@ def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::ModuleOp"> {
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",
     "mlir::scf::SCFDialect"];
+  let options = [
+    Option<"im2colChunkBytes", "im2col-chunk-bytes", "int64_t",
+           /*default=*/"512 * 1024",
+           "The most bytes of a convolution's im2col buffer: a batch whose "
+           "im2col is larger runs in chunks of images, each chunk's im2col "
+           "and product staying in the L2 cache (0: the whole batch at once)">
+  ];
 }
 
 #endif // KILN_CONVERSION_PASSES

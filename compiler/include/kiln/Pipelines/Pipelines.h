@@ -35,6 +35,10 @@ struct BufferizePipelineOptions {
   /// Attach the arena plan to each function (`kiln.memory_plan`) for the
   /// driver's memory report and budget.
   bool recordMemoryPlan = false;
+  /// Convolutions over the whole batch at once, however large their im2col
+  /// (the GPU's kernels parallelize over it); else in cache-sized chunks of
+  /// images.
+  bool wholeBatchConvolutions = false;
 };
 
 /// kiln.vjp -> backward ops, then canonicalize and CSE (still kiln IR).

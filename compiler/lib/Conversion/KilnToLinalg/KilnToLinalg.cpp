@@ -261,6 +261,8 @@ void lowering::populateElementwisePatterns(RewritePatternSet &patterns) {
 namespace {
 struct ConvertKilnToLinalgPass
     : kiln::impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
+  using ConvertKilnToLinalgBase::ConvertKilnToLinalgBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
 
@@ -287,7 +289,7 @@ struct ConvertKilnToLinalgPass
     lowering::populateStructuredPatterns(patterns);
     lowering::populateElementwiseGroupPatterns(patterns);
     lowering::populateLayoutGroupPatterns(patterns);
-    lowering::populateNNGroupPatterns(patterns);
+    lowering::populateNNGroupPatterns(patterns, im2colChunkBytes);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

@@ -73,7 +73,10 @@ void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateStructuredPatterns(mlir::RewritePatternSet &patterns);
 void populateElementwiseGroupPatterns(mlir::RewritePatternSet &patterns);
 void populateLayoutGroupPatterns(mlir::RewritePatternSet &patterns);
-void populateNNGroupPatterns(mlir::RewritePatternSet &patterns);
+/// Convolutions whose im2col exceeds `im2colChunkBytes` (unless 0) run in
+/// chunks of images.
+void populateNNGroupPatterns(mlir::RewritePatternSet &patterns,
+                             int64_t im2colChunkBytes);
 
 } // namespace kiln::lowering
 

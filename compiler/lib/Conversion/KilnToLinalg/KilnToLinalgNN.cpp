@@ -18,6 +18,13 @@
 // parallel; body out + a * b). Grouped convolutions (groups > 1) use one
 // direct loop nest instead.
 //
+// A whole batch's im2col is the largest buffer of a convolutional step (40
+// MB of LeNet's 50 MB arena at batch 128). Where it exceeds the pass's
+// im2col-chunk-bytes, the batch runs in chunks of images in one scf.for: the
+// chunk's im2col and product are buffers of the chunk's size, reused by
+// every iteration, and the weight gradient accumulates the chunks' products
+// in order, so each sum runs over (n, i, j) as before.
+//
 // Every indexing map here is a projected permutation: the CPU pipeline
 // lowers linalg to affine loops and runs the affine super-vectorizer, which
 // cannot vectorize the affine.apply ops that a window map (i * s + p * d)
@@ -38,6 +45,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -172,17 +180,21 @@ struct ConvWindow {
   int64_t kh, kw, oh, ow;
   ArrayRef<int64_t> stride, dilation;
   int64_t groups;
+  /// convert-kiln-to-linalg's im2col-chunk-bytes: 0 for the whole batch.
+  int64_t im2colChunkBytes = 0;
 };
 
-/// C = A x B, in the generic form kiln-vectorize-matmul turns into
-/// register-blocked vector kernels.
-Value matmul2D(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+/// C = A x B, or C = acc + A x B with `acc`, in the generic form
+/// kiln-vectorize-matmul turns into register-blocked vector kernels.
+Value matmul2D(OpBuilder &b, Location loc, Value lhs, Value rhs,
+               Value acc = {}) {
   MLIRContext *ctx = b.getContext();
   int64_t m = tensorType(lhs).getDimSize(0);
   int64_t n = tensorType(rhs).getDimSize(1);
   RankedTensorType type = withShape(lhs, {m, n});
-  Value zero = createFilled(b, loc, type,
-                            b.getFloatAttr(type.getElementType(), 0.0));
+  Value zero = acc ? acc
+                   : createFilled(b, loc, type,
+                                  b.getFloatAttr(type.getElementType(), 0.0));
   AffineExpr i, k, j;
   bindDims(ctx, i, k, j);
   SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {i, k}, ctx),
@@ -210,22 +222,6 @@ Value transpose2D(OpBuilder &b, Location loc, Value x) {
                       createEmpty(b, loc, withShape(x, {shape[1], shape[0]})),
                       x, maps, iterators(2, 0),
                       [](OpBuilder &, Location, ValueRange v) { return v[0]; });
-}
-
-/// [A, B, H, W] -> [B, A, H, W]: copies whose inner H*W runs stay
-/// contiguous (NCHW <-> CNHW).
-Value swapLeadingDims(OpBuilder &b, Location loc, Value x) {
-  MLIRContext *ctx = b.getContext();
-  ArrayRef<int64_t> shape = tensorType(x).getShape();
-  SmallVector<AffineExpr> d = dims(4, ctx);
-  return buildGeneric(
-      b, loc,
-      createEmpty(b, loc, withShape(x, {shape[1], shape[0], shape[2], shape[3]})),
-      x,
-      {AffineMap::get(4, 0, {d[1], d[0], d[2], d[3]}, ctx),
-       AffineMap::getMultiDimIdentityMap(4, ctx)},
-      iterators(4, 0),
-      [](OpBuilder &, Location, ValueRange v) { return v[0]; });
 }
 
 /// i * scale + j * scale2 in index arithmetic (the constants fold).
@@ -261,20 +257,22 @@ Value loopIndex(OpBuilder &b, Location loc, int64_t dim) {
   return b.create<linalg::IndexOp>(loc, dim);
 }
 
-/// im2col of a padded [N, C, Hp, Wp]: col[(n,i,j), (c,p,q)] =
-/// xp[n, c, i*s0 + p*d0, j*s1 + q*d1] as [N*OH*OW, C*KH*KW], or its
-/// transpose [C*KH*KW, N*OH*OW] with `transposed`. A gather with
-/// tensor.extract: every indexing map stays a projected permutation, which
-/// the affine lowering and super-vectorizer of the CPU pipeline need.
+/// im2col of `images` images of a padded [N, C, Hp, Wp] from image
+/// `firstImage` on (from 0 when null): col[(n,i,j), (c,p,q)] =
+/// xp[firstImage + n, c, i*s0 + p*d0, j*s1 + q*d1] as
+/// [images*OH*OW, C*KH*KW], or its transpose [C*KH*KW, images*OH*OW] with
+/// `transposed`. A gather with tensor.extract: every indexing map stays a
+/// projected permutation, which the affine lowering and super-vectorizer of
+/// the CPU pipeline need.
 Value im2col(OpBuilder &b, Location loc, Value xp, const ConvWindow &w,
-             bool transposed = false) {
+             bool transposed, Value firstImage, int64_t images) {
   MLIRContext *ctx = b.getContext();
-  ArrayRef<int64_t> shape = tensorType(xp).getShape();
-  int64_t n = shape[0], c = shape[1];
+  int64_t c = tensorType(xp).getDimSize(1);
   // Loop dims of (n, i, j, c, p, q) in the result's order.
   SmallVector<unsigned> at = transposed ? SmallVector<unsigned>{3, 4, 5, 0, 1, 2}
                                         : SmallVector<unsigned>{0, 1, 2, 3, 4, 5};
-  SmallVector<int64_t> sizes = {n, w.oh, w.ow, c, w.kh, w.kw}, resultShape(6);
+  SmallVector<int64_t> sizes = {images, w.oh, w.ow, c, w.kh, w.kw},
+                       resultShape(6);
   for (unsigned k = 0; k < 6; ++k)
     resultShape[at[k]] = sizes[k];
   Value cols = buildGeneric(
@@ -282,16 +280,126 @@ Value im2col(OpBuilder &b, Location loc, Value xp, const ConvWindow &w,
       {AffineMap::getMultiDimIdentityMap(6, ctx)}, iterators(6, 0),
       [&](OpBuilder &nb, Location l, ValueRange) -> Value {
         auto index = [&](unsigned k) { return loopIndex(nb, l, at[k]); };
-        return windowElement(nb, l, xp, index(0), index(3), index(1),
-                             index(2), index(4), index(5), w.stride,
-                             w.dilation);
+        Value image = index(0);
+        if (firstImage)
+          image = nb.create<arith::AddIOp>(l, firstImage, image);
+        return windowElement(nb, l, xp, image, index(3), index(1), index(2),
+                             index(4), index(5), w.stride, w.dilation);
       });
-  int64_t rows = n * w.oh * w.ow, columns = c * w.kh * w.kw;
+  int64_t rows = images * w.oh * w.ow, columns = c * w.kh * w.kw;
   return b.create<tensor::CollapseShapeOp>(
       loc,
       withShape(xp, transposed ? SmallVector<int64_t>{columns, rows}
                                : SmallVector<int64_t>{rows, columns}),
       cols, SmallVector<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
+}
+
+/// Images per im2col chunk: the largest divisor of the batch `n` (every
+/// chunk has the same static shape, so one arena buffer serves them all)
+/// whose chunk fits `chunkBytes`; at least one. All `n` when `chunkBytes`
+/// is 0. Chunks of a few hundred KiB stay in the L2 cache between their
+/// gather and the matmul that reads them (a whole batch's im2col, 40 MB for
+/// LeNet at batch 128, runs from memory) and still give that matmul enough
+/// columns for its vector tiles and threads.
+int64_t imagesPerChunk(int64_t n, int64_t bytesPerImage, int64_t chunkBytes) {
+  if (chunkBytes <= 0)
+    return n;
+  for (int64_t images = n; images > 1; --images)
+    if (n % images == 0 && images * bytesPerImage <= chunkBytes)
+      return images;
+  return 1;
+}
+
+/// Images per im2col chunk of a convolution over the padded `xp` with
+/// `window` = C*KH*KW. Chunked outputs are written through row gathers into
+/// a strided slice, which only kiln-vectorize-gathers handles where rows
+/// are single elements (the affine super-vectorizer cannot analyze strided
+/// views): a one-column output keeps the whole batch.
+int64_t convImagesPerChunk(Value xp, int64_t window, const ConvWindow &w) {
+  int64_t n = tensorType(xp).getDimSize(0);
+  if (w.ow < 2)
+    return n;
+  int64_t elementBytes = (tensorType(xp).getElementTypeBitWidth() + 7) / 8;
+  return imagesPerChunk(n, window * w.oh * w.ow * elementBytes,
+                        w.im2colChunkBytes);
+}
+
+/// Chunk body: given the chunk's first image (null for a single chunk of
+/// the whole batch) and the value carried so far, returns the next value.
+using ChunkBody =
+    llvm::function_ref<Value(OpBuilder &, Location, Value, Value)>;
+
+/// Runs `body` over the batch in chunks of `images` images, in order,
+/// carrying `init` through them: one scf.for whose iteration buffers (the
+/// im2col chunk, its product) bufferize to one static arena buffer each.
+/// A batch that fits one chunk gets no loop.
+Value forEachChunk(OpBuilder &b, Location loc, int64_t n, int64_t images,
+                   Value init, ChunkBody body) {
+  if (images == n)
+    return body(b, loc, Value(), init);
+  auto loop = b.create<scf::ForOp>(
+      loc, indexConstant(b, loc, 0), indexConstant(b, loc, n),
+      indexConstant(b, loc, images), ValueRange{init},
+      [&](OpBuilder &nb, Location l, Value first, ValueRange carried) {
+        nb.create<scf::YieldOp>(l, body(nb, l, first, carried[0]));
+      });
+  return loop.getResult(0);
+}
+
+/// `images` images of the [N, A, B, C] `x` from `firstImage` on (from 0
+/// when null), with dims permuted: result dim k is x's dim `order[k]`.
+/// A gather (tensor.extract in the body), like im2col: no strided view of
+/// `x`, whose affine loads MLIR 16's super-vectorizer cannot analyze.
+Value gatherImages(OpBuilder &b, Location loc, Value x, Value firstImage,
+                   int64_t images, ArrayRef<unsigned> order) {
+  SmallVector<int64_t> shape(tensorType(x).getShape());
+  shape[0] = images;
+  SmallVector<int64_t> resultShape;
+  for (unsigned dim : order)
+    resultShape.push_back(shape[dim]);
+  return buildGeneric(
+      b, loc, createEmpty(b, loc, withShape(x, resultShape)), ValueRange{},
+      {AffineMap::getMultiDimIdentityMap(4, b.getContext())}, iterators(4, 0),
+      [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+        SmallVector<Value> at(4);
+        for (unsigned k = 0; k < 4; ++k)
+          at[order[k]] = loopIndex(nb, l, k);
+        if (firstImage)
+          at[0] = nb.create<arith::AddIOp>(l, firstImage, at[0]);
+        return nb.create<tensor::ExtractOp>(l, x, at);
+      });
+}
+
+/// y with images [firstImage, firstImage + B) set to the [O, B, OH, OW]
+/// `onhw` in NCHW order: a gather into the slice (written in place: the
+/// pipeline's eliminate-empty-tensors), which kiln-vectorize-gathers turns
+/// into row copies. For the whole batch (null `firstImage`), into `y`.
+Value storeImages(OpBuilder &b, Location loc, Value y, Value firstImage,
+                  Value onhw) {
+  ArrayRef<int64_t> chunk = tensorType(onhw).getShape();
+  SmallVector<int64_t> sliceShape = {chunk[1], chunk[0], chunk[2], chunk[3]};
+  auto gather = [&](Value into) {
+    return buildGeneric(
+        b, loc, into, ValueRange{},
+        {AffineMap::getMultiDimIdentityMap(4, b.getContext())}, iterators(4, 0),
+        [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+          Value n = loopIndex(nb, l, 0), o = loopIndex(nb, l, 1);
+          return nb.create<tensor::ExtractOp>(
+              l, onhw,
+              ValueRange{o, n, loopIndex(nb, l, 2), loopIndex(nb, l, 3)});
+        });
+  };
+  if (!firstImage)
+    return gather(y);
+  SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0)), sizes,
+      strides(4, b.getIndexAttr(1));
+  offsets[0] = firstImage;
+  for (int64_t dim : sliceShape)
+    sizes.push_back(b.getIndexAttr(dim));
+  Value slice = b.create<tensor::ExtractSliceOp>(loc, withShape(y, sliceShape),
+                                                 y, offsets, sizes, strides);
+  return b.create<tensor::InsertSliceOp>(loc, gather(slice), y, offsets, sizes,
+                                         strides);
 }
 
 /// conv2d of a padded input xp [N, C, Hp, Wp] with weight [O, C/g, KH, KW].
@@ -303,20 +411,28 @@ Value convCore(OpBuilder &b, Location loc, Value xp, Value weight,
   RankedTensorType outType = withShape(xp, {n, o, w.oh, w.ow});
   Type elementType = outType.getElementType();
   if (w.groups == 1) {
-    // y^T [O, N*OH*OW] = weight [O, C*KH*KW] x col^T [C*KH*KW, N*OH*OW]:
-    // the matmul kernel vectorizes along the long N*OH*OW columns, where
-    // the [N*OH*OW, O] form would fill only O of 16 lanes for few channels
+    // Per chunk of images:
+    // y^T [O, B*OH*OW] = weight [O, C*KH*KW] x col^T [C*KH*KW, B*OH*OW]:
+    // the matmul kernel vectorizes along the long B*OH*OW columns, where
+    // the [B*OH*OW, O] form would fill only O of 16 lanes for few channels
     // (6 in LeNet; C channels in an input gradient, often 1 to 6).
-    Value colsT = im2col(b, loc, xp, w, /*transposed=*/true);
+    int64_t window = cg * w.kh * w.kw;
+    int64_t images = convImagesPerChunk(xp, window, w);
     Value flatWeight = b.create<tensor::CollapseShapeOp>(
-        loc, withShape(weight, {o, cg * w.kh * w.kw}), weight,
+        loc, withShape(weight, {o, window}), weight,
         SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-    Value product = matmul2D(b, loc, flatWeight, colsT);
-    // [O, N*OH*OW] -> [O, N, OH, OW] (a view) -> [N, O, OH, OW]
-    Value onhw = b.create<tensor::ExpandShapeOp>(
-        loc, withShape(product, {o, n, w.oh, w.ow}), product,
-        SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-    return swapLeadingDims(b, loc, onhw);
+    return forEachChunk(
+        b, loc, n, images, createEmpty(b, loc, outType),
+        [&](OpBuilder &nb, Location l, Value first, Value y) {
+          Value colsT =
+              im2col(nb, l, xp, w, /*transposed=*/true, first, images);
+          Value product = matmul2D(nb, l, flatWeight, colsT);
+          // [O, B*OH*OW] -> [O, B, OH, OW] (a view) -> y[first:, O, OH, OW]
+          Value onhw = nb.create<tensor::ExpandShapeOp>(
+              l, withShape(product, {o, images, w.oh, w.ow}), product,
+              SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+          return storeImages(nb, l, y, first, onhw);
+        });
   }
   // Grouped: one loop nest (n, o, i, j | ci, p, q).
   SmallVector<AffineExpr> d = dims(7, ctx);
@@ -346,35 +462,45 @@ Value convWeightGradCore(OpBuilder &b, Location loc, Value xp, Value gy,
   int64_t n = tensorType(gy).getDimSize(0), o = ws[0], cg = ws[1];
   int64_t positions = w.oh * w.ow;
   if (w.groups == 1) {
+    // Sums over the batch, chunk by chunk into one accumulator: each
+    // weight's sum runs over (n, i, j) in order, as one whole-batch product
+    // would.
     int64_t windowSize = cg * w.kh * w.kw;
+    int64_t images = convImagesPerChunk(xp, windowSize, w);
+    Type elementType = weightType.getElementType();
     // The matmul kernel vectorizes along the product's columns: make them
-    // the larger of O and C*KH*KW. The long N*OH*OW reduction then walks
-    // rows of the right operand.
-    if (windowSize > o) {
-      // gw [O, C*KH*KW] = gy^T [O, N*OH*OW] x col [N*OH*OW, C*KH*KW]
-      Value cols = im2col(b, loc, xp, w);
-      Value gyT = b.create<tensor::CollapseShapeOp>(
-          loc, withShape(gy, {o, n * positions}), swapLeadingDims(b, loc, gy),
-          SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-      return b.create<tensor::ExpandShapeOp>(
-          loc, weightType, matmul2D(b, loc, gyT, cols),
-          SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-    }
-    // gw^T [C*KH*KW, O] = col^T [C*KH*KW, N*OH*OW] x gy [N*OH*OW, O]
-    Value colsT = im2col(b, loc, xp, w, /*transposed=*/true);
-    SmallVector<AffineExpr> d = dims(4, ctx); // n, i, j, o
-    Value gyNHWC = buildGeneric(
-        b, loc, createEmpty(b, loc, withShape(gy, {n, w.oh, w.ow, o})), gy,
-        {AffineMap::get(4, 0, {d[0], d[3], d[1], d[2]}, ctx),
-         AffineMap::getMultiDimIdentityMap(4, ctx)},
-        iterators(4, 0),
-        [](OpBuilder &, Location, ValueRange v) { return v[0]; });
-    Value gy2 = b.create<tensor::CollapseShapeOp>(
-        loc, withShape(gy, {n * positions, o}), gyNHWC,
-        SmallVector<ReassociationIndices>{{0, 1, 2}, {3}});
-    Value product = matmul2D(b, loc, colsT, gy2); // [C*KH*KW, O]
+    // the larger of O and C*KH*KW. The long B*OH*OW reduction then walks
+    // rows of the right operand:
+    //   gw [O, C*KH*KW] += gy^T [O, B*OH*OW] x col [B*OH*OW, C*KH*KW], or
+    //   gw^T [C*KH*KW, O] += col^T [C*KH*KW, B*OH*OW] x gy [B*OH*OW, O].
+    bool weightLayout = windowSize > o;
+    int64_t rows = weightLayout ? o : windowSize;
+    int64_t columns = weightLayout ? windowSize : o;
+    Value zero = createFilled(
+        b, loc, RankedTensorType::get({rows, columns}, elementType),
+        b.getFloatAttr(elementType, 0.0));
+    Value product = forEachChunk(
+        b, loc, n, images, zero,
+        [&](OpBuilder &nb, Location l, Value first, Value acc) {
+          Value cols =
+              im2col(nb, l, xp, w, /*transposed=*/!weightLayout, first, images);
+          if (weightLayout) {
+            Value gyT = nb.create<tensor::CollapseShapeOp>(
+                l, withShape(gy, {o, images * positions}),
+                gatherImages(nb, l, gy, first, images, {1, 0, 2, 3}),
+                SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+            return matmul2D(nb, l, gyT, cols, acc);
+          }
+          Value gy2 = nb.create<tensor::CollapseShapeOp>(
+              l, withShape(gy, {images * positions, o}),
+              gatherImages(nb, l, gy, first, images, {0, 2, 3, 1}),
+              SmallVector<ReassociationIndices>{{0, 1, 2}, {3}});
+          return matmul2D(nb, l, cols, gy2, acc);
+        });
+    if (!weightLayout)
+      product = transpose2D(b, loc, product);
     return b.create<tensor::ExpandShapeOp>(
-        loc, weightType, transpose2D(b, loc, product),
+        loc, weightType, product,
         SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
   }
   // Grouped: one loop nest (o, ci, p, q | n, i, j).
@@ -410,8 +536,15 @@ ConvWindow convWindow(OpTy op, ArrayRef<int64_t> weightShape,
 // Conversion patterns
 //===----------------------------------------------------------------------===//
 
-struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
-  using OpConversionPattern::OpConversionPattern;
+/// A convolution pattern, with the lowering's im2col chunk size.
+template <typename OpTy> struct ConvPattern : OpConversionPattern<OpTy> {
+  ConvPattern(MLIRContext *ctx, int64_t im2colChunkBytes)
+      : OpConversionPattern<OpTy>(ctx), im2colChunkBytes(im2colChunkBytes) {}
+  int64_t im2colChunkBytes;
+};
+
+struct Conv2DLowering : ConvPattern<Conv2DOp> {
+  using ConvPattern::ConvPattern;
 
   LogicalResult
   matchAndRewrite(Conv2DOp op, OpAdaptor adaptor,
@@ -420,14 +553,15 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
     Value weight = adaptor.getWeight();
     ConvWindow w = convWindow(op, tensorType(weight).getShape(),
                               tensorType(op.getResult()).getShape());
+    w.im2colChunkBytes = im2colChunkBytes;
     Value xp = zeroPad(rewriter, loc, adaptor.getInput(), op.getPadding());
     rewriter.replaceOp(op, convCore(rewriter, loc, xp, weight, w));
     return success();
   }
 };
 
-struct Conv2DWeightGradLowering : OpConversionPattern<Conv2DWeightGradOp> {
-  using OpConversionPattern::OpConversionPattern;
+struct Conv2DWeightGradLowering : ConvPattern<Conv2DWeightGradOp> {
+  using ConvPattern::ConvPattern;
 
   LogicalResult
   matchAndRewrite(Conv2DWeightGradOp op, OpAdaptor adaptor,
@@ -437,6 +571,7 @@ struct Conv2DWeightGradLowering : OpConversionPattern<Conv2DWeightGradOp> {
     Value gy = adaptor.getGradOutput();
     ConvWindow w =
         convWindow(op, weightType.getShape(), tensorType(gy).getShape());
+    w.im2colChunkBytes = im2colChunkBytes;
     Value xp = zeroPad(rewriter, loc, adaptor.getInput(), op.getPadding());
     rewriter.replaceOp(
         op, convWeightGradCore(rewriter, loc, xp, gy, weightType, w));
@@ -450,8 +585,8 @@ struct Conv2DWeightGradLowering : OpConversionPattern<Conv2DWeightGradOp> {
 /// convolution has H rows; the weight [O, C/g, KH, KW] becomes
 /// [C, O/g, KH, KW], spatially flipped, with the channel roles swapped
 /// within each group.
-struct Conv2DInputGradLowering : OpConversionPattern<Conv2DInputGradOp> {
-  using OpConversionPattern::OpConversionPattern;
+struct Conv2DInputGradLowering : ConvPattern<Conv2DInputGradOp> {
+  using ConvPattern::ConvPattern;
 
   LogicalResult
   matchAndRewrite(Conv2DInputGradOp op, OpAdaptor adaptor,
@@ -499,7 +634,7 @@ struct Conv2DInputGradLowering : OpConversionPattern<Conv2DInputGradOp> {
         });
 
     static const int64_t unit[] = {1, 1};
-    ConvWindow w{kh, kw, x[2], x[3], unit, d, groups};
+    ConvWindow w{kh, kw, x[2], x[3], unit, d, groups, im2colChunkBytes};
     rewriter.replaceOp(op, convCore(rewriter, loc, spread, flipped, w));
     return success();
   }
@@ -750,9 +885,12 @@ struct IncrementLowering : OpConversionPattern<IncrementOp> {
 
 } // namespace
 
-void lowering::populateNNGroupPatterns(RewritePatternSet &patterns) {
-  patterns.add<Conv2DLowering, Conv2DInputGradLowering,
-               Conv2DWeightGradLowering, MaxPool2DLowering,
-               MaxPool2DGradLowering, RsqrtLowering, IncrementLowering>(
-      patterns.getContext());
+void lowering::populateNNGroupPatterns(RewritePatternSet &patterns,
+                                       int64_t im2colChunkBytes) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns
+      .add<Conv2DLowering, Conv2DInputGradLowering, Conv2DWeightGradLowering>(
+          ctx, im2colChunkBytes);
+  patterns.add<MaxPool2DLowering, MaxPool2DGradLowering, RsqrtLowering,
+               IncrementLowering>(ctx);
 }
