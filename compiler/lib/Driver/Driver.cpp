@@ -268,11 +268,12 @@ LogicalResult differentiate(ModuleOp module,
 }
 
 /// kiln IR -> bufferized, in one planned arena.
-LogicalResult bufferize(ModuleOp module, unsigned pointerBits,
-                        bool recordMemoryPlan) {
+LogicalResult bufferize(ModuleOp module, const kiln::TargetOptions &target,
+                        unsigned pointerBits, bool recordMemoryPlan) {
   kiln::BufferizePipelineOptions bufferize;
   bufferize.pointerBits = pointerBits;
   bufferize.recordMemoryPlan = recordMemoryPlan;
+  bufferize.transposedMatmulOperands = !isNVPTXTarget(target);
   return runPipeline(module, [&](OpPassManager &pm) {
     kiln::buildKilnBufferizePipeline(pm, bufferize);
   });
@@ -291,7 +292,8 @@ std::optional<kiln::MemoryPlan> kiln::planMemory(ModuleOp module,
     return std::nullopt;
   }
   if (failed(differentiate(module, options)) ||
-      failed(bufferize(module, machine->getPointerSizeInBits(/*AS=*/0),
+      failed(bufferize(module, options.target,
+                       machine->getPointerSizeInBits(/*AS=*/0),
                        /*recordMemoryPlan=*/true)))
     return std::nullopt;
   return takeMemoryPlan(module);
@@ -326,7 +328,8 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
 
   bool recordMemoryPlan =
       options.emit == EmitKind::MemoryReport || options.memoryBudget;
-  if (failed(bufferize(module, machine->getPointerSizeInBits(/*AS=*/0),
+  if (failed(bufferize(module, options.target,
+                       machine->getPointerSizeInBits(/*AS=*/0),
                        recordMemoryPlan)))
     return 1;
   if (recordMemoryPlan) {

@@ -40,7 +40,7 @@ void kiln::buildKilnDifferentiatePipeline(OpPassManager &pm) {
 
 void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
                                       const BufferizePipelineOptions &options) {
-  pm.addPass(createConvertKilnToLinalg());
+  pm.addPass(createConvertKilnToLinalg({options.transposedMatmulOperands}));
   pm.addNestedPass<func::FuncOp>(createKilnFuseElementwise());
   addPasses(pm, "canonicalize,cse");
   pm.addNestedPass<func::FuncOp>(createKilnPrepareBufferization());

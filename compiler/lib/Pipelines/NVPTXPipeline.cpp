@@ -86,7 +86,9 @@ void kiln::buildKilnNVPTXLowerPipeline(OpPassManager &pm,
 void kiln::buildKilnNVPTXPipeline(OpPassManager &pm,
                                   const NVPTXPipelineOptions &options) {
   buildKilnDifferentiatePipeline(pm);
-  buildKilnBufferizePipeline(pm);
+  BufferizePipelineOptions bufferize;
+  bufferize.transposedMatmulOperands = false;
+  buildKilnBufferizePipeline(pm, bufferize);
   buildKilnNVPTXLowerPipeline(pm, options);
 }
 

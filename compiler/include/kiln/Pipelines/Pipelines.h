@@ -35,6 +35,9 @@ struct BufferizePipelineOptions {
   /// Attach the arena plan to each function (`kiln.memory_plan`) for the
   /// driver's memory report and budget.
   bool recordMemoryPlan = false;
+  /// Matmuls read transposed operands in place (convert-kiln-to-linalg's
+  /// transposed-matmul-operands); off for the GPU's kernels.
+  bool transposedMatmulOperands = true;
 };
 
 /// kiln.vjp -> backward ops, then canonicalize and CSE (still kiln IR).

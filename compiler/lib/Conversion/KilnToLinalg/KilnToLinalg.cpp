@@ -256,6 +256,8 @@ void lowering::populateElementwisePatterns(RewritePatternSet &patterns) {
 namespace {
 struct ConvertKilnToLinalgPass
     : kiln::impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
+  using ConvertKilnToLinalgBase::ConvertKilnToLinalgBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
 
@@ -279,7 +281,7 @@ struct ConvertKilnToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     lowering::populateElementwisePatterns(patterns);
-    lowering::populateStructuredPatterns(patterns);
+    lowering::populateStructuredPatterns(patterns, transposedMatmulOperands);
     lowering::populateElementwiseGroupPatterns(patterns);
     lowering::populateLayoutGroupPatterns(patterns);
     lowering::populateNNGroupPatterns(patterns);

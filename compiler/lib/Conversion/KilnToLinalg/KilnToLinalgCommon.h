@@ -69,7 +69,9 @@ mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::ValueRange inputs, BodyBuilder body);
 
 void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
-void populateStructuredPatterns(mlir::RewritePatternSet &patterns);
+/// `foldTransposesIntoMatmuls`: see convert-kiln-to-linalg's option.
+void populateStructuredPatterns(mlir::RewritePatternSet &patterns,
+                                bool foldTransposesIntoMatmuls);
 void populateElementwiseGroupPatterns(mlir::RewritePatternSet &patterns);
 void populateLayoutGroupPatterns(mlir::RewritePatternSet &patterns);
 void populateNNGroupPatterns(mlir::RewritePatternSet &patterns);
