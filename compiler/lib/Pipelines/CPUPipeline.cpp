@@ -1,55 +1,97 @@
 //===- CPUPipeline.cpp - kiln's CPU compilation pipeline ------------------===//
 //
-// Upstream passes are added through their registered textual names and
-// options: the option strings are the documented interface of each pass and
-// read like the pipeline one would pass to kiln-opt.
+// Built from the passes' C++ constructors and typed option structs, so a
+// misspelt pass or option fails to compile rather than at run time. The
+// comments give each step's textual name, as one would pass it to kiln-opt.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Pipelines/Pipelines.h"
 
+#include "PipelineSteps.h"
+
 #include "kiln/Conversion/Passes.h"
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
-#include "kiln/InitAll.h"
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Affine/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/ErrorHandling.h"
-#include "llvm/Support/raw_ostream.h"
-
-#include <mutex>
 
 using namespace mlir;
 
+std::unique_ptr<Pass> kiln::createFuncToLLVMWithBarePointers() {
+  // The typed LowerToLLVMOptions need an MLIRContext (for the data layout),
+  // which a pipeline builder does not have; the pass's own option does not.
+  std::unique_ptr<Pass> funcToLLVM = createConvertFuncToLLVMPass();
+  if (failed(funcToLLVM->initializeOptions("use-bare-ptr-memref-call-conv=1")))
+    llvm::report_fatal_error("kiln: convert-func-to-llvm lost its "
+                             "use-bare-ptr-memref-call-conv option");
+  return funcToLLVM;
+}
+
 namespace {
-void addPasses(OpPassManager &pm, const std::string &pipeline) {
-  // The textual names below resolve through the pass registry.
-  static std::once_flag registered;
-  std::call_once(registered, kiln::registerAllPasses);
-  std::string error;
-  llvm::raw_string_ostream errorStream(error);
-  if (failed(parsePassPipeline(pipeline, pm, errorStream)))
-    llvm::report_fatal_error(llvm::Twine("kiln: bad internal pipeline '") +
-                             pipeline + "': " + errorStream.str());
+/// canonicalize, cse
+void addSimplification(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+/// one-shot-bufferize{bufferize-function-boundaries allow-return-allocs
+/// function-boundary-type-conversion=identity-layout-map create-deallocs=0}:
+/// tensors become memrefs whose allocations the memory plan then places in
+/// the arena (so no deallocations), with plain layouts at function
+/// boundaries for the C ABI.
+std::unique_ptr<Pass> createBufferizeIntoArenaPass() {
+  bufferization::OneShotBufferizationOptions options;
+  options.bufferizeFunctionBoundaries = true;
+  options.allowReturnAllocs = true;
+  options.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  options.createDeallocs = false;
+  // What the pass's own option parser sets by default
+  // (unknown-type-conversion=fully-dynamic-layout-map).
+  options.unknownTypeConverterFn =
+      [](Value value, Attribute memorySpace,
+         const bufferization::BufferizationOptions &) {
+        return bufferization::getMemRefTypeWithFullyDynamicLayout(
+            value.getType().cast<TensorType>(), memorySpace);
+      };
+  return bufferization::createOneShotBufferizePass(options);
 }
 } // namespace
 
 void kiln::buildKilnDifferentiatePipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createKilnAutodiff());
-  addPasses(pm, "canonicalize,cse");
+  addSimplification(pm);
 }
 
 void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
                                       const BufferizePipelineOptions &options) {
   pm.addPass(createConvertKilnToLinalg({options.transposedMatmulOperands}));
   pm.addNestedPass<func::FuncOp>(createKilnFuseElementwise());
-  addPasses(pm, "canonicalize,cse");
+  addSimplification(pm);
   pm.addNestedPass<func::FuncOp>(createKilnPrepareBufferization());
-  addPasses(pm, "empty-tensor-to-alloc-tensor,"
-                "one-shot-bufferize{bufferize-function-boundaries "
-                "allow-return-allocs "
-                "function-boundary-type-conversion=identity-layout-map "
-                "create-deallocs=0},"
-                "buffer-results-to-out-params,canonicalize");
+  pm.addPass(bufferization::createEmptyTensorToAllocTensorPass());
+  pm.addPass(createBufferizeIntoArenaPass());
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass());
+  pm.addPass(createCanonicalizerPass());
   KilnStaticMemoryPlanOptions plan;
   plan.pointerBits = options.pointerBits;
   plan.recordPlan = options.recordMemoryPlan;
@@ -81,44 +123,55 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
   // finds no loop-carried dependence in them and widens a reduction's store
   // to a 0-d memref into an invalid vector.transfer_write (a [1, N] or
   // [N, 1] mean, e.g. the MSE of a one-output regression).
-  addPasses(pm, "func.func(convert-linalg-to-affine-loops,"
-                "affine-loop-normalize{promote-single-iter=true},"
-                "affine-loop-invariant-code-motion)");
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToAffineLoopsPass());
+  pm.addNestedPass<func::FuncOp>(
+      createAffineLoopNormalizePass(/*promoteSingleIter=*/true));
+  pm.addNestedPass<func::FuncOp>(createAffineLoopInvariantCodeMotionPass());
   if (options.parallel) {
     KilnMarkParallelLoopsOptions mark;
     mark.minWork = kLoopParallelMinWork;
     pm.addNestedPass<func::FuncOp>(createKilnMarkParallelLoops(mark));
   }
-  // Vectorizing a reduction loop splits it into per-lane partial sums,
-  // whose order depends on the width: not in deterministic mode.
-  if (options.vectorWidth > 1)
-    addPasses(pm, "func.func(affine-super-vectorize{virtual-vector-size=" +
-                      std::to_string(options.vectorWidth) +
-                      " vectorize-reductions=" +
-                      (options.deterministic ? "false" : "true") + "})");
+  if (options.vectorWidth > 1) {
+    // Vectorizing a reduction loop splits it into per-lane partial sums,
+    // whose order depends on the width: not in deterministic mode.
+    int64_t vectorSize[] = {options.vectorWidth};
+    AffineVectorizeOptions vectorize;
+    vectorize.vectorSizes = vectorSize;
+    vectorize.vectorizeReductions = !options.deterministic;
+    pm.addNestedPass<func::FuncOp>(createAffineVectorize(vectorize));
+  }
   if (options.parallel)
     pm.addNestedPass<func::FuncOp>(createKilnParallelizeMarkedLoops());
   if (options.approximateMath)
     pm.addPass(createKilnApproximateMath());
   else // LLVM has no intrinsic for tanh (nor erf, atan2): call libm's.
     pm.addPass(createKilnMathToLibm());
-  // Parallel loops become OpenMP worksharing loops (libomp's thread pool).
-  // canonicalize inlines the memref.alloca_scope that MLIR 16 wraps around
-  // each loop body (nothing in it allocates), which would otherwise hold
-  // several blocks after convert-scf-to-cf and fail to verify;
-  // convert-openmp-to-llvm comes after convert-func-to-llvm, whose
-  // bare-pointer calling convention it would otherwise override.
-  addPasses(pm, std::string("lower-affine,") +
-                    (options.parallel ? "convert-scf-to-openmp,canonicalize,"
-                                      : "") +
-                    "convert-vector-to-scf,convert-scf-to-cf,"
-                "canonicalize,expand-strided-metadata,lower-affine,"
-                "convert-vector-to-llvm,convert-math-to-llvm,"
-                "convert-arith-to-llvm,convert-memref-to-llvm,"
-                "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
-                "convert-cf-to-llvm," +
-                    (options.parallel ? "convert-openmp-to-llvm," : "") +
-                    "reconcile-unrealized-casts");
+  pm.addPass(createLowerAffinePass());
+  if (options.parallel) {
+    // Parallel loops become OpenMP worksharing loops (libomp's thread
+    // pool). canonicalize inlines the memref.alloca_scope that MLIR 16 wraps
+    // around each loop body (nothing in it allocates), which would otherwise
+    // hold several blocks after convert-scf-to-cf and fail to verify.
+    pm.addPass(createConvertSCFToOpenMPPass());
+    pm.addPass(createCanonicalizerPass());
+  }
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createMemRefToLLVMConversionPass());
+  pm.addPass(createFuncToLLVMWithBarePointers());
+  pm.addPass(cf::createConvertControlFlowToLLVMPass());
+  // After convert-func-to-llvm, whose bare-pointer calling convention it
+  // would otherwise override.
+  if (options.parallel)
+    pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void kiln::buildKilnCPUPipeline(OpPassManager &pm,
@@ -128,19 +181,81 @@ void kiln::buildKilnCPUPipeline(OpPassManager &pm,
   buildKilnLowerToLLVMPipeline(pm, options);
 }
 
+namespace {
+/// kiln-opt's spelling of CPUPipelineOptions:
+/// -kiln-cpu-pipeline='vector-width=8 parallel=1 deterministic=1'.
+struct CPUPipelineCommandLine
+    : public PassPipelineOptions<CPUPipelineCommandLine> {
+  Option<bool> approximateMath{
+      *this, "approximate-math",
+      llvm::cl::desc("exp/log as polynomials instead of libm calls"),
+      llvm::cl::init(true)};
+  Option<unsigned> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("f32 lanes per vector (16 = AVX-512; 0 or 1: scalar)"),
+      llvm::cl::init(16)};
+  Option<bool> parallel{*this, "parallel",
+                        llvm::cl::desc("big independent loops on OpenMP "
+                                       "threads"),
+                        llvm::cl::init(false)};
+  Option<bool> deterministic{
+      *this, "deterministic",
+      llvm::cl::desc("results independent of vector width and fma"),
+      llvm::cl::init(false)};
+
+  kiln::CPUPipelineOptions typed() const {
+    kiln::CPUPipelineOptions options;
+    options.approximateMath = approximateMath;
+    options.vectorWidth = vectorWidth;
+    options.parallel = parallel;
+    options.deterministic = deterministic;
+    return options;
+  }
+};
+
+/// kiln-opt's spelling of BufferizePipelineOptions.
+struct BufferizePipelineCommandLine
+    : public PassPipelineOptions<BufferizePipelineCommandLine> {
+  Option<unsigned> pointerBits{
+      *this, "pointer-bits",
+      llvm::cl::desc("the target's pointer width (32 or 64)"),
+      llvm::cl::init(64)};
+  Option<bool> recordMemoryPlan{
+      *this, "record-memory-plan",
+      llvm::cl::desc("attach kiln.memory_plan to each function"),
+      llvm::cl::init(false)};
+  Option<bool> transposedMatmulOperands{
+      *this, "transposed-matmul-operands",
+      llvm::cl::desc("matmuls read kiln.transpose operands in place"),
+      llvm::cl::init(true)};
+
+  kiln::BufferizePipelineOptions typed() const {
+    kiln::BufferizePipelineOptions options;
+    options.pointerBits = pointerBits;
+    options.recordMemoryPlan = recordMemoryPlan;
+    options.transposedMatmulOperands = transposedMatmulOperands;
+    return options;
+  }
+};
+} // namespace
+
 void kiln::registerKilnPipelines() {
   PassPipelineRegistration<>("kiln-differentiate",
                              "Expand kiln.vjp and simplify",
                              buildKilnDifferentiatePipeline);
-  PassPipelineRegistration<>("kiln-bufferize",
-                             "Lower kiln to memrefs in one static arena",
-                             [](OpPassManager &pm) {
-                               buildKilnBufferizePipeline(pm);
-                             });
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<BufferizePipelineCommandLine>(
+      "kiln-bufferize", "Lower kiln to memrefs in one static arena",
+      [](OpPassManager &pm, const BufferizePipelineCommandLine &options) {
+        buildKilnBufferizePipeline(pm, options.typed());
+      });
+  PassPipelineRegistration<CPUPipelineCommandLine>(
       "kiln-lower-to-llvm", "Lower planned memrefs to the LLVM dialect",
-      [](OpPassManager &pm) { buildKilnLowerToLLVMPipeline(pm, {}); });
-  PassPipelineRegistration<>(
+      [](OpPassManager &pm, const CPUPipelineCommandLine &options) {
+        buildKilnLowerToLLVMPipeline(pm, options.typed());
+      });
+  PassPipelineRegistration<CPUPipelineCommandLine>(
       "kiln-cpu-pipeline", "The whole kiln CPU pipeline",
-      [](OpPassManager &pm) { buildKilnCPUPipeline(pm, {}); });
+      [](OpPassManager &pm, const CPUPipelineCommandLine &options) {
+        buildKilnCPUPipeline(pm, options.typed());
+      });
 }

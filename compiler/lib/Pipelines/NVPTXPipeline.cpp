@@ -10,11 +10,12 @@
 
 #include "kiln/Pipelines/Pipelines.h"
 
+#include "PipelineSteps.h"
+
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
-#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
@@ -66,13 +67,7 @@ void kiln::buildKilnNVPTXHostPipeline(OpPassManager &pm) {
   pm.addPass(createLowerAffinePass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createMemRefToLLVMConversionPass());
-  // Its typed options need a context for the data layout; the pass's own
-  // option parser does not.
-  std::unique_ptr<Pass> funcToLLVM = createConvertFuncToLLVMPass();
-  if (failed(funcToLLVM->initializeOptions("use-bare-ptr-memref-call-conv=1")))
-    llvm::report_fatal_error("kiln: convert-func-to-llvm lost its "
-                             "use-bare-ptr-memref-call-conv option");
-  pm.addPass(std::move(funcToLLVM));
+  pm.addPass(createFuncToLLVMWithBarePointers());
   pm.addPass(cf::createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

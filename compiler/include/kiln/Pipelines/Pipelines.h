@@ -83,7 +83,9 @@ void buildKilnNVPTXPipeline(mlir::OpPassManager &pm,
 void registerKilnNVPTXPipelines();
 
 /// Registers the pipelines above as `kiln-differentiate`,
-/// `kiln-bufferize`, `kiln-lower-to-llvm` and `kiln-cpu-pipeline`.
+/// `kiln-bufferize{pointer-bits=64 record-memory-plan=0}`, and
+/// `kiln-lower-to-llvm` / `kiln-cpu-pipeline` with CPUPipelineOptions as
+/// `{approximate-math=1 vector-width=16 parallel=0 deterministic=0}`.
 void registerKilnPipelines();
 
 } // namespace kiln
