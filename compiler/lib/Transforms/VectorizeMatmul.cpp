@@ -100,6 +100,15 @@ struct MatmulBlocking {
   int64_t rowChunk;     ///< MC: rows of a packed block of A^T (multiple of MR)
 
   int64_t tileColumns() const { return vectorsPerTile * width; }
+
+  /// Whether `form` runs in MC-row chunks of packed A: a transposed A reads
+  /// its rows m floats apart (with m a multiple of 512 those rows share a
+  /// few L1 sets and every read missed, 5x slower than packed); an A of
+  /// several chunks would stream from L3 once per panel of B.
+  bool packsA(const MatmulForm &form) const {
+    int64_t m = form.c.getType().cast<MemRefType>().getDimSize(0);
+    return form.transposedA || m > 2 * rowChunk;
+  }
 };
 
 /// Emits the loop nest for one matmul, BLIS's structure without its outer
@@ -113,7 +122,7 @@ public:
                 const MatmulBlocking &blocking, Value pack, Value packA,
                 int64_t parallelMinWork, bool contract)
       : b(b), loc(loc), form(form), blocking(blocking), pack(pack),
-        packA(form.transposedA ? packA : Value()),
+        packA(blocking.packsA(form) ? packA : Value()),
         width(blocking.width), parallelMinWork(parallelMinWork),
         fastMath(contract ? arith::FastMathFlags::contract
                           : arith::FastMathFlags::none) {
@@ -160,11 +169,9 @@ private:
     body(loop.getInductionVar());
   }
 
-  /// The rows of C for the current k block: all at once, or, where A is
-  /// transposed, in MC-row chunks whose k block of A is first packed into
-  /// MR-row micro-panels (a row block of A^T reads MR floats of each of KC
-  /// rows m floats apart: with m a multiple of 512, those rows share a few
-  /// L1 sets and every read missed, 5x slower than the packed block).
+  /// The rows of C for the current k block: all at once, or (see
+  /// MatmulBlocking::packsA) in MC-row chunks whose k block of A is first
+  /// packed into MR-row micro-panels, which stay in L2 across the panels.
   void emitRowChunks() {
     if (!packA) {
       emitColumns(index(0), m);
@@ -185,7 +192,7 @@ private:
       body(index(fullChunks * chunk), m % chunk);
   }
 
-  /// Packs rows [i0, i0 + rows) of op(A) = A^T for the current k block:
+  /// Packs rows [i0, i0 + rows) of op(A) for the current k block:
   /// micro-panel p holds rows i0 + p * MR + r at [p, kk, r].
   void emitPackA(Value i0, int64_t rows) {
     int64_t rowBlock = blocking.rowBlock;
@@ -196,8 +203,10 @@ private:
       forLoop(index(0), depth, index(1), [&](Value kk) {
         Value kA = b.create<arith::AddIOp>(loc, kBegin, kk);
         for (int64_t r = 0; r < panelRows; ++r) {
+          Value row = offset(first, r);
           Value value = b.create<memref::LoadOp>(
-              loc, form.a, ValueRange{kA, offset(first, r)});
+              loc, form.a,
+              form.transposedA ? ValueRange{kA, row} : ValueRange{row, kA});
           b.create<memref::StoreOp>(loc, value, packA,
                                     ValueRange{panel, kk, index(r)});
         }
@@ -261,26 +270,21 @@ private:
       return;
     }
     // B^T: column j of op(B) is row j of the stored matrix, contiguous in k.
-    forLoop(0, blocking.tileColumns(), 1, [&](Value jj) {
-      Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+    forLoop(0, columns, 1, [&](Value jj) {
       Value stored = b.create<arith::AddIOp>(loc, j, jj);
-      Value inside = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt,
-                                             jj, index(columns));
       forLoop(index(0), depth, index(1), [&](Value kk) {
-        Value value = zero;
-        if (columns < blocking.tileColumns()) {
-          auto ifOp = b.create<scf::IfOp>(
-              loc, TypeRange{b.getF32Type()}, inside, /*withElse=*/true);
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(ifOp.thenBlock());
-          b.create<scf::YieldOp>(loc, loadB(stored, kk));
-          b.setInsertionPointToStart(ifOp.elseBlock());
-          b.create<scf::YieldOp>(loc, zero);
-          value = ifOp.getResult(0);
-        } else {
-          value = loadB(stored, kk);
-        }
-        b.create<memref::StoreOp>(loc, value, pack, ValueRange{slot, kk, jj});
+        b.create<memref::StoreOp>(loc, loadB(stored, kk), pack,
+                                  ValueRange{slot, kk, jj});
+      });
+    });
+    if (columns == blocking.tileColumns())
+      return;
+    // Zeros past the last column: those lanes are never stored, but
+    // whatever an earlier panel left there must not be a slow denormal.
+    Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+    forLoop(columns, blocking.tileColumns(), 1, [&](Value jj) {
+      forLoop(index(0), depth, index(1), [&](Value kk) {
+        b.create<memref::StoreOp>(loc, zero, pack, ValueRange{slot, kk, jj});
       });
     });
   }
@@ -461,7 +465,8 @@ struct VectorizeMatmulPass
     Value pack = entry.create<memref::AllocaOp>(loc, packType,
                                                 entry.getI64IntegerAttr(64));
     Value packA;
-    if (llvm::any_of(matmuls, [](auto &m) { return m.second.transposedA; })) {
+    if (llvm::any_of(matmuls,
+                     [&](auto &m) { return sizes.packsA(m.second); })) {
       auto packAType = MemRefType::get(
           {sizes.rowChunk / sizes.rowBlock, sizes.kBlock, sizes.rowBlock},
           entry.getF32Type());

@@ -20,11 +20,11 @@
 // CHECK: scf.for {{.*}} -> (vector<8xf32>
 // CHECK: vector.load %[[PACK]]
 // The last 4 columns: packed with zeros past them, stored masked.
-// CHECK: %[[INSIDE:.*]] = arith.cmpi slt, %{{.*}}, %c4
-// CHECK: scf.if %[[INSIDE]] -> (f32)
+// CHECK: scf.for %[[JJ4:.*]] = %{{.*}} to %c4{{.*}} step
 // CHECK: memref.load %[[BT]]
-// CHECK: else
-// CHECK: scf.yield %cst{{.*}} : f32
+// CHECK: scf.for %[[JJZ:.*]] = %c4{{.*}} to %c16{{.*}} step
+// CHECK: scf.for %[[KKZ:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: memref.store %cst{{.*}}, %[[PACK]][%{{.*}}, %[[KKZ]], %[[JJZ]]]
 // CHECK: vector.maskedstore %[[C]]
 // CHECK-NOT: linalg.generic
 // CHECK: return

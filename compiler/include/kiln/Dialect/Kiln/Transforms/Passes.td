@@ -101,8 +101,9 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
     operand's map is swapped: (k,i) for A, (j,k) for B) by BLIS's loop nest:
     for each KC-deep k block and each NR-column panel of op(B), the panel is
     packed into a contiguous KC x NR buffer (it stays in L1; a transposed B
-    is read in place while packing; a transposed A is packed in MC-row
-    chunks of MR-row micro-panels), then every MR-row block of C keeps
+    is read in place while packing; a transposed A, or one of more than two
+    MC-row chunks, is packed per chunk into MR-row micro-panels), then every
+    MR-row block of C keeps
     MR x NR accumulators in vector registers across the k block
     (arith.mulf/addf with the contract flag on a broadcast of op(A) and rows
     of the panel: an fma where the core has one, never an fmaf call). MR x NR
@@ -147,8 +148,7 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
     Option<"l1Bytes", "l1-bytes", "int64_t", "32768",
            "L1 data cache of a core: a packed KC x NR panel of B takes half">,
     Option<"l2Bytes", "l2-bytes", "int64_t", "524288",
-           "L2 cache of a core: a packed MC x KC block of a transposed A "
-           "takes a quarter">
+           "L2 cache of a core: a packed MC x KC block of A takes a quarter">
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
