@@ -285,7 +285,8 @@ LogicalResult differentiate(ModuleOp module, const kiln::DriverOptions &options,
 }
 
 /// kiln IR -> bufferized, in one planned arena. GPU kernels parallelize
-/// convolutions over the whole batch; CPU code runs them in chunks.
+/// convolutions over the whole batch and read matmul operands as stored;
+/// CPU code runs convolutions in chunks and reads transposes in place.
 LogicalResult bufferize(ModuleOp module, unsigned pointerBits,
                         bool recordMemoryPlan,
                         const kiln::DriverOptions &options,
@@ -294,6 +295,7 @@ LogicalResult bufferize(ModuleOp module, unsigned pointerBits,
   bufferize.pointerBits = pointerBits;
   bufferize.recordMemoryPlan = recordMemoryPlan;
   bufferize.wholeBatchConvolutions = isNVPTXTarget(options.target);
+  bufferize.transposedMatmulOperands = !isNVPTXTarget(options.target);
   return runPipeline(
       module,
       [&](OpPassManager &pm) {

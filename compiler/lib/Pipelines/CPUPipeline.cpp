@@ -85,6 +85,7 @@ void kiln::buildKilnDifferentiatePipeline(OpPassManager &pm) {
 void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
                                       const BufferizePipelineOptions &options) {
   ConvertKilnToLinalgOptions lowering;
+  lowering.transposedMatmulOperands = options.transposedMatmulOperands;
   if (options.wholeBatchConvolutions)
     lowering.im2colChunkBytes = 0;
   pm.addPass(createConvertKilnToLinalg(lowering));
@@ -234,11 +235,16 @@ struct BufferizePipelineCommandLine
       *this, "record-memory-plan",
       llvm::cl::desc("attach kiln.memory_plan to each function"),
       llvm::cl::init(false)};
+  Option<bool> transposedMatmulOperands{
+      *this, "transposed-matmul-operands",
+      llvm::cl::desc("matmuls read kiln.transpose operands in place"),
+      llvm::cl::init(true)};
 
   kiln::BufferizePipelineOptions typed() const {
     kiln::BufferizePipelineOptions options;
     options.pointerBits = pointerBits;
     options.recordMemoryPlan = recordMemoryPlan;
+    options.transposedMatmulOperands = transposedMatmulOperands;
     return options;
   }
 };

@@ -85,6 +85,7 @@ void kiln::buildKilnNVPTXPipeline(OpPassManager &pm,
   buildKilnDifferentiatePipeline(pm);
   BufferizePipelineOptions bufferize;
   bufferize.wholeBatchConvolutions = true;
+  bufferize.transposedMatmulOperands = false;
   buildKilnBufferizePipeline(pm, bufferize);
   buildKilnNVPTXLowerPipeline(pm, options);
 }

@@ -27,148 +27,300 @@ using namespace mlir;
 
 namespace {
 
-/// True for `C[i,j] += A[i,k] * B[k,j]` with loops (i, k, j) on static f32
-/// memrefs, the form convert-kiln-to-linalg gives a 2-D kiln.matmul.
-bool isMatmul(linalg::GenericOp op) {
+/// A matrix product `C[i,j] += op(A)[i,k] * op(B)[k,j]` on static f32
+/// memrefs with loops (i, k, j), op a transpose where the operand's map
+/// swaps its dimensions: convert-kiln-to-linalg folds a 2-D kiln.transpose
+/// of an operand into the map, so that no transposed copy is made.
+struct MatmulForm {
+  Value a, b, c;
+  bool transposedA = false, transposedB = false;
+};
+
+std::optional<MatmulForm> matchMatmul(linalg::GenericOp op) {
   if (!op.hasBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
-    return false;
+    return std::nullopt;
   auto iterators = op.getIteratorTypesArray();
   if (iterators[0] != utils::IteratorType::parallel ||
       iterators[1] != utils::IteratorType::reduction ||
       iterators[2] != utils::IteratorType::parallel)
-    return false;
+    return std::nullopt;
   MLIRContext *ctx = op.getContext();
   AffineExpr i, k, j;
   bindDims(ctx, i, k, j);
-  SmallVector<AffineMap> expected = {
-      AffineMap::get(3, 0, {i, k}, ctx), AffineMap::get(3, 0, {k, j}, ctx),
-      AffineMap::get(3, 0, {i, j}, ctx)};
-  if (op.getIndexingMapsArray() != expected)
-    return false;
+  auto map = [&](AffineExpr row, AffineExpr col) {
+    return AffineMap::get(3, 0, {row, col}, ctx);
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  MatmulForm form;
+  form.transposedA = maps[0] == map(k, i);
+  form.transposedB = maps[1] == map(j, k);
+  if ((maps[0] != map(i, k) && !form.transposedA) ||
+      (maps[1] != map(k, j) && !form.transposedB) || maps[2] != map(i, j))
+    return std::nullopt;
   for (Value operand : op->getOperands()) {
     auto type = operand.getType().dyn_cast<MemRefType>();
     if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
         !type.getLayout().isIdentity())
-      return false;
+      return std::nullopt;
   }
   // The body must be exactly out + a * b.
   Block &body = op.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
   if (!add || body.getOperations().size() != 3)
-    return false;
+    return std::nullopt;
   auto mul = add.getLhs().getDefiningOp<arith::MulFOp>();
   Value acc = add.getRhs();
   if (!mul) {
     mul = add.getRhs().getDefiningOp<arith::MulFOp>();
     acc = add.getLhs();
   }
-  return mul && acc == body.getArgument(2) &&
-         ((mul.getLhs() == body.getArgument(0) &&
-           mul.getRhs() == body.getArgument(1)) ||
-          (mul.getLhs() == body.getArgument(1) &&
-           mul.getRhs() == body.getArgument(0)));
+  bool isProduct =
+      mul && acc == body.getArgument(2) &&
+      ((mul.getLhs() == body.getArgument(0) &&
+        mul.getRhs() == body.getArgument(1)) ||
+       (mul.getLhs() == body.getArgument(1) &&
+        mul.getRhs() == body.getArgument(0)));
+  if (!isProduct)
+    return std::nullopt;
+  form.a = op.getDpsInputOperand(0)->get();
+  form.b = op.getDpsInputOperand(1)->get();
+  form.c = op.getDpsInitOperand(0)->get();
+  return form;
 }
 
-/// Emits the loop nest for one matmul.
+/// The sizes of the blocked loop nest, from the target's vector unit.
+struct MatmulBlocking {
+  int64_t width;        ///< f32 lanes per vector register
+  int64_t vectorsPerTile; ///< NR = vectorsPerTile * width columns of C
+  int64_t rowBlock;     ///< MR rows of C
+  int64_t kBlock;       ///< KC: depth of a packed panel of B
+  int64_t packSlots;    ///< panels packed at once (one per parallel worker)
+  int64_t rowChunk;     ///< MC: rows of a packed block of A^T (multiple of MR)
+
+  int64_t tileColumns() const { return vectorsPerTile * width; }
+
+  /// Whether `form` runs in MC-row chunks of packed A: a transposed A reads
+  /// its rows m floats apart (with m a multiple of 512 those rows share a
+  /// few L1 sets and every read missed, 5x slower than packed); an A of
+  /// several chunks would stream from L3 once per panel of B.
+  bool packsA(const MatmulForm &form) const {
+    int64_t m = form.c.getType().cast<MemRefType>().getDimSize(0);
+    return form.transposedA || m > 2 * rowChunk;
+  }
+};
+
+/// Emits the loop nest for one matmul, BLIS's structure without its outer
+/// L2/L3 blocking (the models' A blocks stay in L2/L3): for each k block,
+/// each column panel of B (KC x NR) is packed into a contiguous buffer that
+/// stays in L1, then every MR-row block of A streams past it with an MR x NR
+/// block of C in registers for the whole k block.
 class MatmulEmitter {
 public:
-  MatmulEmitter(OpBuilder &b, Location loc, Value a, Value bm, Value c,
-                int64_t width, int64_t parallelMinWork, bool contract)
-      : b(b), loc(loc), a(a), bm(bm), c(c), width(width),
-        parallelMinWork(parallelMinWork),
+  MatmulEmitter(OpBuilder &b, Location loc, const MatmulForm &form,
+                const MatmulBlocking &blocking, Value pack, Value packA,
+                int64_t parallelMinWork, bool contract)
+      : b(b), loc(loc), form(form), blocking(blocking), pack(pack),
+        packA(blocking.packsA(form) ? packA : Value()),
+        width(blocking.width), parallelMinWork(parallelMinWork),
         fastMath(contract ? arith::FastMathFlags::contract
                           : arith::FastMathFlags::none) {
-    auto aType = a.getType().cast<MemRefType>();
-    auto cType = c.getType().cast<MemRefType>();
+    auto cType = form.c.getType().cast<MemRefType>();
+    auto aType = form.a.getType().cast<MemRefType>();
     m = cType.getDimSize(0);
     n = cType.getDimSize(1);
-    k = aType.getDimSize(1);
-    rowBlock = width == 8 ? 4 : 8; // 16 AVX2 registers vs 32 on AVX-512/NEON
+    k = aType.getDimSize(form.transposedA ? 0 : 1);
     vectorType = VectorType::get({width}, b.getF32Type());
   }
 
-  /// Loop order k-block, column tile, row block (GotoBLAS's): the
-  /// kBlock x tile panel of B stays in L1 while every row block of A streams
-  /// past it.
+  /// Loop order k block, column panel, row block (GotoBLAS's): the packed
+  /// KC x NR panel of B stays in L1 while every row block of A streams past.
   void emit() {
+    int64_t kBlock = blocking.kBlock;
     if (k <= kBlock) {
       kBegin = index(0);
       kEnd = index(k);
-      emitColumns();
+      kDepth = k;
+      emitRowChunks();
       return;
     }
+    kDepth = kBlock;
     forLoop(0, k, kBlock, [&](Value k0) {
       kBegin = k0;
       kEnd = b.create<arith::MinSIOp>(
           loc, b.create<arith::AddIOp>(loc, k0, index(kBlock)), index(k));
-      emitColumns();
+      emitRowChunks();
     });
   }
 
 private:
-  static constexpr int64_t kVectorsPerTile = 2;
-  /// Depth of a k block: a 256 x 32 f32 panel of B is 32 KiB, within L1.
-  static constexpr int64_t kBlock = 256;
-
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
 
   void forLoop(int64_t lb, int64_t ub, int64_t step,
                llvm::function_ref<void(Value)> body) {
-    auto loop = b.create<scf::ForOp>(loc, index(lb), index(ub), index(step));
+    forLoop(index(lb), index(ub), index(step), body);
+  }
+  void forLoop(Value lb, Value ub, Value step,
+               llvm::function_ref<void(Value)> body) {
+    auto loop = b.create<scf::ForOp>(loc, lb, ub, step);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     body(loop.getInductionVar());
   }
 
-  /// Every column tile of C for the current k block. Threads split the
-  /// column tiles: each keeps its B panels to itself (rows would share them,
-  /// and every thread would stream all of B), and every element of C is
-  /// still summed by one thread in k order.
-  void emitColumns() {
-    int64_t tile = kVectorsPerTile * width;
-    int64_t fullCols = n / tile * tile;
-    auto tileBody = [&](Value j) {
-      emitRowBlocks(j, kVectorsPerTile, /*tail=*/0);
+  /// The rows of C for the current k block: all at once, or (see
+  /// MatmulBlocking::packsA) in MC-row chunks whose k block of A is first
+  /// packed into MR-row micro-panels, which stay in L2 across the panels.
+  void emitRowChunks() {
+    if (!packA) {
+      emitColumns(index(0), m);
+      return;
+    }
+    int64_t chunk = blocking.rowChunk;
+    int64_t fullChunks = m / chunk;
+    auto body = [&](Value i0, int64_t rows) {
+      emitPackA(i0, rows);
+      emitColumns(i0, rows);
     };
-    if (fullCols >= 2 * tile && parallelMinWork > 0 &&
-        m * fullCols * std::min(k, kBlock) >= parallelMinWork)
-      parallelLoop(0, fullCols, tile, tileBody);
-    else if (fullCols > 0)
-      forLoop(0, fullCols, tile, tileBody);
-    int64_t rest = n - fullCols;
-    if (rest > 0)
-      emitRowBlocks(index(fullCols), rest / width, rest % width);
+    if (fullChunks == 1)
+      body(index(0), chunk);
+    else if (fullChunks > 1)
+      forLoop(0, fullChunks * chunk, chunk,
+              [&](Value i0) { body(i0, chunk); });
+    if (m % chunk > 0)
+      body(index(fullChunks * chunk), m % chunk);
   }
 
-  void parallelLoop(int64_t lb, int64_t ub, int64_t step,
-                    llvm::function_ref<void(Value)> body) {
-    auto loop = b.create<scf::ParallelOp>(loc, ValueRange{index(lb)},
-                                          ValueRange{index(ub)},
-                                          ValueRange{index(step)});
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    body(loop.getInductionVars()[0]);
-  }
-
-  /// Every row of C for the column tile at j.
-  void emitRowBlocks(Value j, int64_t vectors, int64_t tail) {
-    int64_t fullRows = m / rowBlock * rowBlock;
-    if (fullRows > 0)
-      forLoop(0, fullRows, rowBlock, [&](Value i) {
-        emitTile(i, rowBlock, j, vectors, tail);
+  /// Packs rows [i0, i0 + rows) of op(A) for the current k block:
+  /// micro-panel p holds rows i0 + p * MR + r at [p, kk, r].
+  void emitPackA(Value i0, int64_t rows) {
+    int64_t rowBlock = blocking.rowBlock;
+    Value depth = b.create<arith::SubIOp>(loc, kEnd, kBegin);
+    auto packPanel = [&](Value panel, int64_t panelRows) {
+      Value first = b.create<arith::AddIOp>(
+          loc, i0, b.create<arith::MulIOp>(loc, panel, index(rowBlock)));
+      forLoop(index(0), depth, index(1), [&](Value kk) {
+        Value kA = b.create<arith::AddIOp>(loc, kBegin, kk);
+        for (int64_t r = 0; r < panelRows; ++r) {
+          Value row = offset(first, r);
+          Value value = b.create<memref::LoadOp>(
+              loc, form.a,
+              form.transposedA ? ValueRange{kA, row} : ValueRange{row, kA});
+          b.create<memref::StoreOp>(loc, value, packA,
+                                    ValueRange{panel, kk, index(r)});
+        }
       });
-    // The leftover rows form one shorter block: row by row, each row would
-    // reload the B panel and run a single FMA chain per k (latency-bound),
-    // which made products with few rows (6 output channels) 5x slower.
-    if (fullRows < m)
-      emitTile(index(fullRows), m - fullRows, j, vectors, tail);
+    };
+    if (rows >= rowBlock)
+      forLoop(0, rows / rowBlock, 1,
+              [&](Value panel) { packPanel(panel, rowBlock); });
+    if (rows % rowBlock > 0)
+      packPanel(index(rows / rowBlock), rows % rowBlock);
   }
 
-  /// A rows x (vectors * width + tail) block of C at (i, j).
-  void emitTile(Value i, int64_t rows, Value j, int64_t vectors,
-                int64_t tail) {
+  /// Every column panel of C for the current k block and rows. Threads split the
+  /// panels: worker s packs into its own slot of the buffer and takes panels
+  /// s, s + slots, ...; every element of C is still summed by one thread in
+  /// k order, so the result does not depend on the thread count.
+  void emitColumns(Value i0, int64_t rows) {
+    int64_t tile = blocking.tileColumns();
+    int64_t panels = n / tile;
+    int64_t slots = std::min(blocking.packSlots, panels);
+    auto panelBody = [&](Value panel, Value slot) {
+      Value j = b.create<arith::MulIOp>(loc, panel, index(tile));
+      emitPanel(i0, rows, j, slot, blocking.vectorsPerTile, /*tail=*/0);
+    };
+    if (slots >= 2 && parallelMinWork > 0 &&
+        rows * panels * tile * kDepth >= parallelMinWork) {
+      auto loop = b.create<scf::ParallelOp>(loc, ValueRange{index(0)},
+                                            ValueRange{index(slots)},
+                                            ValueRange{index(1)});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value slot = loop.getInductionVars()[0];
+      forLoop(slot, index(panels), index(slots),
+              [&](Value panel) { panelBody(panel, slot); });
+    } else if (panels > 0) {
+      forLoop(0, panels, 1, [&](Value panel) { panelBody(panel, index(0)); });
+    }
+    int64_t rest = n - panels * tile;
+    if (rest > 0)
+      emitPanel(i0, rows, index(panels * tile), index(0), rest / width,
+                rest % width);
+  }
+
+  /// Packs the columns [j, j + vectors * width + tail) of the current k block
+  /// of op(B) into `slot` of the buffer, row kk at [slot, kk, 0..NR). Lanes
+  /// past the tail are never stored to C; a transposed B zero-fills them.
+  void emitPack(Value j, Value slot, int64_t vectors, int64_t tail) {
+    Value depth = b.create<arith::SubIOp>(loc, kEnd, kBegin);
+    int64_t columns = vectors * width + tail;
+    if (!form.transposedB) {
+      // Row kk of B is contiguous: vector loads (masked at the tail).
+      forLoop(index(0), depth, index(1), [&](Value kk) {
+        Value row = b.create<arith::AddIOp>(loc, kBegin, kk);
+        for (int64_t v = 0; v < vectors + (tail > 0); ++v) {
+          Value mask = v == vectors ? tailMask(tail) : Value();
+          Value value = load(form.b, row, offset(j, v * width), mask);
+          b.create<vector::StoreOp>(loc, value, pack,
+                                    ValueRange{slot, kk, index(v * width)});
+        }
+      });
+      return;
+    }
+    // B^T: column j of op(B) is row j of the stored matrix, contiguous in k.
+    forLoop(0, columns, 1, [&](Value jj) {
+      Value stored = b.create<arith::AddIOp>(loc, j, jj);
+      forLoop(index(0), depth, index(1), [&](Value kk) {
+        b.create<memref::StoreOp>(loc, loadB(stored, kk), pack,
+                                  ValueRange{slot, kk, jj});
+      });
+    });
+    if (columns == blocking.tileColumns())
+      return;
+    // Zeros past the last column: those lanes are never stored, but
+    // whatever an earlier panel left there must not be a slow denormal.
+    Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+    forLoop(columns, blocking.tileColumns(), 1, [&](Value jj) {
+      forLoop(index(0), depth, index(1), [&](Value kk) {
+        b.create<memref::StoreOp>(loc, zero, pack, ValueRange{slot, kk, jj});
+      });
+    });
+  }
+
+  /// op(B)[kBegin + kk, column] of a transposed B.
+  Value loadB(Value column, Value kk) {
+    Value depth = b.create<arith::AddIOp>(loc, kBegin, kk);
+    return b.create<memref::LoadOp>(loc, form.b, ValueRange{column, depth});
+  }
+
+  /// Packs the panel at column j, then every row block of rows
+  /// [i0, i0 + rows) of C against it.
+  void emitPanel(Value i0, int64_t rows, Value j, Value slot, int64_t vectors,
+                 int64_t tail) {
+    emitPack(j, slot, vectors, tail);
+    int64_t rowBlock = blocking.rowBlock;
+    int64_t fullBlocks = rows / rowBlock;
+    auto tile = [&](Value block, int64_t tileRows) {
+      Value i = b.create<arith::AddIOp>(
+          loc, i0, b.create<arith::MulIOp>(loc, block, index(rowBlock)));
+      emitTile(i, block, tileRows, j, slot, vectors, tail);
+    };
+    if (fullBlocks > 0)
+      forLoop(0, fullBlocks, 1, [&](Value block) { tile(block, rowBlock); });
+    // The leftover rows form one shorter block: row by row, each row would
+    // run a single FMA chain per k (latency-bound), which made products
+    // with few rows (6 output channels) 5x slower.
+    if (rows % rowBlock > 0)
+      tile(index(fullBlocks), rows % rowBlock);
+  }
+
+  /// A rows x (vectors * width + tail) block of C at (i, j), its k block of
+  /// op(B) in `slot` of the packed buffer and, where A is packed, its rows
+  /// in micro-panel `block`.
+  void emitTile(Value i, Value block, int64_t rows, Value j, Value slot,
+                int64_t vectors, int64_t tail) {
     SmallVector<std::pair<Value, Value>> columns; // (column, mask or null)
     for (int64_t v = 0; v < vectors; ++v)
       columns.push_back({offset(j, v * width), Value()});
@@ -178,19 +330,27 @@ private:
     SmallVector<Value> init;
     for (int64_t r = 0; r < rows; ++r)
       for (auto [col, mask] : columns)
-        init.push_back(load(c, offset(i, r), col, mask));
-    auto kLoop = b.create<scf::ForOp>(loc, kBegin, kEnd, index(1), init);
+        init.push_back(load(form.c, offset(i, r), col, mask));
+    Value depth = b.create<arith::SubIOp>(loc, kEnd, kBegin);
+    auto kLoop = b.create<scf::ForOp>(loc, index(0), depth, index(1), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(kLoop.getBody());
       Value kk = kLoop.getInductionVar();
+      Value kA = b.create<arith::AddIOp>(loc, kBegin, kk);
       SmallVector<Value> bRows;
-      for (auto [col, mask] : columns)
-        bRows.push_back(load(bm, kk, col, mask));
+      for (size_t v = 0; v < columns.size(); ++v)
+        bRows.push_back(b.create<vector::LoadOp>(
+            loc, vectorType, pack,
+            ValueRange{slot, kk, index(int64_t(v) * width)}));
       SmallVector<Value> next;
       for (int64_t r = 0; r < rows; ++r) {
-        Value scalarA = b.create<memref::LoadOp>(
-            loc, a, ValueRange{offset(i, r), kk});
+        Value row = offset(i, r);
+        Value scalarA =
+            packA ? b.create<memref::LoadOp>(loc, packA,
+                                             ValueRange{block, kk, index(r)})
+                  : b.create<memref::LoadOp>(loc, form.a,
+                                             ValueRange{row, kA});
         Value broadcastA = b.create<vector::BroadcastOp>(loc, vectorType,
                                                          scalarA);
         // A multiply and an add that LLVM may contract into one fma where
@@ -237,18 +397,22 @@ private:
 
   void store(Value value, Value row, Value col, Value mask) {
     if (!mask)
-      b.create<vector::StoreOp>(loc, value, c, ValueRange{row, col});
+      b.create<vector::StoreOp>(loc, value, form.c, ValueRange{row, col});
     else
-      b.create<vector::MaskedStoreOp>(loc, c, ValueRange{row, col}, mask,
+      b.create<vector::MaskedStoreOp>(loc, form.c, ValueRange{row, col}, mask,
                                       value);
   }
 
   OpBuilder &b;
   Location loc;
-  Value a, bm, c;
-  int64_t width, parallelMinWork, m = 0, n = 0, k = 0, rowBlock = 8;
+  MatmulForm form;
+  MatmulBlocking blocking;
+  Value pack;  ///< memref<slots x KC x NR xf32>
+  Value packA; ///< memref<MC / MR x KC x MR xf32> where A is transposed
+  int64_t width, parallelMinWork, m = 0, n = 0, k = 0;
   arith::FastMathFlags fastMath;
   Value kBegin, kEnd; ///< the current k block
+  int64_t kDepth = 0; ///< its static depth (the last one may be shorter)
   VectorType vectorType;
 };
 
@@ -256,23 +420,69 @@ struct VectorizeMatmulPass
     : public kiln::impl::KilnVectorizeMatmulBase<VectorizeMatmulPass> {
   using KilnVectorizeMatmulBase::KilnVectorizeMatmulBase;
 
+  /// Register tile and k block for this target: MR x NR accumulators, NR / w
+  /// rows of B and one broadcast of A fill the vector register file (AVX2:
+  /// 16 registers, 6 x 16; AVX-512 and NEON: 32 registers, 14 x 32 and
+  /// 14 x 8), a KC x NR panel of B fills half of L1 and an MC x KC block of
+  /// A^T a quarter of L2.
+  MatmulBlocking blocking() const {
+    MatmulBlocking result;
+    result.width = vectorWidth;
+    result.vectorsPerTile = 2;
+    int64_t registers =
+        vectorRegisters > 0 ? vectorRegisters : (vectorWidth == 8 ? 16 : 32);
+    result.rowBlock = std::max<int64_t>(
+        1, (registers - result.vectorsPerTile - 1) / result.vectorsPerTile);
+    int64_t panelRowBytes = result.tileColumns() * int64_t(sizeof(float));
+    result.kBlock = std::max<int64_t>(8, l1Bytes / 2 / panelRowBytes / 8 * 8);
+    result.packSlots = parallelMinWork > 0 ? kParallelPackSlots : 1;
+    int64_t blockRowBytes = result.kBlock * int64_t(sizeof(float));
+    result.rowChunk =
+        std::max<int64_t>(1, l2Bytes / 4 / blockRowBytes / result.rowBlock) *
+        result.rowBlock;
+    return result;
+  }
+
   void runOnOperation() override {
     if (vectorWidth < 2)
       return;
-    SmallVector<linalg::GenericOp> matmuls;
+    SmallVector<std::pair<linalg::GenericOp, MatmulForm>> matmuls;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (isMatmul(op))
-        matmuls.push_back(op);
+      if (std::optional<MatmulForm> form = matchMatmul(op))
+        matmuls.push_back({op, *form});
     });
-    for (linalg::GenericOp op : matmuls) {
+    if (matmuls.empty())
+      return;
+    // One buffer for the packed panels of every matmul of the function, on
+    // the stack of its entry block: a static size, no heap, and (unlike an
+    // alloca inside the loops) allocated once per call.
+    MatmulBlocking sizes = blocking();
+    OpBuilder entry = OpBuilder::atBlockBegin(&getOperation().front());
+    auto packType = MemRefType::get(
+        {sizes.packSlots, sizes.kBlock, sizes.tileColumns()},
+        entry.getF32Type());
+    Location loc = getOperation().getLoc();
+    Value pack = entry.create<memref::AllocaOp>(loc, packType,
+                                                entry.getI64IntegerAttr(64));
+    Value packA;
+    if (llvm::any_of(matmuls,
+                     [&](auto &m) { return sizes.packsA(m.second); })) {
+      auto packAType = MemRefType::get(
+          {sizes.rowChunk / sizes.rowBlock, sizes.kBlock, sizes.rowBlock},
+          entry.getF32Type());
+      packA = entry.create<memref::AllocaOp>(loc, packAType,
+                                             entry.getI64IntegerAttr(64));
+    }
+    for (auto [op, form] : matmuls) {
       OpBuilder b(op);
-      MatmulEmitter(b, op.getLoc(), op.getDpsInputOperand(0)->get(),
-                    op.getDpsInputOperand(1)->get(),
-                    op.getDpsInitOperand(0)->get(), vectorWidth,
-                    parallelMinWork, contract)
+      MatmulEmitter(b, op.getLoc(), form, sizes, pack, packA, parallelMinWork,
+                    contract)
           .emit();
       op.erase();
     }
   }
+
+  /// Workers of a parallel matmul, each packing into its own panel buffer.
+  static constexpr int64_t kParallelPackSlots = 8;
 };
 } // namespace

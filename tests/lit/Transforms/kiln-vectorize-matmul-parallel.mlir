@@ -1,7 +1,9 @@
-// With parallel-min-work, a matmul's column tiles (two 16-lane vectors wide
-// here) become an scf.parallel: each thread owns whole columns of C, which
-// it sums in the same k order as the serial kernel. One column tile, or less
-// work than the threshold, stays a serial scf.for.
+// With parallel-min-work, a matmul's column panels (two 16-lane vectors wide
+// here) are split among up to 8 workers of an scf.parallel: worker s packs
+// into slot s of the panel buffer and takes panels s, s + workers, ...: each
+// thread owns whole columns of C, which it sums in the same k order as the
+// serial kernel. One column panel, or less work than the threshold, stays a
+// serial scf.for (with a one-slot buffer when nothing may run in parallel).
 // RUN: kiln-opt %s -kiln-vectorize-matmul="parallel-min-work=1" | FileCheck %s
 // RUN: kiln-opt %s -kiln-vectorize-matmul="parallel-min-work=100000" | FileCheck %s --check-prefix=SERIAL
 // RUN: kiln-opt %s -kiln-vectorize-matmul | FileCheck %s --check-prefix=SERIAL
@@ -10,9 +12,12 @@
 #B = affine_map<(i, k, j) -> (k, j)>
 #C = affine_map<(i, k, j) -> (i, j)>
 // CHECK-LABEL: func.func @four_tiles
-// CHECK: scf.parallel (%[[J:.*]]) = (%c0{{.*}}) to (%c128{{.*}}) step (%c32{{.*}}) {
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK: %[[PACK:.*]] = memref.alloca() {alignment = 64 : i64} : memref<8x128x32xf32>
+// CHECK: scf.parallel (%[[SLOT:.*]]) = (%c0{{.*}}) to (%c4{{.*}}) step (%c1{{.*}}) {
+// CHECK: scf.for %[[PANEL:.*]] = %[[SLOT]] to %c4{{.*}} step %c4{{.*}} {
+// CHECK: vector.store %{{.*}}, %[[PACK]][%[[SLOT]], %{{.*}}, %{{.*}}]
 // CHECK: scf.for {{.*}} -> (vector<16xf32>
+// CHECK: vector.load %[[PACK]][%[[SLOT]], %{{.*}}, %{{.*}}]
 // CHECK: scf.yield
 // CHECK-LABEL: func.func @one_tile
 // CHECK-NOT: scf.parallel

@@ -13,6 +13,13 @@ def ConvertKilnToLinalg : Pass<"convert-kiln-to-linalg", "mlir::ModuleOp"> {
     elementwise fusion and one-shot bufferization. Fails on a kiln.vjp that
     the autodiff pass has not expanded.
   }];
+  let options = [
+    Option<"transposedMatmulOperands", "transposed-matmul-operands", "bool",
+           "true",
+           "a 2-D matmul reads an operand that is a kiln.transpose through a "
+           "swapped indexing map instead of a transposed copy (off for the "
+           "GPU, whose one-thread-per-element kernels read B^T uncoalesced)">
+  ];
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",

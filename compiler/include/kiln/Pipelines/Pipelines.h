@@ -39,6 +39,9 @@ struct BufferizePipelineOptions {
   /// (the GPU's kernels parallelize over it); else in cache-sized chunks of
   /// images.
   bool wholeBatchConvolutions = false;
+  /// Matmuls read transposed operands in place (convert-kiln-to-linalg's
+  /// transposed-matmul-operands); off for the GPU's kernels.
+  bool transposedMatmulOperands = true;
 };
 
 /// kiln.vjp -> backward ops, then canonicalize and CSE (still kiln IR).

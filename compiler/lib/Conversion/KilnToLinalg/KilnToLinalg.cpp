@@ -286,7 +286,7 @@ struct ConvertKilnToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     lowering::populateElementwisePatterns(patterns);
-    lowering::populateStructuredPatterns(patterns);
+    lowering::populateStructuredPatterns(patterns, transposedMatmulOperands);
     lowering::populateElementwiseGroupPatterns(patterns);
     lowering::populateLayoutGroupPatterns(patterns);
     lowering::populateNNGroupPatterns(patterns, im2colChunkBytes);

@@ -70,7 +70,9 @@ mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::ValueRange inputs, BodyBuilder body);
 
 void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
-void populateStructuredPatterns(mlir::RewritePatternSet &patterns);
+/// `foldTransposesIntoMatmuls`: see convert-kiln-to-linalg's option.
+void populateStructuredPatterns(mlir::RewritePatternSet &patterns,
+                                bool foldTransposesIntoMatmuls);
 void populateElementwiseGroupPatterns(mlir::RewritePatternSet &patterns);
 void populateLayoutGroupPatterns(mlir::RewritePatternSet &patterns);
 /// Convolutions whose im2col exceeds `im2colChunkBytes` (unless 0) run in

@@ -31,8 +31,24 @@ namespace {
 /// convert-linalg-to-loops the innermost loop walks j, which is contiguous in
 /// both B and C, so LLVM vectorizes it (the i, j, k order of linalg.matmul
 /// would make it a strided dot product). C starts as a linalg.fill of 0.
+/// With `foldTransposes`, a 2-D operand that is a kiln.transpose is read
+/// through a swapped map instead ((k, i) for A, (j, k) for B): the layers'
+/// x W^T and the backward products then make no transposed copy (time and
+/// arena bytes), and kiln-vectorize-matmul reads them in place.
 struct MatmulLowering : OpConversionPattern<MatmulOp> {
-  using OpConversionPattern::OpConversionPattern;
+  MatmulLowering(MLIRContext *ctx, bool foldTransposes)
+      : OpConversionPattern(ctx), foldTransposes(foldTransposes) {}
+  bool foldTransposes;
+
+  /// The untransposed source of `operand` if it is a 2-D transpose.
+  Value transposedSource(Value operand,
+                         ConversionPatternRewriter &rewriter) const {
+    auto transpose = operand.getDefiningOp<TransposeOp>();
+    if (!foldTransposes || !transpose ||
+        transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
+      return Value();
+    return rewriter.getRemappedValue(transpose.getInput());
+  }
 
   LogicalResult
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
@@ -56,6 +72,17 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
       return AffineMap::get(numLoops, 0, exprs, ctx);
     };
     SmallVector<AffineMap> maps = {map(i, k), map(k, j), map(i, j)};
+    Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
+    if (!batched) {
+      if (Value source = transposedSource(op.getLhs(), rewriter)) {
+        lhs = source;
+        maps[0] = map(k, i);
+      }
+      if (Value source = transposedSource(op.getRhs(), rewriter)) {
+        rhs = source;
+        maps[1] = map(j, k);
+      }
+    }
     SmallVector<IteratorType> iterators(batch.size(), IteratorType::parallel);
     iterators.append({IteratorType::parallel, IteratorType::reduction,
                       IteratorType::parallel});
@@ -63,7 +90,7 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     Value zero = createFilled(rewriter, loc, type,
                               rewriter.getFloatAttr(elementType, 0.0));
     Value result = buildGeneric(
-        rewriter, loc, zero, {adaptor.getLhs(), adaptor.getRhs()}, maps,
+        rewriter, loc, zero, {lhs, rhs}, maps,
         iterators, [](OpBuilder &b, Location loc, ValueRange x) -> Value {
           Value product = b.create<arith::MulFOp>(loc, x[0], x[1]);
           return b.create<arith::AddFOp>(loc, x[2], product);
@@ -491,9 +518,11 @@ struct RandomUniformLowering : OpConversionPattern<RandomUniformOp> {
 
 } // namespace
 
-void lowering::populateStructuredPatterns(RewritePatternSet &patterns) {
+void lowering::populateStructuredPatterns(RewritePatternSet &patterns,
+                                          bool foldTransposesIntoMatmuls) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<MatmulLowering, TransposeLowering, ReshapeLowering,
+  patterns.add<MatmulLowering>(ctx, foldTransposesIntoMatmuls);
+  patterns.add<TransposeLowering, ReshapeLowering,
                ReduceLowering<ReduceSumOp, ReduceKind::Sum>,
                ReduceLowering<ReduceMaxOp, ReduceKind::Max>,
                ReduceLowering<ReduceMeanOp, ReduceKind::Sum, /*mean=*/true>,

@@ -97,27 +97,39 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
   let summary = "Register-blocked vector code for f32 matrix products";
   let description = [{
     Runs on memrefs. Replaces each linalg.generic that is a 2-D matrix
-    product `C[i,j] += A[i,k] * B[k,j]` by an scf loop nest whose body keeps
-    an MR x (NR * width) block of C in vector registers across the whole k
-    loop (arith.mulf/addf with the contract flag on a broadcast of A and
-    rows of B: an fma where the core has one, never an fmaf call), so that
-    every loaded element of B feeds MR multiply-adds. Each element of C still
-    sums its products in k order, as the scalar loop does: with contract=false
-    the result does not depend on the vector width or the target (kilnc
-    --deterministic). Ragged edges use smaller row
-    blocks and masked vector loads and stores. Other generics are left for
-    the affine vectorizer.
+    product `C[i,j] += op(A)[i,k] * op(B)[k,j]` (op a transpose where the
+    operand's map is swapped: (k,i) for A, (j,k) for B) by BLIS's loop nest:
+    for each KC-deep k block and each NR-column panel of op(B), the panel is
+    packed into a contiguous KC x NR buffer (it stays in L1; a transposed B
+    is read in place while packing; a transposed A, or one of more than two
+    MC-row chunks, is packed per chunk into MR-row micro-panels), then every
+    MR-row block of C keeps
+    MR x NR accumulators in vector registers across the k block
+    (arith.mulf/addf with the contract flag on a broadcast of op(A) and rows
+    of the panel: an fma where the core has one, never an fmaf call). MR x NR
+    fills the register file: 6 x 16 on AVX2, 14 x 32 on AVX-512. The packed
+    panels live in one stack buffer of the function (a static size, no heap;
+    one slot per parallel worker). Each element of C still sums its products
+    in k order, as the scalar loop does, whatever the thread count: with
+    contract=false the result does not depend on the vector width or the
+    target (kilnc --deterministic). Ragged edges use smaller row blocks and
+    masked vector loads and stores. Other generics are left for the affine
+    vectorizer.
 
     Before:
     ```mlir
-    linalg.generic {indexing_maps = [(i,k), (k,j), (i,j)], iterator_types =
-      ["parallel", "reduction", "parallel"]} ins(%A, %B) outs(%C) { mulf, addf }
+    linalg.generic {indexing_maps = [(i,k), (j,k), (i,j)], iterator_types =
+      ["parallel", "reduction", "parallel"]} ins(%A, %Bt) outs(%C) { mulf, addf }
     ```
     After:
     ```mlir
-    scf.for %i ... { scf.for %j ... {
-      %acc = scf.for %k ... iter_args(...) { arith.mulf, arith.addf ... }
-      vector.store ... } }
+    %pack = memref.alloca() : memref<1x256x16xf32>
+    scf.for %k0 ... { scf.for %panel ... {
+      scf.for %jj ... { scf.for %kk ... { memref.load %Bt; memref.store %pack } }
+      scf.for %i ... {
+        %acc = scf.for %kk ... iter_args(...) { vector.load %pack; arith.mulf,
+                                               arith.addf ... }
+        vector.store ... } } }
     ```
   }];
   let options = [
@@ -125,10 +137,18 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
            "f32 lanes per vector register (16 = AVX-512, 8 = AVX2, 4 = NEON)">,
     Option<"parallelMinWork", "parallel-min-work", "int64_t", "0",
            "0: serial loops only; else a k block with at least this many "
-           "multiply-adds and two column tiles runs its column tiles as an "
-           "scf.parallel (each element of C keeps its summation order)">,
+           "multiply-adds and two column panels runs its panels on up to 8 "
+           "workers of an scf.parallel (each element of C keeps its "
+           "summation order)">,
     Option<"contract", "contract", "bool", "true",
-           "let LLVM fuse each multiply-add into an fma where the core has one">
+           "let LLVM fuse each multiply-add into an fma where the core has one">,
+    Option<"vectorRegisters", "vector-registers", "int64_t", "0",
+           "vector registers of the target (0: 16 for width 8, AVX2; else "
+           "32, AVX-512 and NEON): sizes the MR x NR register tile">,
+    Option<"l1Bytes", "l1-bytes", "int64_t", "32768",
+           "L1 data cache of a core: a packed KC x NR panel of B takes half">,
+    Option<"l2Bytes", "l2-bytes", "int64_t", "524288",
+           "L2 cache of a core: a packed MC x KC block of A takes a quarter">
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
