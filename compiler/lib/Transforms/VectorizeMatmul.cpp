@@ -475,7 +475,11 @@ struct VectorizeMatmulPass
     }
     for (auto [op, form] : matmuls) {
       OpBuilder b(op);
-      MatmulEmitter(b, op.getLoc(), form, sizes, pack, packA, parallelMinWork,
+      // Inside a loop (a convolution's chunks of images) a parallel product
+      // would wake the thread team once per iteration: serial there.
+      int64_t minWork =
+          op->getParentOfType<scf::ForOp>() ? 0 : int64_t(parallelMinWork);
+      MatmulEmitter(b, op.getLoc(), form, sizes, pack, packA, minWork,
                     contract)
           .emit();
       op.erase();

@@ -93,6 +93,12 @@ func.func @column_gather(%src: memref<20x4xf32>, %out: memref<4x20xf32>) {
 // CHECK: %[[IMAGE:.*]] = arith.addi %[[FIRST]], %[[N]] : index
 // CHECK: %[[ROW:.*]] = vector.load %{{.*}}[%[[IMAGE]], %{{.*}}] : memref<8x16xf32>, vector<16xf32>
 // CHECK: vector.store %[[ROW]], %{{.*}} : memref<2x16xf32, strided<[16, 1], offset: ?>>, vector<16xf32>
+// Big enough for threads (32 >= 24 elements), but inside a loop a parallel
+// copy would wake the thread team once per chunk: it stays serial.
+// RUN: kiln-opt %s -split-input-file -kiln-vectorize-gathers="parallel-min-work=24" | FileCheck %s --check-prefix=INLOOP
+// INLOOP-LABEL: func.func @chunk_of_batch
+// INLOOP-NOT: scf.parallel
+// INLOOP: return
 func.func @chunk_of_batch(%src: memref<8x16xf32>, %out: memref<8x16xf32>) {
   %c0 = arith.constant 0 : index
   %c2 = arith.constant 2 : index
