@@ -11,10 +11,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/runtime/npy.h"
+
+#include "atomic_file.h"
 #include "file_checks.h"
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <charconv>
@@ -26,10 +27,6 @@
 #include <new>
 #include <system_error>
 
-#if __has_include(<unistd.h>)
-#include <unistd.h>
-#define KILN_HAVE_UNISTD 1
-#endif
 
 namespace kiln::runtime {
 
@@ -473,46 +470,18 @@ bool writeNpy(const std::string &path, const NpyArray &array, std::string &error
     bytes += static_cast<char>((hl >> (8 * i)) & 0xff);
   bytes += header;
 
-  // Unique temporary name beside the destination, so the rename is atomic.
-  static std::atomic<uint64_t> counter{0};
-#ifdef KILN_HAVE_UNISTD
-  const std::string pid = std::to_string(::getpid());
-#else
-  const std::string pid = "0";
-#endif
-  const std::string tmp = path + ".tmp-" + pid + "-" + std::to_string(counter++);
-  errno = 0;
-  std::FILE *file = std::fopen(tmp.c_str(), "wb");
-  if (!file)
-    return fail(error, path, "cannot create temporary file '" + tmp +
-                                 "': " + std::strerror(errno));
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
-  if (ok && std::endian::native == std::endian::little) {
-    ok = array.data.empty() ||
-         std::fwrite(array.data.data(), 1, array.data.size(), file) == array.data.size();
-  } else if (ok) {
-    std::vector<uint8_t> le = array.data; // big-endian host: swap to little
-    littleToHost(le, itemSize);
-    ok = le.empty() || std::fwrite(le.data(), 1, le.size(), file) == le.size();
+  // Replaced atomically (atomic_file.h): a failed write leaves the old file.
+  std::vector<uint8_t> swapped;
+  const std::vector<uint8_t> *data = &array.data;
+  if (std::endian::native != std::endian::little) {
+    swapped = array.data; // big-endian host: swap to little
+    littleToHost(swapped, itemSize);
+    data = &swapped;
   }
-  ok = ok && std::fflush(file) == 0;
-#ifdef KILN_HAVE_UNISTD
-  ok = ok && ::fsync(::fileno(file)) == 0;
-#endif
-  const int writeErrno = errno;
-  ok = (std::fclose(file) == 0) && ok;
-  std::error_code ec;
-  if (!ok) {
-    std::filesystem::remove(tmp, ec);
-    return fail(error, path, std::string("write error: ") +
-                                 std::strerror(writeErrno ? writeErrno : EIO));
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    return fail(error, path, "cannot rename '" + tmp + "' into place: " + ec.message());
-  }
+  std::string ioError;
+  if (!writeFileAtomically(path, {{bytes.data(), bytes.size()}, {data->data(), data->size()}},
+                           ioError))
+    return fail(error, path, ioError);
   return true;
 }
 
