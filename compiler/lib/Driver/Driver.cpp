@@ -294,8 +294,8 @@ LogicalResult bufferize(ModuleOp module, unsigned pointerBits,
   kiln::BufferizePipelineOptions bufferize;
   bufferize.pointerBits = pointerBits;
   bufferize.recordMemoryPlan = recordMemoryPlan;
-  bufferize.wholeBatchConvolutions = isNVPTXTarget(options.target);
-  bufferize.transposedMatmulOperands = !isNVPTXTarget(options.target);
+  if (isNVPTXTarget(options.target))
+    bufferize.useGPUKernelLayout();
   return runPipeline(
       module,
       [&](OpPassManager &pm) {

@@ -84,8 +84,7 @@ void kiln::buildKilnNVPTXPipeline(OpPassManager &pm,
                                   const NVPTXPipelineOptions &options) {
   buildKilnDifferentiatePipeline(pm);
   BufferizePipelineOptions bufferize;
-  bufferize.wholeBatchConvolutions = true;
-  bufferize.transposedMatmulOperands = false;
+  bufferize.useGPUKernelLayout();
   buildKilnBufferizePipeline(pm, bufferize);
   buildKilnNVPTXLowerPipeline(pm, options);
 }

@@ -42,6 +42,14 @@ struct BufferizePipelineOptions {
   /// Matmuls read transposed operands in place (convert-kiln-to-linalg's
   /// transposed-matmul-operands); off for the GPU's kernels.
   bool transposedMatmulOperands = true;
+
+  /// The layout the NVPTX kernels want (one place for the driver and the
+  /// registered GPU pipelines): whole-batch convolutions, matmul operands
+  /// as stored so that each thread's reads coalesce.
+  void useGPUKernelLayout() {
+    wholeBatchConvolutions = true;
+    transposedMatmulOperands = false;
+  }
 };
 
 /// kiln.vjp -> backward ops, then canonicalize and CSE (still kiln IR).
