@@ -20,12 +20,17 @@ extern "C" void omp_set_num_threads(int) __attribute__((weak));
 extern "C" int kiln_set_model_threads(int64_t threads) {
   if (!omp_set_num_threads)
     return 1;
-  // Idle threads sleep instead of spinning (unless OMP_WAIT_POLICY says
-  // otherwise; libomp reads it at its first call, below). On shared cores,
-  // such as ctest -j2 on two, a spinning thread holds the core its partner
-  // needs: on the busy 2-core build machine a 2-thread fork/join took 1.4 ms
-  // spinning and 19 us passive.
-  setenv("OMP_WAIT_POLICY", "passive", /*overwrite=*/0);
+  // Idle threads spin for 1 ms, then sleep (unless the environment chooses;
+  // libomp reads it at its first call, below). A step's parallel loops
+  // follow each other within microseconds: a sleeping team costs a futex
+  // wake-up per loop (2-thread fork/join 25-30 us on the 2-core build
+  // machine, 3 us spinning), ~35 loops per mlp step. libomp's default, 200 ms
+  // of spinning, would hold a core that another process needs long after
+  // the step (on a busy 2-core machine a fork/join took 1.4 ms spinning
+  // against 19 us passive); scripts/test.sh, which runs two tests per two
+  // cores, sets OMP_WAIT_POLICY=passive.
+  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("KMP_BLOCKTIME"))
+    setenv("KMP_BLOCKTIME", "1", /*overwrite=*/0);
   if (threads <= 0)
     threads = std::max<unsigned>(1, std::thread::hardware_concurrency());
   const int team = static_cast<int>(std::min<int64_t>(threads, INT_MAX));

@@ -9,8 +9,8 @@
  * weak reference, which a program without a parallel model leaves null.
  *
  * Thread safety: call it before the first step, from one thread; it sets
- * process-wide state (libomp's default team size and, if unset, the
- * OMP_WAIT_POLICY environment variable).
+ * process-wide state (libomp's default team size and, where neither
+ * OMP_WAIT_POLICY nor KMP_BLOCKTIME is set, KMP_BLOCKTIME).
  *
  *===----------------------------------------------------------------------===*/
 
@@ -24,9 +24,11 @@ extern "C" {
 #endif
 
 /** Sets the team size of the linked models' parallel loops to \p threads,
- *  or to one thread per core for 0, and makes idle team threads sleep
- *  rather than spin (OMP_WAIT_POLICY=passive, unless the environment already
- *  sets it). Returns the team size set, or 1 when no libomp is linked (every
+ *  or to one thread per core for 0, and makes idle team threads spin for
+ *  1 ms before they sleep (KMP_BLOCKTIME=1: the next parallel loop of a step
+ *  starts within microseconds, and waking a sleeping team costs ~10x a
+ *  spinning one), unless the environment sets OMP_WAIT_POLICY or
+ *  KMP_BLOCKTIME. Returns the team size set, or 1 when no libomp is linked (every
  *  model is serial, so there is nothing to set). */
 int kiln_set_model_threads(int64_t threads);
 
