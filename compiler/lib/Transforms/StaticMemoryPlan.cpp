@@ -17,6 +17,7 @@
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/BuiltinOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -220,6 +221,69 @@ bool stateReadAfterFirstWrite(Block &block, Value out,
   return false;
 }
 
+/// Whether `copy` (a new state, computed into scratch, onto its state
+/// out-parameter) can go: the one op that computes the scratch buffer may
+/// write the state slot itself when it is an all-parallel linalg op that
+/// reads the old state only at the element it writes, and nothing reads the
+/// old state after it. SGD's and Adam's updates have that form; writing
+/// them in place saves a pass over every parameter per step and a scratch
+/// buffer as large as the state.
+bool writesStateInPlace(Block &block, memref::CopyOp copy, Value oldState) {
+  Value scratch = copy.getSource();
+  if (!scratch.getDefiningOp<memref::AllocOp>())
+    return false;
+  linalg::GenericOp writer;
+  for (OpOperand &use : scratch.getUses()) {
+    auto generic = dyn_cast<linalg::GenericOp>(use.getOwner());
+    if (!generic || generic->getBlock() != &block || !generic.isDpsInit(&use))
+      continue;
+    if (writer || generic.payloadUsesValueFromOperand(&use))
+      return false;
+    writer = generic;
+  }
+  if (!writer || writer.getNumReductionLoops() != 0)
+    return false;
+  AffineMap written = writer.getMatchingIndexingMap(*llvm::find_if(
+      writer.getDpsInitOperands(),
+      [&](OpOperand *init) { return init->get() == scratch; }));
+  if (!written.isPermutation())
+    return false;
+  // Before the writer, the scratch buffer is only allocated; after it,
+  // any op may read the new state.
+  for (Operation *user : scratch.getUsers()) {
+    Operation *top = block.findAncestorOpInBlock(*user);
+    if (user != writer && !isa<memref::DeallocOp>(user) &&
+        (!top || top->isBeforeInBlock(writer) ||
+         isa<ViewLikeOpInterface>(user)))
+      return false;
+  }
+  // The old state (if the function takes it): read before the writer, or
+  // by it at the same element.
+  SmallVector<Value> worklist;
+  if (oldState)
+    worklist.push_back(oldState);
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<ViewLikeOpInterface>(user)) {
+        worklist.append(user->result_begin(), user->result_end());
+        continue;
+      }
+      Operation *top = block.findAncestorOpInBlock(*user);
+      if (!top)
+        return false;
+      if (top->isBeforeInBlock(writer))
+        continue;
+      // Through a view, the element read is not the one written.
+      if (user != writer || v != oldState || !writer.isDpsInput(&use) ||
+          writer.getMatchingIndexingMap(&use) != written)
+        return false;
+    }
+  }
+  return true;
+}
+
 /// A state argument and the out-parameter of the same name share one arena
 /// slot, while bufferization treated them as separate buffers. Writing the
 /// new state must therefore come after every read of the old one: each
@@ -227,7 +291,8 @@ bool stateReadAfterFirstWrite(Block &block, Value out,
 /// function, and one whose source is itself an argument (a swap, returning
 /// an old state as new) first goes through a scratch copy made before any
 /// state is written. A write of a state onto its own slot (an in-place
-/// update) disappears.
+/// update) disappears, and so does one whose scratch source can be written
+/// in place (writesStateInPlace).
 LogicalResult orderStateWrites(func::FuncOp fn, ArrayRef<StringRef> argNames,
                                ArrayRef<StringRef> resultNames) {
   Block &block = fn.getBody().front();
@@ -257,10 +322,20 @@ LogicalResult orderStateWrites(func::FuncOp fn, ArrayRef<StringRef> argNames,
       writes.push_back(atEnd.create<memref::CopyOp>(fn.getLoc(), temp, out));
       continue;
     }
-    if (rootBuffer(copy.getSource()) == stateArg.lookup(name))
+    if (rootBuffer(copy.getSource()) == stateArg.lookup(name)) {
       copy.erase();
-    else
+    } else if (writesStateInPlace(block, copy, stateArg.lookup(name))) {
+      Value scratch = copy.getSource();
+      Operation *alloc = scratch.getDefiningOp();
+      copy.erase();
+      for (Operation *user : llvm::make_early_inc_range(scratch.getUsers()))
+        if (isa<memref::DeallocOp>(user))
+          user->erase();
+      scratch.replaceAllUsesWith(out);
+      alloc->erase();
+    } else {
       writes.push_back(copy);
+    }
   }
   if (writes.empty())
     return success();

@@ -27,11 +27,14 @@
 // The matmul reads x and the state w.
 // CHECK: ins(%[[X]], %[[W]] : memref<2x4xf32>, memref<4x3xf32>)
 // CHECK-NOT: memref.alloc
-// The loss goes out; then, after every read of the old state, the updated
-// state is written back into its own slot.
+// The updates read each old element just before they write its new value
+// and nothing reads the old state after them: they write the state slots
+// in place (no scratch copy of the state), then the loss goes out.
+// CHECK: ins(%[[W]], %{{.*}} : memref<4x3xf32>, memref<4x3xf32>{{.*}}) outs(%[[NW]] : memref<4x3xf32>)
+// CHECK: ins(%[[B]], %{{.*}} : memref<3xf32>, memref<3xf32>{{.*}}) outs(%[[NB]] : memref<3xf32>)
+// CHECK-NOT: memref.copy %{{.*}}, %[[NW]]
+// CHECK-NOT: memref.copy %{{.*}}, %[[NB]]
 // CHECK: memref.copy %{{.*}}, %[[LOSS]] : memref<f32> to memref<f32>
-// CHECK-NEXT: memref.copy %{{.*}}, %[[NW]] : memref<4x3xf32> to memref<4x3xf32>
-// CHECK-NEXT: memref.copy %{{.*}}, %[[NB]] : memref<3xf32> to memref<3xf32>
 // CHECK-NEXT: return
 func.func @train_step(%w: tensor<4x3xf32>, %b: tensor<3xf32>, %x: tensor<2x4xf32>, %lr: tensor<f32>)
     -> (tensor<4x3xf32>, tensor<3xf32>, tensor<f32>)
