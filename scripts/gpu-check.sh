@@ -97,16 +97,29 @@ run() {
   } >>"$results"
   python3 "$bundle/gpu_conformance.py" check "$bundle" "$work/conformance" | tee -a "$results" || failed=1
   echo '```' >>"$results"
+  echo "== conformance with --cuda-graph (each step after the first replays a CUDA graph)"
+  {
+    echo
+    echo "With \`--cuda-graph\`:"
+    echo
+    echo '```'
+  } >>"$results"
+  python3 "$bundle/gpu_conformance.py" check "$bundle" "$work/conformance-graph" cuda --cuda-graph |
+    tee -a "$results" || failed=1
+  echo '```' >>"$results"
 
   echo "== kiln step times (trainer, 300 steps, last 100 timed)"
-  local -A kiln_ms
+  local -A kiln_ms graph_ms
   local model batch
   for model in logreg mlp lenet convnet; do
     "$bundle/bin/$model-train-cuda" --device cuda --epochs 1 --max-steps 300 --log-every 100 \
       --data-dir "$fmnist" >"$work/$model.bench.log" 2>&1 || failed=1
     batch=$(awk '/^model/ { sub(",", "", $4); print $4 }' "$work/$model.bench.log")
     kiln_ms[$model]=$(ms_per_step "${batch:-0}" "$work/$model.bench.log")
-    echo "$model: ${kiln_ms[$model]} ms/step"
+    "$bundle/bin/$model-train-cuda" --device cuda --cuda-graph --epochs 1 --max-steps 300 \
+      --log-every 100 --data-dir "$fmnist" >"$work/$model.graph.log" 2>&1 || failed=1
+    graph_ms[$model]=$(ms_per_step "${batch:-0}" "$work/$model.graph.log")
+    echo "$model: ${kiln_ms[$model]} ms/step, ${graph_ms[$model]} with --cuda-graph"
   done
 
   echo "== mlp trained on Fashion-MNIST on the GPU (10 epochs)"
@@ -142,23 +155,38 @@ run() {
     echo
     echo "## Step time (ms/step; kiln: trainer's last 100 of 300 steps incl. batch staging; anchors: mean of 200 after warm-up, synthetic data on the device)"
     echo
+    echo "(kiln GPU: the faster of plain launches and --cuda-graph, marked g; both in the log)"
+    echo
     echo "| model | batch | kiln GPU | PyTorch eager | torch.compile | JAX jit | kiln samples/s | eager/kiln | JAX/kiln |"
     echo "|---|---|---|---|---|---|---|---|---|"
     python3 - "$anchors" logreg="${kiln_ms[logreg]}" mlp="${kiln_ms[mlp]}" lenet="${kiln_ms[lenet]}" \
-      convnet="${kiln_ms[convnet]}" <<'PY'
+      convnet="${kiln_ms[convnet]}" logreg_g="${graph_ms[logreg]}" mlp_g="${graph_ms[mlp]}" \
+      lenet_g="${graph_ms[lenet]}" convnet_g="${graph_ms[convnet]}" <<'PY'
 import json, sys
 try:
     anchors = json.load(open(sys.argv[1]))
 except Exception:
     anchors = {}
 kiln = dict(a.split("=") for a in sys.argv[2:])
+def number(v):
+    try:
+        return float(v)
+    except ValueError:
+        return None
+for m in ("logreg", "mlp", "lenet", "convnet"):
+    plain, graph = number(kiln.get(m, "-")), number(kiln.pop(m + "_g", "-"))
+    if graph is not None and (plain is None or graph < plain):
+        kiln[m] = f"{graph}g"
 batches = {"logreg": 128, "mlp": 128, "lenet": 128, "convnet": 64, "mlp_wide": 1024}
 def f(v):
-    return "-" if v in (None, "-", "") else f"{float(v):.3f}"
+    if v in (None, "-", ""):
+        return "-"
+    text = str(v)
+    return f"{float(text.rstrip('g')):.3f}{'g' if text.endswith('g') else ''}"
 for m, b in batches.items():
     a = anchors.get(m, {})
     k = kiln.get(m, "-")
-    kf = float(k) if k not in ("-", "") else None
+    kf = number(k.rstrip("g"))
     ratio = lambda v: f"{v / kf:.2f}" if kf and v else "-"
     print(f"| {m} | {b} | {f(k)} | {f(a.get('torch_eager'))} | {f(a.get('torch_compile'))} | "
           f"{f(a.get('jax_jit'))} | {f'{b / kf * 1000:.0f}' if kf else '-'} | "

@@ -4,9 +4,10 @@
   gpu_conformance.py expect BUNDLE   (pack time, on the build machine)
       runs each model's CUDA trainer with --device cpu: 20 steps from seed 1,
       writing BUNDLE/expected/<model>.{losses.csv,safetensors}
-  gpu_conformance.py check BUNDLE [OUT_DIR [DEVICE]]   (on the GPU machine)
+  gpu_conformance.py check BUNDLE [OUT_DIR [DEVICE [FLAG...]]]   (on the GPU machine)
       runs the same command with --device cuda (or DEVICE: `cpu` checks
-      the comparison itself on a machine without a GPU) and compares
+      the comparison itself on a machine without a GPU), adding the trainer
+      FLAGs (--cuda-graph), and compares
 
 Both runs start from the same state (the trainer initializes on the host
 and uploads it) and draw the same batches (same data, seed and order), so
@@ -39,8 +40,8 @@ IMAGE_MODELS = ["logreg", "mlp", "mlp_finetune", "lenet", "convnet"]
 TABLE_MODELS = {"linear_regression": "linear", "logistic_regression": "logistic"}
 
 
-def command(bundle, model, device, out):
-    cmd = [os.path.join(bundle, "bin", model + "-train-cuda"), "--device", device,
+def command(bundle, model, device, out, flags=()):
+    cmd = [os.path.join(bundle, "bin", model + "-train-cuda"), "--device", device, *flags,
            "--epochs", "1", "--max-steps", str(STEPS), "--log-every", "1", "--seed", "1",
            "--loss-csv", out + ".losses.csv", "--save", out + ".safetensors"]
     if model in TABLE_MODELS:
@@ -97,14 +98,14 @@ def expect(bundle):
         print(f"expected: {model} ({STEPS} CPU steps)")
 
 
-def check(bundle, out_dir, device):
+def check(bundle, out_dir, device, flags):
     os.makedirs(out_dir, exist_ok=True)
     failures, lines = 0, []
     for model in models(bundle):
         out = os.path.join(out_dir, model)
         expected = os.path.join(bundle, "expected", model)
         try:
-            run(command(bundle, model, device, out))
+            run(command(bundle, model, device, out, flags))
         except RuntimeError as e:
             failures += 1
             lines.append(f"FAIL {model}: {e}")
@@ -150,7 +151,7 @@ def main():
         return 0
     out_dir = sys.argv[3] if len(sys.argv) > 3 else os.path.join(bundle, "results", "conformance")
     device = sys.argv[4] if len(sys.argv) > 4 else "cuda"
-    return 1 if check(bundle, out_dir, device) else 0
+    return 1 if check(bundle, out_dir, device, sys.argv[5:]) else 0
 
 
 if __name__ == "__main__":

@@ -21,9 +21,14 @@ typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
 typedef struct CUevent_st *CUevent;
+typedef struct CUgraph_st *CUgraph;
+typedef struct CUgraphExec_st *CUgraphExec;
 
 enum { kJitErrorLogBuffer = 5, kJitErrorLogBufferSize = 6 };
 enum { kStreamNonBlocking = 1 };
+/* CU_STREAM_CAPTURE_MODE_RELAXED: the first launch of a kernel may load its
+ * module while the stream records (the stricter modes forbid that). */
+enum { kCaptureModeRelaxed = 2 };
 
 static struct {
   CUresult (*init)(unsigned);
@@ -44,6 +49,7 @@ static struct {
   CUresult (*memcpyHtoDAsync)(kiln_cuda_ptr, const void *, size_t, CUstream);
   CUresult (*memcpyDtoHAsync)(void *, kiln_cuda_ptr, size_t, CUstream);
   CUresult (*memsetD8Async)(kiln_cuda_ptr, unsigned char, size_t, CUstream);
+  CUresult (*memcpyDtoDAsync)(kiln_cuda_ptr, kiln_cuda_ptr, size_t, CUstream);
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
@@ -53,6 +59,13 @@ static struct {
   CUresult (*eventDestroy)(CUevent);
   CUresult (*getErrorName)(CUresult, const char **);
   CUresult (*getErrorString)(CUresult, const char **);
+  /* CUDA graphs (driver 11.4 and later); null where the driver lacks them. */
+  CUresult (*streamBeginCapture)(CUstream, int);
+  CUresult (*streamEndCapture)(CUstream, CUgraph *);
+  CUresult (*graphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*graphLaunch)(CUgraphExec, CUstream);
+  CUresult (*graphExecDestroy)(CUgraphExec);
+  CUresult (*graphDestroy)(CUgraph);
 } cu;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -126,6 +139,7 @@ static int loadDriver(void) {
       {(void **)&cu.memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"},
       {(void **)&cu.memcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"},
       {(void **)&cu.memsetD8Async, "cuMemsetD8Async"},
+      {(void **)&cu.memcpyDtoDAsync, "cuMemcpyDtoDAsync_v2"},
       {(void **)&cu.launchKernel, "cuLaunchKernel"},
       {(void **)&cu.eventCreate, "cuEventCreate"},
       {(void **)&cu.eventRecord, "cuEventRecord"},
@@ -144,6 +158,19 @@ static int loadDriver(void) {
                   symbols[i].name);
     }
   }
+  struct {
+    void **slot;
+    const char *name;
+  } graphSymbols[] = {
+      {(void **)&cu.streamBeginCapture, "cuStreamBeginCapture_v2"},
+      {(void **)&cu.streamEndCapture, "cuStreamEndCapture"},
+      {(void **)&cu.graphInstantiate, "cuGraphInstantiateWithFlags"},
+      {(void **)&cu.graphLaunch, "cuGraphLaunch"},
+      {(void **)&cu.graphExecDestroy, "cuGraphExecDestroy"},
+      {(void **)&cu.graphDestroy, "cuGraphDestroy"},
+  };
+  for (size_t i = 0; i < sizeof graphSymbols / sizeof graphSymbols[0]; ++i)
+    *graphSymbols[i].slot = dlsym(library, graphSymbols[i].name);
   return KILN_CUDA_OK;
 }
 
@@ -246,6 +273,15 @@ int kiln_cuda_copy_to_host(void *dst, kiln_cuda_ptr src, size_t bytes) {
   if (status)
     return status;
   CHECK(cu.memcpyDtoHAsync(dst, src, bytes, stream), "cuMemcpyDtoHAsync");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_copy_on_device(kiln_cuda_ptr dst, kiln_cuda_ptr src,
+                             size_t bytes) {
+  int status = ready("kiln_cuda_copy_on_device");
+  if (status)
+    return status;
+  CHECK(cu.memcpyDtoDAsync(dst, src, bytes, stream), "cuMemcpyDtoDAsync");
   return KILN_CUDA_OK;
 }
 
@@ -376,5 +412,70 @@ int32_t kiln_cuda_launch(const char *ptx, const char *kernel, uint32_t grid,
   CHECK(cu.launchKernel(function, grid, 1, 1, block, 1, 1, 0, stream, pointers,
                         NULL),
         "cuLaunchKernel");
+  return KILN_CUDA_OK;
+}
+
+/* Graphs: what kiln's stream does between begin and end is recorded, not
+ * run; a launch of the instantiated graph replays it with one call. */
+static int graphsReady(const char *what) {
+  int status = ready(what);
+  if (status)
+    return status;
+  if (!cu.streamBeginCapture || !cu.streamEndCapture || !cu.graphInstantiate ||
+      !cu.graphLaunch || !cu.graphExecDestroy || !cu.graphDestroy)
+    return fail(KILN_CUDA_FAILED,
+                "%s: this CUDA driver has no graphs (cuGraphInstantiateWithFlags "
+                "and cuStreamBeginCapture_v2 need driver 11.4 or later)",
+                what);
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_capture_begin(void) {
+  int status = graphsReady("kiln_cuda_capture_begin");
+  if (status)
+    return status;
+  CHECK(cu.streamBeginCapture(stream, kCaptureModeRelaxed),
+        "cuStreamBeginCapture");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_capture_end(kiln_cuda_graph *out) {
+  *out = NULL;
+  /* Ends the capture even after an error in between, so that the stream
+   * is usable again; the error is the one reported. */
+  if (initStatus != KILN_CUDA_OK)
+    return ready("kiln_cuda_capture_end");
+  int status = graphsReady("kiln_cuda_capture_end");
+  CUgraph graph = NULL;
+  CUresult ended = cu.streamEndCapture ? cu.streamEndCapture(stream, &graph)
+                                       : 0;
+  if (status) {
+    if (graph)
+      cu.graphDestroy(graph);
+    return status;
+  }
+  if (ended != 0)
+    return failDriver(ended, "cuStreamEndCapture");
+  CUgraphExec exec = NULL;
+  CUresult made = cu.graphInstantiate(&exec, graph, 0);
+  cu.graphDestroy(graph);
+  if (made != 0)
+    return failDriver(made, "cuGraphInstantiateWithFlags");
+  *out = (kiln_cuda_graph)exec;
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_graph_launch(kiln_cuda_graph graph) {
+  int status = graphsReady("kiln_cuda_graph_launch");
+  if (status)
+    return status;
+  CHECK(cu.graphLaunch((CUgraphExec)graph, stream), "cuGraphLaunch");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_graph_destroy(kiln_cuda_graph graph) {
+  if (initStatus != KILN_CUDA_OK || !graph || !cu.graphExecDestroy)
+    return KILN_CUDA_OK;
+  CHECK(cu.graphExecDestroy((CUgraphExec)graph), "cuGraphExecDestroy");
   return KILN_CUDA_OK;
 }

@@ -18,12 +18,13 @@ bool openCudaDevice(const kiln_model_info *cpu, const kiln_cuda_model *gpu,
                     std::string &error);
 
 /// A runner that trains \p gpu (the NVPTX build of \p cpu) on CUDA device 0,
-/// its state mirrored to and from \p hostArena. Returns null and sets
+/// its state mirrored to and from \p hostArena; with \p graphs, each step
+/// after the first replays a CUDA graph of the step's launches. Returns null and sets
 /// \p error when \p gpu is null (a CPU-only trainer), the two builds
 /// disagree, or there is no usable device ("no CUDA device: ...").
 std::unique_ptr<ModelRunner> makeCudaRunner(const kiln_model_info *cpu,
                                             const kiln_cuda_model *gpu, void *hostArena,
-                                            std::string &error);
+                                            bool graphs, std::string &error);
 
 } // namespace kiln::runtime
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -47,6 +48,26 @@ TEST(CudaRuntimeDeathTest, LaunchWithoutInitIsAnError) {
                           message.find("not initialized") != std::string::npos
                       ? 0
                       : 1);
+      },
+      testing::ExitedWithCode(0), "");
+}
+
+TEST(CudaRuntimeDeathTest, GraphsWithoutInitAreErrors) {
+  EXPECT_EXIT(
+      {
+        kiln_cuda_graph graph = reinterpret_cast<kiln_cuda_graph>(1);
+        bool clear = kiln_cuda_capture_begin() == KILN_CUDA_NO_DEVICE;
+        std::string message = kiln_cuda_last_error();
+        clear = clear &&
+                message.rfind("kiln_cuda_capture_begin: the CUDA runtime is "
+                              "not initialized",
+                              0) == 0 &&
+                kiln_cuda_capture_end(&graph) == KILN_CUDA_NO_DEVICE &&
+                graph == nullptr &&
+                kiln_cuda_graph_launch(nullptr) == KILN_CUDA_NO_DEVICE &&
+                kiln_cuda_graph_destroy(nullptr) == KILN_CUDA_OK &&
+                kiln_cuda_copy_on_device(0, 0, 4) == KILN_CUDA_NO_DEVICE;
+        std::exit(clear ? 0 : 1);
       },
       testing::ExitedWithCode(0), "");
 }
@@ -107,6 +128,49 @@ TEST(CudaRuntimeGpuTest, RunsAPtxKernel) {
     ASSERT_EQ(y[i], 2.0f * x[i] + 1.0f) << "at " << i;
   kiln_cuda_free(dx);
   kiln_cuda_free(dy);
+}
+
+// A recorded launch replays on the buffers it was recorded with: new
+// contents of x give new results, and nothing runs while recording.
+TEST(CudaRuntimeGpuTest, ReplaysARecordedGraph) {
+  if (kiln_cuda_init(0) != KILN_CUDA_OK)
+    GTEST_SKIP() << "[SKIP] " << kiln_cuda_last_error();
+  const uint32_t n = 300;
+  std::vector<float> x(n, 1.0f), y(n, -1.0f);
+  kiln_cuda_ptr dx = 0, dy = 0, dz = 0;
+  ASSERT_EQ(kiln_cuda_malloc(&dx, n * 4), 0) << kiln_cuda_last_error();
+  ASSERT_EQ(kiln_cuda_malloc(&dy, n * 4), 0) << kiln_cuda_last_error();
+  ASSERT_EQ(kiln_cuda_malloc(&dz, n * 4), 0) << kiln_cuda_last_error();
+  ASSERT_EQ(kiln_cuda_copy_to_device(dx, x.data(), n * 4), 0);
+  ASSERT_EQ(kiln_cuda_copy_to_device(dy, y.data(), n * 4), 0);
+  uint64_t params[] = {dx, dy, n};
+  ASSERT_EQ(kiln_cuda_launch(kScaleKernel, "scale", 3, 128, params, 3), 0)
+      << kiln_cuda_last_error(); // loads the module outside the recording
+  ASSERT_EQ(kiln_cuda_copy_to_device(dy, y.data(), n * 4), 0);
+  ASSERT_EQ(kiln_cuda_synchronize(), 0) << kiln_cuda_last_error();
+  kiln_cuda_graph graph = nullptr;
+  ASSERT_EQ(kiln_cuda_capture_begin(), 0) << kiln_cuda_last_error();
+  ASSERT_EQ(kiln_cuda_launch(kScaleKernel, "scale", 3, 128, params, 3), 0);
+  ASSERT_EQ(kiln_cuda_copy_on_device(dz, dy, n * 4), 0);
+  ASSERT_EQ(kiln_cuda_capture_end(&graph), 0) << kiln_cuda_last_error();
+  ASSERT_NE(graph, nullptr);
+  std::vector<float> out(n);
+  ASSERT_EQ(kiln_cuda_copy_to_host(out.data(), dy, n * 4), 0);
+  ASSERT_EQ(kiln_cuda_synchronize(), 0);
+  EXPECT_EQ(out[0], -1.0f) << "the recorded launch ran while recording";
+  for (float value : {0.5f, 3.0f}) {
+    std::fill(x.begin(), x.end(), value);
+    ASSERT_EQ(kiln_cuda_copy_to_device(dx, x.data(), n * 4), 0);
+    ASSERT_EQ(kiln_cuda_graph_launch(graph), 0) << kiln_cuda_last_error();
+    ASSERT_EQ(kiln_cuda_copy_to_host(out.data(), dz, n * 4), 0);
+    ASSERT_EQ(kiln_cuda_synchronize(), 0) << kiln_cuda_last_error();
+    for (uint32_t i = 0; i < n; ++i)
+      ASSERT_EQ(out[i], 2.0f * value + 1.0f) << "at " << i;
+  }
+  EXPECT_EQ(kiln_cuda_graph_destroy(graph), 0);
+  kiln_cuda_free(dx);
+  kiln_cuda_free(dy);
+  kiln_cuda_free(dz);
 }
 
 } // namespace

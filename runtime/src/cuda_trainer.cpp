@@ -9,6 +9,11 @@
 // one copy when the trainer asks (every --log-every steps, at the end of an
 // epoch, before a checkpoint, or when the ring is full).
 //
+// With --cuda-graph, the launches of a step are recorded once per staging
+// slot (after a first plain step has loaded the kernels) and replayed with
+// one call: a graph replays fixed pointers, so the step writes its loss to
+// one device scalar, which a copy then appends to the ring.
+//
 //===----------------------------------------------------------------------===//
 
 #include "cuda_runner.h"
@@ -25,8 +30,9 @@ void *device(kiln_cuda_ptr ptr) { return reinterpret_cast<void *>(ptr); }
 
 class CudaRunner final : public ModelRunner {
 public:
-  CudaRunner(const kiln_model_info *cpu, const kiln_cuda_model *gpu, void *hostArena)
-      : cpu(cpu), gpu(gpu), hostArena(hostArena) {}
+  CudaRunner(const kiln_model_info *cpu, const kiln_cuda_model *gpu, void *hostArena,
+             bool graphs)
+      : cpu(cpu), gpu(gpu), hostArena(hostArena), graphs(graphs) {}
   ~CudaRunner() override;
 
   /// Allocates the device and pinned buffers; false with \p error if not.
@@ -47,11 +53,15 @@ private:
     kiln_cuda_ptr device = 0;     // the same layout
     kiln_cuda_event copied = nullptr;
     bool inFlight = false;
+    kiln_cuda_graph trainStep = nullptr; // --cuda-graph: this slot's step
   };
 
   bool check(int status, std::string &error) const;
   /// Copies x (and the targets and lr of a step) through the next slot.
   Slot *stage(const float *x, const void *targets, float lr, std::string &error);
+  void launchTrainStep(const Slot &slot, kiln_cuda_ptr loss);
+  /// Replays the slot's graph, recording it first if need be.
+  bool replayTrainStep(Slot &slot, kiln_cuda_ptr loss, std::string &error);
 
   const kiln_model_info *cpu;
   const kiln_cuda_model *gpu;
@@ -59,7 +69,9 @@ private:
   size_t xBytes = 0, yBytes = 0, logitsBytes = 0;
   // Each input starts 256-byte aligned, as a cuMemAlloc'd buffer would.
   size_t yOffset = 0, lrOffset = 0;
-  kiln_cuda_ptr arena = 0, lossRing = 0, logits = 0;
+  const bool graphs;
+  bool kernelsLoaded = false; // a plain step ran: modules are loaded
+  kiln_cuda_ptr arena = 0, lossRing = 0, logits = 0, graphLoss = 0;
   float *pinnedLosses = nullptr, *pinnedLogits = nullptr;
   Slot slots[kSlots];
   int64_t issued = 0, pendingLosses = 0;
@@ -70,6 +82,7 @@ CudaRunner::~CudaRunner() {
   // error the runtime's calls return at once.
   kiln_cuda_synchronize();
   for (Slot &slot : slots) {
+    kiln_cuda_graph_destroy(slot.trainStep);
     kiln_cuda_event_destroy(slot.copied);
     kiln_cuda_free_host(slot.pinned);
     kiln_cuda_free(slot.device);
@@ -79,6 +92,7 @@ CudaRunner::~CudaRunner() {
   kiln_cuda_free(arena);
   kiln_cuda_free(lossRing);
   kiln_cuda_free(logits);
+  kiln_cuda_free(graphLoss);
 }
 
 bool CudaRunner::check(int status, std::string &error) const {
@@ -101,6 +115,7 @@ bool CudaRunner::allocate(std::string &error) {
   if (!check(kiln_cuda_malloc(&arena, cpu->arena_bytes), error) ||
       !check(kiln_cuda_malloc(&lossRing, kLossRing * sizeof(float)), error) ||
       !check(kiln_cuda_malloc(&logits, logitsBytes), error) ||
+      (graphs && !check(kiln_cuda_malloc(&graphLoss, sizeof(float)), error)) ||
       !check(kiln_cuda_malloc_host(reinterpret_cast<void **>(&pinnedLosses),
                                    kLossRing * sizeof(float)),
              error) ||
@@ -144,6 +159,25 @@ CudaRunner::Slot *CudaRunner::stage(const float *x, const void *targets, float l
   return &slot;
 }
 
+void CudaRunner::launchTrainStep(const Slot &slot, kiln_cuda_ptr loss) {
+  gpu->train_step(device(arena), static_cast<const float *>(device(slot.device)),
+                  device(slot.device + yOffset),
+                  static_cast<const float *>(device(slot.device + lrOffset)),
+                  static_cast<float *>(device(loss)));
+}
+
+bool CudaRunner::replayTrainStep(Slot &slot, kiln_cuda_ptr loss, std::string &error) {
+  if (!slot.trainStep) {
+    if (!check(kiln_cuda_capture_begin(), error))
+      return false;
+    launchTrainStep(slot, graphLoss);
+    if (!check(kiln_cuda_capture_end(&slot.trainStep), error))
+      return false;
+  }
+  return check(kiln_cuda_graph_launch(slot.trainStep), error) &&
+         check(kiln_cuda_copy_on_device(loss, graphLoss, sizeof(float)), error);
+}
+
 bool CudaRunner::step(const float *x, const void *targets, float lr, std::string &error) {
   if (pendingLosses == kLossRing) {
     error = "cuda: " + std::to_string(kLossRing) + " losses are unread (internal error)";
@@ -152,10 +186,14 @@ bool CudaRunner::step(const float *x, const void *targets, float lr, std::string
   Slot *slot = stage(x, targets, lr, error);
   if (!slot)
     return false;
-  gpu->train_step(device(arena), static_cast<const float *>(device(slot->device)),
-                  device(slot->device + yOffset),
-                  static_cast<const float *>(device(slot->device + lrOffset)),
-                  static_cast<float *>(device(lossRing + pendingLosses * sizeof(float))));
+  const kiln_cuda_ptr loss = lossRing + pendingLosses * sizeof(float);
+  if (graphs && kernelsLoaded) {
+    if (!replayTrainStep(*slot, loss, error))
+      return false;
+  } else {
+    launchTrainStep(*slot, loss);
+    kernelsLoaded = true;
+  }
   ++pendingLosses;
   // A failed launch is sticky; report it at the step that caused it.
   if (*kiln_cuda_last_error())
@@ -216,14 +254,15 @@ bool openCudaDevice(const kiln_model_info *cpu, const kiln_cuda_model *gpu,
 
 std::unique_ptr<ModelRunner> makeCudaRunner(const kiln_model_info *cpu,
                                             const kiln_cuda_model *gpu, void *hostArena,
-                                            std::string &error) {
+                                            bool graphs, std::string &error) {
   if (!openCudaDevice(cpu, gpu, error))
     return nullptr;
-  auto runner = std::make_unique<CudaRunner>(cpu, gpu, hostArena);
+  auto runner = std::make_unique<CudaRunner>(cpu, gpu, hostArena, graphs);
   if (!runner->allocate(error))
     return nullptr;
-  std::printf("device: cuda:0 (%s), arena %llu bytes on the device\n", kiln_cuda_device_name(),
-              static_cast<unsigned long long>(cpu->arena_bytes));
+  std::printf("device: cuda:0 (%s), arena %llu bytes on the device%s\n",
+              kiln_cuda_device_name(), static_cast<unsigned long long>(cpu->arena_bytes),
+              graphs ? ", steps replayed as CUDA graphs" : "");
   return runner;
 }
 

@@ -486,7 +486,7 @@ bool TrainingRun::prepareModel() {
        !checkFiniteState(m, arena.get(), flags.initFrom, error)))
     return fail(error);
   if (flags.device == "cuda")
-    runner = makeCudaRunner(m, gpu, arena.get(), error);
+    runner = makeCudaRunner(m, gpu, arena.get(), flags.cudaGraph, error);
   else
     runner = std::make_unique<HostRunner>(m, arena.get());
   if (!runner || !runner->upload(error))

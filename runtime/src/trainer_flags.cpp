@@ -183,12 +183,14 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
       if (value.empty())
         return bad("a column name");
       flags.labelColumn = value;
-    } else if (name == "--full-precision" || name == "--partial") {
+    } else if (name == "--full-precision" || name == "--partial" || name == "--cuda-graph") {
       if (hasValue) {
         error = name + " takes no value";
         return false;
       }
-      (name == "--partial" ? flags.partial : flags.fullPrecision) = true;
+      (name == "--partial"      ? flags.partial
+       : name == "--cuda-graph" ? flags.cudaGraph
+                                : flags.fullPrecision) = true;
     } else {
       error = "unknown option '" + printableExcerpt(name) + "' (see --help)";
       return false;
@@ -211,6 +213,10 @@ bool parseTrainerFlags(int argc, char **argv, TrainerFlags &flags, std::string &
   }
   if (flags.partial && flags.initFrom.empty()) {
     error = "--partial applies to --init-from, which is not given";
+    return false;
+  }
+  if (flags.cudaGraph && flags.device != "cuda") {
+    error = "--cuda-graph applies to --device cuda";
     return false;
   }
   return true;
@@ -267,6 +273,8 @@ void printTrainerUsage(std::FILE *out, const char *prog, const char *modelName,
                "                   in the last training step (values and gradients)\n"
                "  --device D       cpu (default) or cuda: train on the first NVIDIA GPU\n"
                "                   (a trainer built with kiln_add_model(... TARGET cuda))\n"
+               "  --cuda-graph     with --device cuda: record a step's kernel launches once\n"
+               "                   as a CUDA graph and replay it (fewer launch costs)\n"
                "  --full-precision print losses and accuracies with 17 significant digits\n"
                "  --threads N      threads for the model's parallel loops (default: every\n"
                "                   core); results do not depend on N\n"

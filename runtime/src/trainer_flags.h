@@ -39,6 +39,7 @@ struct TrainerFlags {
   std::string dumpObservations; ///< Write the last step's observations here.
   bool fullPrecision = false; ///< Print losses/accuracies with %.17g.
   std::string device = "cpu"; ///< "cpu" or "cuda" (a trainer built with TARGET cuda).
+  bool cudaGraph = false;     ///< --device cuda: replay each step as a CUDA graph.
   int64_t threads = 0;   ///< Threads for the model's parallel loops; 0 = every core.
   bool help = false;
 };

@@ -149,7 +149,7 @@ TEST_F(TrainerTest, HelpListsFlags) {
   EXPECT_EQ(r.status, 0);
   for (const char *flag : {"--epochs", "--lr", "--seed", "--data-dir", "--max-steps",
                            "--log-every", "--loss-csv", "--init-from", "--partial", "--help",
-                           "--save-every", "--max-csv-bytes", "--threads"})
+                           "--save-every", "--max-csv-bytes", "--threads", "--cuda-graph"})
     EXPECT_THAT(r.out, HasSubstr(flag));
   EXPECT_THAT(r.out, HasSubstr("toy_softmax"));
 }
@@ -160,7 +160,8 @@ TEST_F(TrainerTest, BadFlagsAreUsageErrors) {
       {"--lr", "nan"}, {"--seed", "-1"}, {"--log-every"}, {"stray"},
       {"--partial"}, {"--partial=1", "--init-from", "x"}, {"--save-every", "3"},
       {"--save-every", "0", "--save", "x"}, {"--max-csv-bytes", "0"},
-      {"--threads", "0"}, {"--threads", "-2"}, {"--threads", "two"}, {"--threads"}};
+      {"--threads", "0"}, {"--threads", "-2"}, {"--threads", "two"}, {"--threads"},
+      {"--cuda-graph"}, {"--cuda-graph=1", "--device", "cuda"}};
   for (const auto &args : cases) {
     RunResult r = runTrainer(makeModel(), args);
     EXPECT_EQ(r.status, KILN_TRAIN_USAGE_ERROR) << args[0];

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """--device cuda where no GPU can be used: the CUDA trainer of a model fails
 with the runtime's "no CUDA device" message and exit status 1 (no crash, no
-step run), the CPU-only trainer says it was not built for CUDA, and
+step run; with --cuda-graph too, which without --device cuda is a usage error), the CPU-only trainer says it was not built for CUDA, and
 `gpu-check.sh run` in a bundle holding that trainer stops with exit 2 and
 "no usable GPU".
 
@@ -38,6 +38,13 @@ def main():
            and "epoch 1" not in out and out == "",
            "without a driver: exit 1, 'no CUDA device', before reading data",
            f"rc={rc}\n{out}{err}")
+    rc, out, err = run([cuda_trainer] + args + ["--cuda-graph"],
+                       KILN_CUDA_LIBRARY="/nonexistent/libcuda.so.1")
+    expect(rc == 1 and err.startswith("error: --device cuda: " + no_driver) and out == "",
+           "--cuda-graph without a driver: the same error", f"rc={rc}\n{out}{err}")
+    rc, out, err = run([cuda_trainer, "--cuda-graph", "--max-steps", "2"])
+    expect(rc == 2 and "--cuda-graph applies to --device cuda" in err and out == "",
+           "--cuda-graph without --device cuda is a usage error", f"rc={rc}\n{out}{err}")
     rc, out, err = run([cpu_trainer] + args)
     expect(rc == 1 and f"was not built for CUDA: --device cuda needs the trainer of "
            f"kiln_add_model(NAME {model} TARGET cuda), {model}-train-cuda" in err,

@@ -49,6 +49,8 @@ int kiln_cuda_free_host(void *ptr);
 /* Asynchronous on the stream (synchronous for pageable host memory). */
 int kiln_cuda_copy_to_device(kiln_cuda_ptr dst, const void *src, size_t bytes);
 int kiln_cuda_copy_to_host(void *dst, kiln_cuda_ptr src, size_t bytes);
+int kiln_cuda_copy_on_device(kiln_cuda_ptr dst, kiln_cuda_ptr src,
+                             size_t bytes);
 int kiln_cuda_memset(kiln_cuda_ptr dst, uint8_t value, size_t bytes);
 /* Waits for the stream; returns the first error of anything before. */
 int kiln_cuda_synchronize(void);
@@ -61,6 +63,20 @@ int kiln_cuda_event_record(kiln_cuda_event event);
 /* Blocks the host until the work enqueued before the record has run. */
 int kiln_cuda_event_wait(kiln_cuda_event event);
 int kiln_cuda_event_destroy(kiln_cuda_event event);
+
+/* CUDA graphs: a step's launches, recorded once and replayed with one call
+ * (a step of a small model is a few dozen short kernels; replaying them
+ * costs about a microsecond each instead of a launch's several). Between
+ * begin and end, launches and copies on kiln's stream are recorded, not
+ * run (and nothing may wait for the stream); end instantiates the graph.
+ * A replay uses the pointers and kernel parameters of the recording: the
+ * same buffers, whose contents may change. Needs driver 11.4 or later. */
+typedef struct kiln_cuda_graph_st *kiln_cuda_graph;
+int kiln_cuda_capture_begin(void);
+int kiln_cuda_capture_end(kiln_cuda_graph *out);
+/* Enqueues a replay on kiln's stream. */
+int kiln_cuda_graph_launch(kiln_cuda_graph graph);
+int kiln_cuda_graph_destroy(kiln_cuda_graph graph);
 
 /* Called by generated code. `ptx` is a NUL-terminated PTX image, loaded
  * once per address; `kernel` its entry's name (function handles are cached
