@@ -138,8 +138,9 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
     Option<"parallelMinWork", "parallel-min-work", "int64_t", "0",
            "0: serial loops only; else a k block with at least this many "
            "multiply-adds and two column panels runs its panels on up to 8 "
-           "workers of an scf.parallel (each element of C keeps its "
-           "summation order)">,
+           "workers of an scf.parallel (unpacked A: one fork for all k "
+           "blocks), one with fewer panels its MR-row blocks (each element "
+           "of C keeps its summation order)">,
     Option<"contract", "contract", "bool", "true",
            "let LLVM fuse each multiply-add into an fma where the core has one">,
     Option<"vectorRegisters", "vector-registers", "int64_t", "0",
