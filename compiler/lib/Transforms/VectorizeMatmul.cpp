@@ -151,7 +151,7 @@ public:
       return;
     }
     kDepth = kBlock;
-    if (!packA && splitsColumns(m)) {
+    if (!packA && splitsColumns(m, k)) {
       emitKBlocksPerWorker();
       return;
     }
@@ -196,11 +196,12 @@ private:
   }
 
   /// Whether the column panels of `rows` rows of C go to the workers: at
-  /// least two panels and parallelMinWork multiply-adds per k block.
-  bool splitsColumns(int64_t rows) const {
+  /// least two panels and parallelMinWork multiply-adds per fork, `depth`
+  /// deep (a k block, or all of k where the workers run the k blocks).
+  bool splitsColumns(int64_t rows, int64_t depth) const {
     int64_t panels = n / blocking.tileColumns();
     return std::min(blocking.packSlots, panels) >= 2 && parallelMinWork > 0 &&
-           rows * panels * blocking.tileColumns() * kDepth >= parallelMinWork;
+           rows * panels * blocking.tileColumns() * depth >= parallelMinWork;
   }
 
   void forLoop(int64_t lb, int64_t ub, int64_t step,
@@ -291,7 +292,7 @@ private:
       Value j = b.create<arith::MulIOp>(loc, panel, index(tile));
       emitPanel(i0, rows, j, slot, blocking.vectorsPerTile, /*tail=*/0);
     };
-    if (splitsColumns(rows)) {
+    if (splitsColumns(rows, kDepth)) {
       parallelLoop(slots, [&](Value slot) {
         forLoop(slot, index(panels), index(slots),
                 [&](Value panel) { panelBody(panel, slot); });

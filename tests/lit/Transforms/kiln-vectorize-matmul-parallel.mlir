@@ -10,8 +10,9 @@
 // element of C again summed by one thread in k order). A product inside a
 // loop (a convolution's chunks of images) may run in parallel too.
 // RUN: kiln-opt %s -kiln-vectorize-matmul="parallel-min-work=1" | FileCheck %s
-// RUN: kiln-opt %s -kiln-vectorize-matmul="parallel-min-work=100000" | FileCheck %s --check-prefix=SERIAL
+// RUN: kiln-opt %s -kiln-vectorize-matmul="parallel-min-work=200000" | FileCheck %s --check-prefix=SERIAL
 // RUN: kiln-opt %s -kiln-vectorize-matmul | FileCheck %s --check-prefix=SERIAL
+// RUN: kiln-opt %s -kiln-vectorize-matmul="parallel-min-work=100000" | FileCheck %s --check-prefix=TOTAL
 
 #A = affine_map<(i, k, j) -> (i, k)>
 #B = affine_map<(i, k, j) -> (k, j)>
@@ -61,6 +62,14 @@
 // CHECK: scf.yield
 // CHECK-NOT: scf.parallel
 // CHECK: return
+// The threshold counts a fork's work: @deep's 8 x 64 x 300 (153600) forks
+// once, though one of its k blocks (65536) would stay serial.
+// TOTAL-LABEL: func.func @four_tiles
+// TOTAL-NOT: scf.parallel
+// TOTAL-LABEL: func.func @deep
+// TOTAL: scf.parallel
+// TOTAL-LABEL: func.func @in_a_loop
+// TOTAL-NOT: scf.parallel
 // CHECK-LABEL: func.func @in_a_loop
 // CHECK: scf.for
 // CHECK: scf.parallel
