@@ -43,6 +43,13 @@ SHAPES = {
         ("w_dW2", 4096, 1024, 4096, 1, 0),
         ("w_dW1", 4096, 1024, 784, 1, 0),
     ],
+    "lenet": [  # its convolutions' products per chunk of images (im2col)
+        ("c1", 6, 25, 3136, 0, 0),  # forward: weight x col^T
+        ("c2", 16, 150, 800, 0, 0),
+        ("c2_dx", 6, 400, 196, 0, 0),  # input gradient
+        ("c1_dw", 6, 3136, 25, 0, 0),  # weight gradient: gy^T x col
+        ("c2_dw", 16, 800, 150, 0, 0),
+    ],
 }
 
 

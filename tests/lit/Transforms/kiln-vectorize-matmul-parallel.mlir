@@ -10,9 +10,9 @@
 // element of C again summed by one thread in k order). A product inside a
 // loop (a convolution's chunks of images) may run in parallel too.
 // RUN: kiln-opt %s -kiln-vectorize-matmul="parallel-min-work=1" | FileCheck %s
-// RUN: kiln-opt %s -kiln-vectorize-matmul="parallel-min-work=200000" | FileCheck %s --check-prefix=SERIAL
+// RUN: kiln-opt %s -kiln-vectorize-matmul="parallel-min-work=400000" | FileCheck %s --check-prefix=SERIAL
 // RUN: kiln-opt %s -kiln-vectorize-matmul | FileCheck %s --check-prefix=SERIAL
-// RUN: kiln-opt %s -kiln-vectorize-matmul="parallel-min-work=100000" | FileCheck %s --check-prefix=TOTAL
+// RUN: kiln-opt %s -kiln-vectorize-matmul="parallel-min-work=200000" | FileCheck %s --check-prefix=TOTAL
 
 #A = affine_map<(i, k, j) -> (i, k)>
 #B = affine_map<(i, k, j) -> (k, j)>
@@ -62,8 +62,8 @@
 // CHECK: scf.yield
 // CHECK-NOT: scf.parallel
 // CHECK: return
-// The threshold counts a fork's work: @deep's 8 x 64 x 300 (153600) forks
-// once, though one of its k blocks (65536) would stay serial.
+// The threshold counts a fork's work: @deep's 16 x 64 x 300 (307200) forks
+// once, though one of its k blocks (131072) would stay serial.
 // TOTAL-LABEL: func.func @four_tiles
 // TOTAL-NOT: scf.parallel
 // TOTAL-LABEL: func.func @deep
@@ -107,9 +107,9 @@ func.func @row_blocks(%a: memref<30x8xf32>, %b: memref<8x40xf32>, %c: memref<30x
   return
 }
 
-func.func @deep(%a: memref<8x300xf32>, %b: memref<300x64xf32>, %c: memref<8x64xf32>) {
+func.func @deep(%a: memref<16x300xf32>, %b: memref<300x64xf32>, %c: memref<16x64xf32>) {
   linalg.generic {indexing_maps = [#A, #B, #C], iterator_types = ["parallel", "reduction", "parallel"]}
-      ins(%a, %b : memref<8x300xf32>, memref<300x64xf32>) outs(%c : memref<8x64xf32>) {
+      ins(%a, %b : memref<16x300xf32>, memref<300x64xf32>) outs(%c : memref<16x64xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %p : f32
