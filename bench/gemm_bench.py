@@ -2,13 +2,14 @@
 """kiln's generated matrix product alone beside cblas_sgemm (1 thread).
 
 Writes each shape of the MLP models' steps (forward, and the backward
-products with a transposed operand) as the linalg IR that kiln's bufferized
+products with a transposed operand; with --shapes lenet, its convolutions'
+im2col products per chunk of images) as the linalg IR that kiln's bufferized
 step holds (a linalg.fill of C, a 2-D transpose copy where an operand is
 transposed, the matmul generic), lowers it with kiln-opt's CPU passes at the
 host's vector width (the pass's default blocking for it), compiles it with clang -O3 -march=native, links
 bench/gemm_bench.c over OpenBLAS and prints GFLOP/s of both per shape.
 
-usage: bench/gemm_bench.py [--build DIR] [--shapes mlp,mlp_wide]
+usage: bench/gemm_bench.py [--build DIR] [--shapes mlp,mlp_wide,lenet]
                            [--vector-width 8] [--seconds 0.2] [--keep DIR]
                            [--copy-transposes]
 """
