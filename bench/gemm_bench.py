@@ -2,13 +2,14 @@
 """kiln's generated matrix product alone beside cblas_sgemm (1 thread).
 
 Writes each shape of the MLP models' steps (forward, and the backward
-products with a transposed operand) as the linalg IR that kiln's bufferized
+products with a transposed operand; with --shapes lenet, its convolutions'
+im2col products per chunk of images) as the linalg IR that kiln's bufferized
 step holds (a linalg.fill of C, a 2-D transpose copy where an operand is
 transposed, the matmul generic), lowers it with kiln-opt's CPU passes at the
 host's vector width (the pass's default blocking for it), compiles it with clang -O3 -march=native, links
 bench/gemm_bench.c over OpenBLAS and prints GFLOP/s of both per shape.
 
-usage: bench/gemm_bench.py [--build DIR] [--shapes mlp,mlp_wide]
+usage: bench/gemm_bench.py [--build DIR] [--shapes mlp,mlp_wide,lenet]
                            [--vector-width 8] [--seconds 0.2] [--keep DIR]
                            [--copy-transposes]
 """
@@ -38,9 +39,17 @@ SHAPES = {
     "mlp_wide": [  # batch 1024, 784-4096-4096-10
         ("w_fc1", 1024, 784, 4096, 0, 1),
         ("w_fc2", 1024, 4096, 4096, 0, 1),
+        ("w_fc3", 1024, 4096, 10, 0, 1),
         ("w_dx2", 1024, 4096, 4096, 0, 0),
         ("w_dW2", 4096, 1024, 4096, 1, 0),
         ("w_dW1", 4096, 1024, 784, 1, 0),
+    ],
+    "lenet": [  # its convolutions' products per chunk of images (im2col)
+        ("c1", 6, 25, 3136, 0, 0),  # forward: weight x col^T
+        ("c2", 16, 150, 800, 0, 0),
+        ("c2_dx", 6, 400, 196, 0, 0),  # input gradient
+        ("c1_dw", 6, 3136, 25, 0, 0),  # weight gradient: gy^T x col
+        ("c2_dw", 16, 800, 150, 0, 0),
     ],
 }
 

@@ -261,6 +261,19 @@ func.func @f(%a: tensor<70x65xf32>, %b: tensor<65x90xf32>, %g: tensor<70x90xf32>
           {{-1.0, 1.0}, {-1.0, 1.0}, {-1.0, 1.0}});
 }
 
+TEST_F(CompiledVsInterpreter, MatmulTransposedBDeep) {
+  // x W^T deeper than a k block: the packed panels of W's rows are
+  // transposed in registers in width x width blocks, the k tail of the short
+  // last block and the ragged columns element by element.
+  checkOp(R"mlir(
+func.func @f(%x: tensor<9x300xf32>, %w: tensor<40x300xf32>) -> tensor<9x40xf32> {
+  %wt = kiln.transpose %w, [1, 0] : tensor<40x300xf32> -> tensor<300x40xf32>
+  %0 = kiln.matmul %x, %wt : tensor<9x300xf32>, tensor<300x40xf32> -> tensor<9x40xf32>
+  return %0 : tensor<9x40xf32>
+})mlir",
+          {{-1.0, 1.0}, {-1.0, 1.0}});
+}
+
 TEST_F(CompiledVsInterpreter, BatchedMatmul) {
   checkOp(R"mlir(
 func.func @f(%a: tensor<3x4x6xf32>, %b: tensor<3x6x5xf32>) -> tensor<3x4x5xf32> {

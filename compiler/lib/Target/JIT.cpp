@@ -5,6 +5,7 @@
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <mutex>
@@ -19,6 +20,8 @@ kiln::JitModule::create(ModuleOp llvmDialectModule, std::string &error) {
     llvm::InitializeNativeTargetAsmPrinter();
   });
   registerLLVMDialectTranslation(*llvmDialectModule.getContext());
+  // Code lowered with parallel loops (a process that links libomp).
+  registerOpenMPDialectTranslation(*llvmDialectModule.getContext());
   ExecutionEngineOptions options;
   options.transformer = makeOptimizingTransformer(3, 0, nullptr);
   options.jitCodeGenOptLevel = llvm::CodeGenOpt::Aggressive;

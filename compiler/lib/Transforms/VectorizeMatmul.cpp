@@ -18,6 +18,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/AffineExpr.h"
 
+#include <array>
+
 namespace kiln {
 #define GEN_PASS_DEF_KILNVECTORIZEMATMUL
 #include "kiln/Dialect/Kiln/Transforms/Passes.h.inc"
@@ -104,10 +106,13 @@ struct MatmulBlocking {
   /// Whether `form` runs in MC-row chunks of packed A: a transposed A reads
   /// its rows m floats apart (with m a multiple of 512 those rows share a
   /// few L1 sets and every read missed, 5x slower than packed); an A of
-  /// several chunks would stream from L3 once per panel of B.
+  /// several chunks would stream from L3 once per panel of B. With at most
+  /// two panels (a classifier's 10 outputs) A streams at most twice, and
+  /// unpacked its row blocks can run in parallel (see splitsRows).
   bool packsA(const MatmulForm &form) const {
-    int64_t m = form.c.getType().cast<MemRefType>().getDimSize(0);
-    return form.transposedA || m > 2 * rowChunk;
+    auto cType = form.c.getType().cast<MemRefType>();
+    return form.transposedA || (cType.getDimSize(0) > 2 * rowChunk &&
+                                cType.getDimSize(1) > 2 * tileColumns());
   }
 };
 
@@ -146,16 +151,58 @@ public:
       return;
     }
     kDepth = kBlock;
-    forLoop(0, k, kBlock, [&](Value k0) {
-      kBegin = k0;
-      kEnd = b.create<arith::MinSIOp>(
-          loc, b.create<arith::AddIOp>(loc, k0, index(kBlock)), index(k));
-      emitRowChunks();
-    });
+    if (!packA && splitsColumns(m, k)) {
+      emitKBlocksPerWorker();
+      return;
+    }
+    forEachKBlock([&] { emitRowChunks(); });
   }
 
 private:
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+
+  /// `body` once per KC-deep k block, in k order, with kBegin and kEnd set.
+  void forEachKBlock(llvm::function_ref<void()> body) {
+    int64_t kBlock = blocking.kBlock;
+    forLoop(0, k, kBlock, [&](Value k0) {
+      kBegin = k0;
+      kEnd = b.create<arith::MinSIOp>(
+          loc, b.create<arith::AddIOp>(loc, k0, index(kBlock)), index(k));
+      body();
+    });
+  }
+
+  /// The column split of emitColumns with the k blocks inside each worker:
+  /// worker s runs every k block of its panels s, s + slots, ... in k order,
+  /// so one fork serves the whole product instead of one per k block (A is
+  /// not packed, so nothing is shared between the panels of a k block).
+  void emitKBlocksPerWorker() {
+    int64_t tile = blocking.tileColumns();
+    int64_t panels = n / tile;
+    int64_t slots = std::min(blocking.packSlots, panels);
+    parallelLoop(slots, [&](Value slot) {
+      forEachKBlock([&] {
+        forLoop(slot, index(panels), index(slots), [&](Value panel) {
+          Value j = b.create<arith::MulIOp>(loc, panel, index(tile));
+          emitPanel(index(0), m, j, slot, blocking.vectorsPerTile, 0);
+        });
+      });
+    });
+    if (int64_t rest = n - panels * tile; rest > 0)
+      forEachKBlock([&] {
+        emitPanel(index(0), m, index(panels * tile), index(0), rest / width,
+                  rest % width);
+      });
+  }
+
+  /// Whether the column panels of `rows` rows of C go to the workers: at
+  /// least two panels and parallelMinWork multiply-adds per fork, `depth`
+  /// deep (a k block, or all of k where the workers run the k blocks).
+  bool splitsColumns(int64_t rows, int64_t depth) const {
+    int64_t panels = n / blocking.tileColumns();
+    return std::min(blocking.packSlots, panels) >= 2 && parallelMinWork > 0 &&
+           rows * panels * blocking.tileColumns() * depth >= parallelMinWork;
+  }
 
   void forLoop(int64_t lb, int64_t ub, int64_t step,
                llvm::function_ref<void(Value)> body) {
@@ -167,6 +214,16 @@ private:
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     body(loop.getInductionVar());
+  }
+
+  /// An scf.parallel over [0, count): OpenMP workers share its iterations.
+  void parallelLoop(int64_t count, llvm::function_ref<void(Value)> body) {
+    auto loop = b.create<scf::ParallelOp>(loc, ValueRange{index(0)},
+                                          ValueRange{index(count)},
+                                          ValueRange{index(1)});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    body(loop.getInductionVars()[0]);
   }
 
   /// The rows of C for the current k block: all at once, or (see
@@ -226,21 +283,20 @@ private:
   void emitColumns(Value i0, int64_t rows) {
     int64_t tile = blocking.tileColumns();
     int64_t panels = n / tile;
+    if (splitsRows(rows, panels)) {
+      emitRowBlocksInParallel(i0, rows, panels);
+      return;
+    }
     int64_t slots = std::min(blocking.packSlots, panels);
     auto panelBody = [&](Value panel, Value slot) {
       Value j = b.create<arith::MulIOp>(loc, panel, index(tile));
       emitPanel(i0, rows, j, slot, blocking.vectorsPerTile, /*tail=*/0);
     };
-    if (slots >= 2 && parallelMinWork > 0 &&
-        rows * panels * tile * kDepth >= parallelMinWork) {
-      auto loop = b.create<scf::ParallelOp>(loc, ValueRange{index(0)},
-                                            ValueRange{index(slots)},
-                                            ValueRange{index(1)});
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value slot = loop.getInductionVars()[0];
-      forLoop(slot, index(panels), index(slots),
-              [&](Value panel) { panelBody(panel, slot); });
+    if (splitsColumns(rows, kDepth)) {
+      parallelLoop(slots, [&](Value slot) {
+        forLoop(slot, index(panels), index(slots),
+                [&](Value panel) { panelBody(panel, slot); });
+      });
     } else if (panels > 0) {
       forLoop(0, panels, 1, [&](Value panel) { panelBody(panel, index(0)); });
     }
@@ -248,6 +304,46 @@ private:
     if (rest > 0)
       emitPanel(i0, rows, index(panels * tile), index(0), rest / width,
                 rest % width);
+  }
+
+  /// Whether the row blocks, not the column panels, go to the workers: with
+  /// fewer than two full panels (a classifier's 10 outputs, a convolution's
+  /// few channels) the panels cannot feed two threads.
+  bool splitsRows(int64_t rows, int64_t panels) const {
+    return parallelMinWork > 0 && panels < 2 &&
+           rows / blocking.rowBlock >= 2 &&
+           rows * n * kDepth >= parallelMinWork;
+  }
+
+  /// Packs every panel of the k block (at most two, see splitsRows) into its
+  /// own slot of the shared buffer, then runs the full MR-row blocks of rows
+  /// [i0, i0 + rows) in parallel, each against every panel: a worker computes
+  /// whole row blocks in k order, so the result is the serial kernel's.
+  /// Packing once before the fork, not per worker: the panels are KC x NR
+  /// while each worker streams rows / 2 x KC of A past them.
+  void emitRowBlocksInParallel(Value i0, int64_t rows, int64_t panels) {
+    struct Panel {
+      int64_t column, vectors, tail;
+    };
+    SmallVector<Panel> columnPanels;
+    int64_t tile = blocking.tileColumns();
+    for (int64_t panel = 0; panel < panels; ++panel)
+      columnPanels.push_back({panel * tile, blocking.vectorsPerTile, 0});
+    if (int64_t rest = n - panels * tile; rest > 0)
+      columnPanels.push_back({panels * tile, rest / width, rest % width});
+    for (auto [slot, panel] : llvm::enumerate(columnPanels))
+      emitPack(index(panel.column), index(slot), panel.vectors, panel.tail);
+    int64_t rowBlock = blocking.rowBlock;
+    auto tiles = [&](Value block, int64_t tileRows) {
+      Value i = b.create<arith::AddIOp>(
+          loc, i0, b.create<arith::MulIOp>(loc, block, index(rowBlock)));
+      for (auto [slot, panel] : llvm::enumerate(columnPanels))
+        emitTile(i, block, tileRows, index(panel.column), index(slot),
+                 panel.vectors, panel.tail);
+    };
+    parallelLoop(rows / rowBlock, [&](Value block) { tiles(block, rowBlock); });
+    if (rows % rowBlock > 0)
+      tiles(index(rows / rowBlock), rows % rowBlock);
   }
 
   /// Packs the columns [j, j + vectors * width + tail) of the current k block
@@ -269,14 +365,7 @@ private:
       });
       return;
     }
-    // B^T: column j of op(B) is row j of the stored matrix, contiguous in k.
-    forLoop(0, columns, 1, [&](Value jj) {
-      Value stored = b.create<arith::AddIOp>(loc, j, jj);
-      forLoop(index(0), depth, index(1), [&](Value kk) {
-        b.create<memref::StoreOp>(loc, loadB(stored, kk), pack,
-                                  ValueRange{slot, kk, jj});
-      });
-    });
+    emitTransposedPack(j, slot, columns, depth);
     if (columns == blocking.tileColumns())
       return;
     // Zeros past the last column: those lanes are never stored, but
@@ -289,6 +378,111 @@ private:
     });
   }
 
+  /// The transposed-B case of emitPack: column j of op(B) is row j of the
+  /// stored matrix, contiguous in k. Blocks of width x width load `width`
+  /// k-contiguous floats of `width` stored rows and transpose them in
+  /// registers (an element-by-element copy was most of a 4096-deep forward
+  /// x W^T, one strided load and store per float); the ragged edges (the
+  /// last k block's tail, a panel's last columns) go element by element.
+  void emitTransposedPack(Value j, Value slot, int64_t columns, Value depth) {
+    auto copyElements = [&](int64_t firstColumn, int64_t endColumn,
+                            Value firstK) {
+      forLoop(index(firstColumn), index(endColumn), index(1), [&](Value jj) {
+        Value stored = b.create<arith::AddIOp>(loc, j, jj);
+        forLoop(firstK, depth, index(1), [&](Value kk) {
+          b.create<memref::StoreOp>(loc, loadB(stored, kk), pack,
+                                    ValueRange{slot, kk, jj});
+        });
+      });
+    };
+    int64_t blockColumns = columns / width * width;
+    if (!llvm::isPowerOf2_64(width) || width < 4 || blockColumns == 0) {
+      copyElements(0, columns, index(0));
+      return;
+    }
+    Value blockDepth = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, depth, index(width)), index(width));
+    forLoop(0, blockColumns, width, [&](Value j0) {
+      forLoop(index(0), blockDepth, index(width), [&](Value kk0) {
+        Value k = b.create<arith::AddIOp>(loc, kBegin, kk0);
+        SmallVector<Value> rows;
+        for (int64_t r = 0; r < width; ++r) {
+          Value stored = b.create<arith::AddIOp>(loc, j, offset(j0, r));
+          rows.push_back(b.create<vector::LoadOp>(loc, vectorType, form.b,
+                                                  ValueRange{stored, k}));
+        }
+        for (auto [c, column] : llvm::enumerate(transposeInRegisters(rows)))
+          b.create<vector::StoreOp>(
+              loc, column, pack, ValueRange{slot, offset(kk0, c), j0});
+      });
+    });
+    // The k tail of the blocked columns, then every k of the rest.
+    copyElements(0, blockColumns, blockDepth);
+    if (blockColumns < columns)
+      copyElements(blockColumns, columns, index(0));
+  }
+
+  /// The columns of the square matrix whose rows are `rows` (width lanes, a
+  /// power of two >= 4), through the shuffles of the classic AVX 8 x 8
+  /// transpose, one instruction each: in every 4-lane group, interleave row
+  /// pairs (unpcklps/unpckhps), then pairs of pairs (shufps), which
+  /// transposes the 4 x 4 blocks; then interleave the 4-lane blocks of the
+  /// width / 4 vectors that hold each column (vperm2f128). A plain perfect
+  /// shuffle crosses 128-bit lanes in every round: twice the instructions.
+  SmallVector<Value> transposeInRegisters(ArrayRef<Value> rows) {
+    auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) -> Value {
+      return b.create<vector::ShuffleOp>(loc, x, y, mask);
+    };
+    // `pattern` picks lanes 0-3 of x's and (4-7) of y's group, per group.
+    auto groupMask = [&](std::array<int64_t, 4> pattern) {
+      SmallVector<int64_t> mask;
+      for (int64_t group = 0; group < width; group += 4)
+        for (int64_t lane : pattern)
+          mask.push_back(lane < 4 ? group + lane : width + group + lane - 4);
+      return mask;
+    };
+    SmallVector<int64_t> low = groupMask({0, 4, 1, 5});
+    SmallVector<int64_t> high = groupMask({2, 6, 3, 7});
+    SmallVector<int64_t> lowPairs = groupMask({0, 1, 4, 5});
+    SmallVector<int64_t> highPairs = groupMask({2, 3, 6, 7});
+    SmallVector<Value> pairs, quads;
+    for (int64_t r = 0; r < width; r += 2) {
+      pairs.push_back(shuffle(rows[r], rows[r + 1], low));
+      pairs.push_back(shuffle(rows[r], rows[r + 1], high));
+    }
+    for (int64_t r = 0; r < width; r += 4)
+      for (int64_t pair : {r, r + 1}) {
+        quads.push_back(shuffle(pairs[pair], pairs[pair + 2], lowPairs));
+        quads.push_back(shuffle(pairs[pair], pairs[pair + 2], highPairs));
+      }
+    // quads[4 * i + c], lane group g: rows 4i..4i+3 of column 4g + c.
+    int64_t blocks = width / 4, half = blocks / 2;
+    SmallVector<int64_t> lowBlocks, highBlocks;
+    for (int64_t block = 0; block < half; ++block)
+      for (int64_t side : {int64_t(0), width})
+        for (int64_t lane = 0; lane < 4; ++lane) {
+          lowBlocks.push_back(side + block * 4 + lane);
+          highBlocks.push_back(side + (half + block) * 4 + lane);
+        }
+    SmallVector<Value> columns(width);
+    for (int64_t c = 0; c < 4; ++c) {
+      SmallVector<Value> parts;
+      for (int64_t i = 0; i < blocks; ++i)
+        parts.push_back(quads[4 * i + c]);
+      for (int64_t round = 1; round < blocks; round *= 2) {
+        SmallVector<Value> next;
+        for (int64_t v = 0; v < half; ++v) {
+          next.push_back(shuffle(parts[v], parts[v + half], lowBlocks));
+          next.push_back(shuffle(parts[v], parts[v + half], highBlocks));
+        }
+        parts = std::move(next);
+      }
+      for (int64_t group = 0; group < blocks; ++group)
+        columns[4 * group + c] = parts[group];
+    }
+    return columns;
+  }
+
   /// op(B)[kBegin + kk, column] of a transposed B.
   Value loadB(Value column, Value kk) {
     Value depth = b.create<arith::AddIOp>(loc, kBegin, kk);
@@ -299,7 +493,12 @@ private:
   /// [i0, i0 + rows) of C against it.
   void emitPanel(Value i0, int64_t rows, Value j, Value slot, int64_t vectors,
                  int64_t tail) {
-    emitPack(j, slot, vectors, tail);
+    // One row block would read the packed panel once: a B stored row by row
+    // is read in place (a 6-channel convolution's product: 1.3x faster).
+    if (form.transposedB || rows > blocking.rowBlock)
+      emitPack(j, slot, vectors, tail);
+    else
+      slot = Value();
     int64_t rowBlock = blocking.rowBlock;
     int64_t fullBlocks = rows / rowBlock;
     auto tile = [&](Value block, int64_t tileRows) {
@@ -317,8 +516,8 @@ private:
   }
 
   /// A rows x (vectors * width + tail) block of C at (i, j), its k block of
-  /// op(B) in `slot` of the packed buffer and, where A is packed, its rows
-  /// in micro-panel `block`.
+  /// op(B) in `slot` of the packed buffer (null: read from B itself) and,
+  /// where A is packed, its rows in micro-panel `block`.
   void emitTile(Value i, Value block, int64_t rows, Value j, Value slot,
                 int64_t vectors, int64_t tail) {
     SmallVector<std::pair<Value, Value>> columns; // (column, mask or null)
@@ -339,10 +538,12 @@ private:
       Value kk = kLoop.getInductionVar();
       Value kA = b.create<arith::AddIOp>(loc, kBegin, kk);
       SmallVector<Value> bRows;
-      for (size_t v = 0; v < columns.size(); ++v)
-        bRows.push_back(b.create<vector::LoadOp>(
-            loc, vectorType, pack,
-            ValueRange{slot, kk, index(int64_t(v) * width)}));
+      for (auto [v, column] : llvm::enumerate(columns))
+        bRows.push_back(
+            slot ? b.create<vector::LoadOp>(
+                       loc, vectorType, pack,
+                       ValueRange{slot, kk, index(int64_t(v) * width)})
+                 : load(form.b, kA, column.first, column.second));
       SmallVector<Value> next;
       for (int64_t r = 0; r < rows; ++r) {
         Value row = offset(i, r);
@@ -475,11 +676,10 @@ struct VectorizeMatmulPass
     }
     for (auto [op, form] : matmuls) {
       OpBuilder b(op);
-      // Inside a loop (a convolution's chunks of images) a parallel product
-      // would wake the thread team once per iteration: serial there.
-      int64_t minWork =
-          op->getParentOfType<scf::ForOp>() ? 0 : int64_t(parallelMinWork);
-      MatmulEmitter(b, op.getLoc(), form, sizes, pack, packA, minWork,
+      // Also inside a loop (a convolution's chunks of images): a fork and
+      // join of spinning OpenMP threads costs ~3 us, parallelMinWork
+      // multiply-adds take longer.
+      MatmulEmitter(b, op.getLoc(), form, sizes, pack, packA, parallelMinWork,
                     contract)
           .emit();
       op.erase();

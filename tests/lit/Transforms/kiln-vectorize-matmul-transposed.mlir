@@ -1,8 +1,11 @@
 // kiln-vectorize-matmul reads transposed operands in place (the maps that
 // convert-kiln-to-linalg gives x W^T and dy^T x), no transposed copy:
 // - B^T (map (j, k)): packing the panel reads each of its columns as a row
-//   of the stored matrix, contiguous in k; the ragged last panel (4 of 16
-//   columns here) is zero-filled past its columns and stored masked.
+//   of the stored matrix, contiguous in k: 8 x 8 blocks load 8 floats of 8
+//   stored rows and transpose them in registers (the 24 shuffles of AVX's
+//   unpack, shufps and vperm2f128 transpose), k tails and ragged columns go
+//   element by element; the ragged last panel (4 of 16 columns here) is zero-filled
+//   past its columns and stored masked.
 // - A^T (map (k, i)): rows of op(A) are columns of the stored matrix, m
 //   floats apart; each MC-row chunk of the k block is packed into MR-row
 //   micro-panels first, and the kernel broadcasts from them.
@@ -12,6 +15,25 @@
 // CHECK-SAME: (%[[A:.*]]: memref<7x8xf32>, %[[BT:.*]]: memref<20x8xf32>, %[[C:.*]]: memref<7x20xf32>)
 // CHECK: %[[PACK:.*]] = memref.alloca() {alignment = 64 : i64} : memref<1x256x16xf32>
 // CHECK-NOT: memref.alloca
+// CHECK: scf.for %[[J0:.*]] = %{{.*}} to %c16{{.*}} step %c8{{.*}} {
+// CHECK: scf.for %[[KK0:.*]] = %{{.*}} to %{{.*}} step %c8{{.*}} {
+// CHECK: %[[K:.*]] = arith.addi %{{.*}}, %[[KK0]] : index
+// CHECK: %[[ROW0:.*]] = vector.load %[[BT]][%{{.*}}, %[[K]]] : memref<20x8xf32>, vector<8xf32>
+// CHECK: %[[ROW1:.*]] = vector.load %[[BT]][%{{.*}}, %[[K]]]
+// CHECK-COUNT-6: vector.load %[[BT]][%{{.*}}, %[[K]]]
+// CHECK: vector.shuffle %[[ROW0]], %[[ROW1]] [0, 8, 1, 9, 4, 12, 5, 13] : vector<8xf32>, vector<8xf32>
+// CHECK: vector.shuffle %[[ROW0]], %[[ROW1]] [2, 10, 3, 11, 6, 14, 7, 15] : vector<8xf32>, vector<8xf32>
+// CHECK-COUNT-6: vector.shuffle
+// CHECK: vector.shuffle {{.*}} [0, 1, 8, 9, 4, 5, 12, 13]
+// CHECK: vector.shuffle {{.*}} [2, 3, 10, 11, 6, 7, 14, 15]
+// CHECK-COUNT-6: vector.shuffle
+// CHECK: vector.shuffle {{.*}} [0, 1, 2, 3, 8, 9, 10, 11]
+// CHECK: vector.shuffle {{.*}} [4, 5, 6, 7, 12, 13, 14, 15]
+// CHECK-COUNT-6: vector.shuffle
+// CHECK-NOT: vector.shuffle
+// CHECK: vector.store %{{.*}}, %[[PACK]][%{{.*}}, %[[KK0]], %[[J0]]] : memref<1x256x16xf32>, vector<8xf32>
+// CHECK-COUNT-7: vector.store %{{.*}}, %[[PACK]][%{{.*}}, %{{.*}}, %[[J0]]]
+// The k tail past the last multiple of 8 (none of 8 here), element by element.
 // CHECK: scf.for %[[JJ:.*]] = %{{.*}} to %c16{{.*}} step
 // CHECK: %[[COL:.*]] = arith.addi %{{.*}}, %[[JJ]] : index
 // CHECK: scf.for %[[KK:.*]] = %{{.*}} to %{{.*}} step

@@ -50,9 +50,35 @@
 // AVX512: %{{.*}}:22 = scf.for {{.*}} -> (vector<16xf32>
 // AVX512-COUNT-22: arith.addf {{.*}} fastmath<contract> : vector<16xf32>
 // AVX512-NOT: scf.for {{.*}} -> (vector
+// AVX512: return
 func.func @eleven_rows(%a: memref<11x8xf32>, %b: memref<8x32xf32>, %c: memref<11x32xf32>) {
   linalg.generic {indexing_maps = [#A, #B, #C], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%a, %b : memref<11x8xf32>, memref<8x32xf32>) outs(%c : memref<11x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// One row block (6 rows) would read each packed row of B once: the kernel
+// reads B in place instead, masked past its 20 columns, and packs nothing.
+// CHECK-LABEL: func.func @six_rows
+// CHECK-SAME: (%[[A6:.*]]: memref<6x8xf32>, %[[B6:.*]]: memref<8x20xf32>, %[[C6:.*]]: memref<6x20xf32>)
+// CHECK: %[[PACK6:.*]] = memref.alloca()
+// CHECK-NOT: vector.store %{{.*}}, %[[PACK6]]
+// CHECK: %{{.*}}:12 = scf.for %[[KK6:[a-z0-9_]+]] = {{.*}} -> (vector<8xf32>
+// CHECK: %[[K6:.*]] = arith.addi %{{.*}}, %[[KK6]] : index
+// CHECK: vector.load %[[B6]][%[[K6]], %{{.*}}] : memref<8x20xf32>, vector<8xf32>
+// CHECK: vector.load %[[B6]][%[[K6]], %{{.*}}] : memref<8x20xf32>, vector<8xf32>
+// CHECK: %{{.*}}:6 = scf.for
+// CHECK: vector.maskedload %[[B6]]
+// CHECK-NOT: %[[PACK6]]
+// CHECK: return
+func.func @six_rows(%a: memref<6x8xf32>, %b: memref<8x20xf32>, %c: memref<6x20xf32>) {
+  linalg.generic {indexing_maps = [#A, #B, #C], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<6x8xf32>, memref<8x20xf32>) outs(%c : memref<6x20xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %p : f32

@@ -101,15 +101,20 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
     operand's map is swapped: (k,i) for A, (j,k) for B) by BLIS's loop nest:
     for each KC-deep k block and each NR-column panel of op(B), the panel is
     packed into a contiguous KC x NR buffer (it stays in L1; a transposed B
-    is read in place while packing; a transposed A, or one of more than two
-    MC-row chunks, is packed per chunk into MR-row micro-panels), then every
+    is read in place while packing, width x width blocks transposed in
+    registers by vector.shuffle; a transposed A, or one of more than two
+    MC-row chunks against more than two panels, is packed per chunk into
+    MR-row micro-panels), then every
     MR-row block of C keeps
     MR x NR accumulators in vector registers across the k block
     (arith.mulf/addf with the contract flag on a broadcast of op(A) and rows
     of the panel: an fma where the core has one, never an fmaf call). MR x NR
     fills the register file: 6 x 16 on AVX2, 14 x 32 on AVX-512. The packed
     panels live in one stack buffer of the function (a static size, no heap;
-    one slot per parallel worker). Each element of C still sums its products
+    one slot per parallel worker). With parallel-min-work, workers take the
+    column panels (where A is not packed, each worker runs all k blocks of
+    its panels: one fork per product) or, with fewer than two panels, the
+    MR-row blocks against panels packed before the fork. Each element of C still sums its products
     in k order, as the scalar loop does, whatever the thread count: with
     contract=false the result does not depend on the vector width or the
     target (kilnc --deterministic). Ragged edges use smaller row blocks and
@@ -138,8 +143,9 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
     Option<"parallelMinWork", "parallel-min-work", "int64_t", "0",
            "0: serial loops only; else a k block with at least this many "
            "multiply-adds and two column panels runs its panels on up to 8 "
-           "workers of an scf.parallel (each element of C keeps its "
-           "summation order)">,
+           "workers of an scf.parallel (unpacked A: one fork for all k "
+           "blocks), one with fewer panels its MR-row blocks (each element "
+           "of C keeps its summation order)">,
     Option<"contract", "contract", "bool", "true",
            "let LLVM fuse each multiply-add into an fma where the core has one">,
     Option<"vectorRegisters", "vector-registers", "int64_t", "0",
