@@ -43,6 +43,13 @@ public:
   interp::Buffer readState(const std::string &name) const;
   void writeState(const std::string &name, const interp::Buffer &value);
   const ModuleAbi &abi() const { return abi_; }
+  /// The compiled @name (null if absent) and the arena, for timing bare
+  /// calls (bench/nn_op_bench) without call()'s argument conversions and
+  /// checks, which cost more than a small op.
+  void *address(const std::string &name) const {
+    return jit_ ? jit_->lookup(name) : nullptr;
+  }
+  unsigned char *arena() const { return arena_; }
 
 private:
   mlir::OwningOpRef<mlir::ModuleOp> module_;
