@@ -143,12 +143,12 @@ void emitVectorGather(linalg::GenericOp op, memref::LoadOp load,
   };
 
   // Every element is written once: the outermost loop may be split across
-  // threads when the copy is big enough to pay for the fork, also inside a
-  // loop (a convolution's chunks of images): idle team threads spin
-  // (KMP_BLOCKTIME, runtime/threads), so a fork per chunk costs a few
-  // microseconds, less than half a parallelMinWork copy.
+  // threads when the copy is big enough to pay for the fork, and only once
+  // per step: inside a loop (a convolution's chunks of images) it would
+  // wake the team once per iteration, which costs more than it saves.
   bool parallel = parallelMinWork > 0 && shape.size() > 1 && shape[0] > 1 &&
-                  ShapedType::getNumElements(shape) >= parallelMinWork;
+                  ShapedType::getNumElements(shape) >= parallelMinWork &&
+                  !op->getParentOfType<scf::ForOp>();
   SmallVector<Value> ivs;
   for (int64_t extent : shape.drop_back()) {
     if (parallel && ivs.empty()) {
