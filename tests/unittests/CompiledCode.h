@@ -35,7 +35,9 @@ public:
   /// Compiles a copy of `module` (kiln IR, possibly with kiln.vjp); false
   /// with `error` set on failure.
   bool build(mlir::ModuleOp module, std::string &error,
-             const CPUPipelineOptions &options = CPUPipelineOptions());
+             const CPUPipelineOptions &options = CPUPipelineOptions(),
+             const BufferizePipelineOptions &bufferize =
+                 BufferizePipelineOptions());
   /// Calls @name with its plain inputs in order (state lives in the arena);
   /// returns the plain results.
   std::vector<interp::Buffer> call(const std::string &name,

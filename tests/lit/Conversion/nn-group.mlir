@@ -5,6 +5,9 @@
 // gather.
 // RUN: kiln-opt %s -split-input-file -convert-kiln-to-linalg | FileCheck %s
 // RUN: kiln-opt %s -split-input-file -kiln-differentiate -kiln-bufferize -kiln-vectorize-matmul | FileCheck %s --check-prefix=VEC
+// Host code with threads (kilnc's default) runs a forward chunk loop in 2
+// lanes, each with its own chunk buffers: distinct bytes of the arena.
+// RUN: kiln-opt %s -split-input-file -kiln-differentiate -kiln-bufferize=chunk-lanes=2 | FileCheck %s --check-prefix=LANES
 // The GPU pipeline sets im2col-chunk-bytes=0: whole batches, no chunks.
 // RUN: kiln-opt %s -split-input-file -convert-kiln-to-linalg=im2col-chunk-bytes=0 | FileCheck %s --check-prefix=WHOLE
 
@@ -80,6 +83,9 @@ func.func @conv(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x4x
 // CHECK: tensor.extract %[[VIEW]]
 // CHECK: %[[NEXT:.*]] = tensor.insert_slice %[[PART]] into %[[ACC]][%[[FIRST]], 0, 0, 0] [2, 4, 16, 16] [1, 1, 1, 1]
 // CHECK: scf.yield %[[NEXT]]
+// Chunks write disjoint slices of the output: kiln-parallelize-chunk-loops
+// may run them in lanes on threads.
+// CHECK-NEXT: } {kiln.chunk_lanes}
 // CHECK: return %[[Y]]
 func.func @conv_chunked(%x: tensor<4x16x16x16xf32>, %w: tensor<4x16x3x3xf32>) -> tensor<4x4x16x16xf32> {
   %y = kiln.conv2d %x, %w stride = [1, 1] padding = [1, 1] dilation = [1, 1] groups = 1 : tensor<4x16x16x16xf32>, tensor<4x16x3x3xf32> -> tensor<4x4x16x16xf32>
@@ -95,6 +101,15 @@ func.func @conv_chunked(%x: tensor<4x16x16x16xf32>, %w: tensor<4x16x3x3xf32>) ->
 // After bufferization the chunk's buffers are allocs inside the loop, which
 // kiln-static-memory-plan gives one fixed place each: views of the arena of
 // the chunk's size, and the matmul still becomes the vector kernel.
+// LANES-LABEL: func.func @conv_chunked
+// LANES: scf.parallel (%[[LANE:.*]]) =
+// LANES-DAG: %[[COLS0:.*]] = memref.view %{{.*}}[%[[AT0:.*]]][] : memref<{{[0-9]+}}xi8> to memref<16x3x3x2x16x16xf32>
+// LANES-DAG: %[[COLS1:.*]] = memref.view %{{.*}}[%[[AT1:.*]]][] : memref<{{[0-9]+}}xi8> to memref<16x3x3x2x16x16xf32>
+// LANES: %[[COLS:.*]] = arith.select %{{.*}}, %[[COLS1]], %[[COLS0]] : memref<16x3x3x2x16x16xf32>
+// LANES: scf.for
+// LANES: outs(%[[COLS]] : memref<16x3x3x2x16x16xf32>)
+// LANES: return
+
 // VEC-LABEL: func.func @conv_chunked
 // VEC: scf.for
 // VEC: memref.view %{{.*}} : memref<{{[0-9]+}}xi8> to memref<16x3x3x2x16x16xf32>
@@ -118,6 +133,8 @@ func.func @conv_chunked(%x: tensor<4x16x16x16xf32>, %w: tensor<4x16x3x3xf32>) ->
 // CHECK: %[[G:.*]] = tensor.collapse_shape %[[GT]] {{.*}} into tensor<4x512xf32>
 // CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[COLS]] : tensor<4x512xf32>, tensor<512x144xf32>) outs(%[[ACC]] : tensor<4x144xf32>)
 // CHECK: scf.yield %[[P]]
+// The chunks accumulate into one sum, in order: no lanes.
+// CHECK-NOT: kiln.chunk_lanes
 // CHECK: tensor.expand_shape %[[SUM]] {{.*}} into tensor<4x16x3x3xf32>
 func.func @weight_grad_chunked(%x: tensor<4x16x16x16xf32>, %gy: tensor<4x4x16x16xf32>) -> tensor<4x16x3x3xf32> {
   %gw = kiln.conv2d_weight_grad %x, %gy stride = [1, 1] padding = [1, 1] dilation = [1, 1] groups = 1 : tensor<4x16x16x16xf32>, tensor<4x4x16x16xf32> -> tensor<4x16x3x3xf32>

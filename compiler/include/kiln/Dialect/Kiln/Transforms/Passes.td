@@ -174,6 +174,30 @@ def KilnMarkParallelLoops : Pass<"kiln-mark-parallel-loops", "mlir::func::FuncOp
   ];
 }
 
+def KilnParallelizeChunkLoops
+    : Pass<"kiln-parallelize-chunk-loops", "mlir::func::FuncOp"> {
+  let summary = "Runs a convolution's chunk loop in lanes on threads";
+  let description = [{
+    Runs after bufferization, before kiln-static-memory-plan. An scf.for
+    marked kiln.chunk_lanes (convert-kiln-to-linalg marks the chunk loops
+    of convolutions whose chunks write disjoint slices of the output and
+    accumulate nothing) becomes an scf.parallel over `lanes` lanes, each
+    running the loop over its own contiguous range of chunks with its own
+    copy of every buffer the loop body allocates (an arith.select by lane
+    of `lanes` allocs; the memory plan places them apart, as they are live
+    at the same time). One fork per convolution instead of one per chunk,
+    and each chunk computed by the same operations whatever the thread
+    count: results are bit-identical. Other loops lose the mark.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "2",
+           "lanes (copies of the loop's buffers); below 2 the marks are "
+           "dropped and the loops stay serial">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def KilnParallelizeMarkedLoops
     : Pass<"kiln-parallelize-marked-loops", "mlir::func::FuncOp"> {
   let summary = "Turns affine loops marked kiln.parallel into affine.parallel";
