@@ -120,8 +120,9 @@ func.func @conv_chunked(%x: tensor<4x16x16x16xf32>, %w: tensor<4x16x3x3xf32>) ->
 // -----
 
 // Weight gradient in chunks: one [O, C*KH*KW] accumulator carried through
-// the loop, each chunk's product added to it (every weight's sum still runs
-// over (n, i, j) in order).
+// the loop, each chunk's product added to it (every weight's sum runs over
+// (n, i, j) in order, unless kiln-parallelize-chunk-loops splits the chunks
+// into lanes).
 // CHECK-LABEL: func.func @weight_grad_chunked
 // CHECK-SAME: (%[[X:.*]]: tensor<4x16x16x16xf32>, %[[GY:.*]]: tensor<4x4x16x16xf32>)
 // CHECK: %[[ZERO:.*]] = linalg.fill {{.*}} -> tensor<4x144xf32>
@@ -133,8 +134,8 @@ func.func @conv_chunked(%x: tensor<4x16x16x16xf32>, %w: tensor<4x16x3x3xf32>) ->
 // CHECK: %[[G:.*]] = tensor.collapse_shape %[[GT]] {{.*}} into tensor<4x512xf32>
 // CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[COLS]] : tensor<4x512xf32>, tensor<512x144xf32>) outs(%[[ACC]] : tensor<4x144xf32>)
 // CHECK: scf.yield %[[P]]
-// The chunks accumulate into one sum, in order: no lanes.
-// CHECK-NOT: kiln.chunk_lanes
+// Chunks only add into the zero-filled sum: lanes may sum apart.
+// CHECK-NEXT: } {kiln.chunk_lanes}
 // CHECK: tensor.expand_shape %[[SUM]] {{.*}} into tensor<4x16x3x3xf32>
 func.func @weight_grad_chunked(%x: tensor<4x16x16x16xf32>, %gy: tensor<4x4x16x16xf32>) -> tensor<4x16x3x3xf32> {
   %gw = kiln.conv2d_weight_grad %x, %gy stride = [1, 1] padding = [1, 1] dilation = [1, 1] groups = 1 : tensor<4x16x16x16xf32>, tensor<4x4x16x16xf32> -> tensor<4x16x3x3xf32>

@@ -364,12 +364,12 @@ using ChunkBody =
 /// Runs `body` over the batch in chunks of `images` images, in order,
 /// carrying `init` through them: one scf.for whose iteration buffers (the
 /// im2col chunk, its product) bufferize to one static arena buffer each.
-/// A batch that fits one chunk gets no loop. With `disjointChunks` (each
-/// chunk writes its own slice of `init`, reads nothing another chunk
-/// writes) the loop is marked kiln.chunk_lanes for
-/// kiln-parallelize-chunk-loops.
+/// A batch that fits one chunk gets no loop. The loop is marked
+/// kiln.chunk_lanes for kiln-parallelize-chunk-loops: each chunk either
+/// writes its own slice of `init`, or adds into `init`, which must then be
+/// zeros (a weight gradient's sum); no chunk reads what another writes.
 Value forEachChunk(OpBuilder &b, Location loc, int64_t n, int64_t images,
-                   Value init, ChunkBody body, bool disjointChunks = false) {
+                   Value init, ChunkBody body) {
   if (images == n)
     return body(b, loc, Value(), init);
   auto loop = b.create<scf::ForOp>(
@@ -378,8 +378,7 @@ Value forEachChunk(OpBuilder &b, Location loc, int64_t n, int64_t images,
       [&](OpBuilder &nb, Location l, Value first, ValueRange carried) {
         nb.create<scf::YieldOp>(l, body(nb, l, first, carried[0]));
       });
-  if (disjointChunks)
-    loop->setAttr(KilnDialect::getChunkLanesAttrName(), b.getUnitAttr());
+  loop->setAttr(KilnDialect::getChunkLanesAttrName(), b.getUnitAttr());
   return loop.getResult(0);
 }
 
@@ -469,8 +468,7 @@ Value convCore(OpBuilder &b, Location loc, Value xp, Value weight,
               l, withShape(product, {o, images, w.oh, w.ow}), product,
               SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
           return storeImages(nb, l, y, first, onhw);
-        },
-        /*disjointChunks=*/true);
+        });
   }
   // Grouped: one loop nest (n, o, i, j | ci, p, q).
   SmallVector<AffineExpr> d = dims(7, ctx);

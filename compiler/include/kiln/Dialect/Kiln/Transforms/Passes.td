@@ -180,14 +180,17 @@ def KilnParallelizeChunkLoops
   let description = [{
     Runs after bufferization, before kiln-static-memory-plan. An scf.for
     marked kiln.chunk_lanes (convert-kiln-to-linalg marks the chunk loops
-    of convolutions whose chunks write disjoint slices of the output and
-    accumulate nothing) becomes an scf.parallel over `lanes` lanes, each
-    running the loop over its own contiguous range of chunks with its own
-    copy of every buffer the loop body allocates (an arith.select by lane
-    of `lanes` allocs; the memory plan places them apart, as they are live
-    at the same time). One fork per convolution instead of one per chunk,
-    and each chunk computed by the same operations whatever the thread
-    count: results are bit-identical. Other loops lose the mark.
+    of convolutions: each chunk writes its own slice of the output, or adds
+    into buffers allocated outside the loop and zero-filled before it)
+    becomes an scf.parallel over `lanes` lanes, each running the loop over
+    its own contiguous range of chunks with its own copy of every buffer
+    the loop body allocates (an arith.select by lane of `lanes` allocs; the
+    memory plan places them apart, as they are live at the same time).
+    Lanes after the first sum into their own zero-filled copies of the
+    accumulated buffers, added to the first lane's after the loop, in lane
+    order. One fork per convolution instead of one per chunk, and the same
+    operations in the same order whatever the thread count: results are
+    bit-identical across thread counts. Other loops lose the mark.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", "2",
@@ -195,7 +198,8 @@ def KilnParallelizeChunkLoops
            "dropped and the loops stay serial">
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect",
-                           "mlir::memref::MemRefDialect"];
+                           "mlir::memref::MemRefDialect",
+                           "mlir::linalg::LinalgDialect"];
 }
 
 def KilnParallelizeMarkedLoops
