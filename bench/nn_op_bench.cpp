@@ -2,10 +2,10 @@
 //
 // Compiles each convolution, its two gradients, each max pooling and its
 // gradient (and the convnet's largest matmul) alone through kiln's CPU
-// pipeline, JIT-loads it with the tests' harness (tests/unittests/
-// CompiledCode.h, which adds argument copies and guard checks to every call)
-// and prints the median thread CPU time of 5 calls: where a model's step time
-// goes, op by op. Not a test; docs/benchmarks.md says how to run it.
+// pipeline with the host's vector width, JIT-loads it with the tests' harness
+// (tests/unittests/CompiledCode.h) and prints the median thread CPU time of 5
+// bare calls (one thread): where a model's step time goes, op by op. Not a
+// test; docs/benchmarks.md says how to run it.
 //
 // usage: nn_op_bench [lenet|convnet]...   (default: both)
 //
@@ -18,6 +18,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -32,8 +34,10 @@ using namespace nntest;
 
 namespace {
 
-/// Median thread CPU time of \p reps calls of @f: the machine is shared, so
-/// wall time is not ours alone.
+/// Median thread CPU time of \p reps bare calls of @f on \p in, after one
+/// warm-up call: the machine is shared, so wall time is not ours alone.
+/// CompiledModule::call converts, copies and checks every argument element,
+/// which costs more than a pooling itself; only the compiled code is timed.
 double medianMs(CompiledModule &code, const std::vector<Buffer> &in,
                 int reps = 5) {
   auto cpuMs = [] {
@@ -41,14 +45,42 @@ double medianMs(CompiledModule &code, const std::vector<Buffer> &in,
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
   };
+  const kiln::AbiFunction *fn = code.abi().lookup("f");
+  std::vector<std::vector<uint64_t>> storage;
+  auto allocate = [&](const kiln::AbiBuffer &buffer) {
+    size_t bytes = buffer.elements * kiln::test::elementBytes(buffer.cType);
+    storage.emplace_back((bytes + 7) / 8);
+    return static_cast<void *>(storage.back().data());
+  };
+  std::vector<void *> args{code.arena()};
+  for (size_t i = 0; i < in.size(); ++i) {
+    args.push_back(allocate(fn->inputs[i]));
+    kiln::test::writeElements(args.back(), fn->inputs[i].cType, in[i].data);
+  }
+  for (const kiln::AbiBuffer &out : fn->outputs)
+    args.push_back(allocate(out));
+  void *address = code.address("f");
+  kiln::test::callBare(address, args);
   std::vector<double> times;
   for (int r = 0; r < reps; ++r) {
     double start = cpuMs();
-    code.call("f", in);
+    kiln::test::callBare(address, args);
     times.push_back(cpuMs() - start);
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
+}
+
+/// The driver's CPU options for this host (Driver.cpp, vectorWidthFor): the
+/// vector width of its widest registers, 8 f32 lanes without AVX-512, where
+/// CPUPipelineOptions' default of 16 would time kernels the trainers do not
+/// run. Serial: the times are one thread's CPU time.
+kiln::CPUPipelineOptions hostOptions() {
+  kiln::CPUPipelineOptions options;
+  llvm::StringMap<bool> features;
+  bool avx512 = llvm::sys::getHostCPUFeatures(features) && features.lookup("avx512f");
+  options.vectorWidth = avx512 ? 16 : 8;
+  return options;
 }
 
 /// Compiles @f of \p ir and prints its median time; false on a compile error.
@@ -66,7 +98,7 @@ bool bench(MLIRContext &context, const std::string &what, const std::string &ir)
   }
   CompiledModule compiled;
   std::string error;
-  if (!compiled.build(*module, error)) {
+  if (!compiled.build(*module, error, hostOptions())) {
     std::fprintf(stderr, "nn_op_bench: %s: %s\n", what.c_str(), error.c_str());
     return false;
   }

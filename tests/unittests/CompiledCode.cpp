@@ -28,7 +28,8 @@ CompiledCode::~CompiledCode() {
 }
 
 bool CompiledCode::build(ModuleOp source, std::string &error,
-                         const CPUPipelineOptions &options) {
+                         const CPUPipelineOptions &options,
+                         const BufferizePipelineOptions &bufferize) {
   module_ = source.clone();
   MLIRContext *ctx = source.getContext();
   std::string diagnostics;
@@ -38,7 +39,7 @@ bool CompiledCode::build(ModuleOp source, std::string &error,
   });
   PassManager front(ctx);
   buildKilnDifferentiatePipeline(front);
-  buildKilnBufferizePipeline(front);
+  buildKilnBufferizePipeline(front, bufferize);
   if (failed(front.run(*module_))) {
     error = "differentiate/bufferize failed:\n" + diagnostics;
     return false;

@@ -35,7 +35,9 @@ public:
   /// Compiles a copy of `module` (kiln IR, possibly with kiln.vjp); false
   /// with `error` set on failure.
   bool build(mlir::ModuleOp module, std::string &error,
-             const CPUPipelineOptions &options = CPUPipelineOptions());
+             const CPUPipelineOptions &options = CPUPipelineOptions(),
+             const BufferizePipelineOptions &bufferize =
+                 BufferizePipelineOptions());
   /// Calls @name with its plain inputs in order (state lives in the arena);
   /// returns the plain results.
   std::vector<interp::Buffer> call(const std::string &name,
@@ -43,6 +45,13 @@ public:
   interp::Buffer readState(const std::string &name) const;
   void writeState(const std::string &name, const interp::Buffer &value);
   const ModuleAbi &abi() const { return abi_; }
+  /// The compiled @name (null if absent) and the arena, for timing bare
+  /// calls (bench/nn_op_bench) without call()'s argument conversions and
+  /// checks, which cost more than a small op.
+  void *address(const std::string &name) const {
+    return jit_ ? jit_->lookup(name) : nullptr;
+  }
+  unsigned char *arena() const { return arena_; }
 
 private:
   mlir::OwningOpRef<mlir::ModuleOp> module_;

@@ -284,6 +284,12 @@ LogicalResult differentiate(ModuleOp module, const kiln::DriverOptions &options,
       timing, "kiln-check-numerics");
 }
 
+/// Lanes of a convolution's chunk loop in threaded host code: one per core
+/// of the 2-core machines the benchmarks run on; each lane adds a copy of
+/// the chunk's buffers (at most im2col-chunk-bytes and its product) to the
+/// arena.
+constexpr int64_t kHostChunkLanes = 2;
+
 /// kiln IR -> bufferized, in one planned arena. GPU kernels parallelize
 /// convolutions over the whole batch and read matmul operands as stored;
 /// CPU code runs convolutions in chunks and reads transposes in place.
@@ -296,6 +302,8 @@ LogicalResult bufferize(ModuleOp module, unsigned pointerBits,
   bufferize.recordMemoryPlan = recordMemoryPlan;
   if (isNVPTXTarget(options.target))
     bufferize.useGPUKernelLayout();
+  else if (options.parallel.value_or(options.target.triple.empty()))
+    bufferize.chunkLanes = kHostChunkLanes;
   return runPipeline(
       module,
       [&](OpPassManager &pm) {

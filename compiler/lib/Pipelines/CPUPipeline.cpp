@@ -103,6 +103,10 @@ void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
   pm.addPass(createBufferizeIntoArenaPass());
   pm.addPass(bufferization::createBufferResultsToOutParamsPass());
   pm.addPass(createCanonicalizerPass());
+  // Before the plan, which must see every lane's buffers.
+  KilnParallelizeChunkLoopsOptions chunkLoops;
+  chunkLoops.lanes = options.chunkLanes;
+  pm.addNestedPass<func::FuncOp>(createKilnParallelizeChunkLoops(chunkLoops));
   KilnStaticMemoryPlanOptions plan;
   plan.pointerBits = options.pointerBits;
   plan.recordPlan = options.recordMemoryPlan;
@@ -239,12 +243,18 @@ struct BufferizePipelineCommandLine
       *this, "transposed-matmul-operands",
       llvm::cl::desc("matmuls read kiln.transpose operands in place"),
       llvm::cl::init(true)};
+  Option<int64_t> chunkLanes{
+      *this, "chunk-lanes",
+      llvm::cl::desc("lanes of a convolution's chunk loop on threads (0: "
+                     "serial)"),
+      llvm::cl::init(0)};
 
   kiln::BufferizePipelineOptions typed() const {
     kiln::BufferizePipelineOptions options;
     options.pointerBits = pointerBits;
     options.recordMemoryPlan = recordMemoryPlan;
     options.transposedMatmulOperands = transposedMatmulOperands;
+    options.chunkLanes = chunkLanes;
     return options;
   }
 };

@@ -449,6 +449,43 @@ INSTANTIATE_TEST_SUITE_P(
       return info.param.name();
     });
 
+// kiln-parallelize-chunk-loops: a convolution whose 5 chunks of one image
+// run in 2 lanes (3 and 2 chunks, each lane with its own im2col and product
+// buffers) gives the serial loop's bits, forward and input gradient. The
+// weight gradient sums each lane's chunks apart, then adds the two: another
+// order than the serial loop's, the same values to rounding.
+TEST(NNCompiled, ChunkLanesGiveTheSerialLoopsBits) {
+  Conv c{{5, 16, 16, 16}, {4, 16, 3, 3}, 1, 1, 1, 1};
+  std::string ir = convWithGradsIR(c, "f32");
+  std::vector<Buffer> inputs = {seqX(c.x), seqW(c.w), seqW(c.y())};
+  auto run = [&](int64_t lanes) {
+    TestContext ctx;
+    OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(ir, &ctx.context);
+    EXPECT_TRUE(module) << ctx.diagnostics;
+    kiln::BufferizePipelineOptions bufferize;
+    bufferize.chunkLanes = lanes;
+    CompiledModule compiled;
+    std::string error;
+    EXPECT_TRUE(compiled.build(*module, error, kiln::CPUPipelineOptions(),
+                               bufferize))
+        << error;
+    // Each lane's buffers are placed apart: a bigger arena.
+    int64_t arena = compiled.abi().arenaBytes;
+    return std::make_pair(compiled.call("f", inputs), arena);
+  };
+  auto [serial, serialArena] = run(0);
+  auto [lanes, lanesArena] = run(2);
+  EXPECT_GT(lanesArena, serialArena);
+  ASSERT_EQ(serial.size(), 3u);
+  ASSERT_EQ(lanes.size(), 3u);
+  EXPECT_EQ(lanes[0].data, serial[0].data) << "forward";
+  EXPECT_EQ(lanes[1].data, serial[1].data) << "input gradient";
+  double scale = 0.0;
+  for (double v : serial[2].data)
+    scale = std::max(scale, std::abs(v));
+  expectNear(lanes[2], serial[2].data, 2e-5 * scale, "weight gradient");
+}
+
 TEST(NNCompiled, Conv2DInF64) {
   Conv c{{1, 2, 6, 5}, {3, 2, 3, 2}, 2, 1, 1, 1, 1, 2};
   expectCompiledMatchesInterpreter(convWithGradsIR(c, "f64"),

@@ -42,6 +42,10 @@ struct BufferizePipelineOptions {
   /// Matmuls read transposed operands in place (convert-kiln-to-linalg's
   /// transposed-matmul-operands); off for the GPU's kernels.
   bool transposedMatmulOperands = true;
+  /// kiln-parallelize-chunk-loops' lanes: a convolution's chunk loop runs
+  /// in this many lanes on threads, each with its own chunk buffers (more
+  /// arena); 0 or 1 keeps it serial. For host code with threads.
+  int64_t chunkLanes = 0;
 
   /// The layout the NVPTX kernels want (one place for the driver and the
   /// registered GPU pipelines): whole-batch convolutions, matmul operands

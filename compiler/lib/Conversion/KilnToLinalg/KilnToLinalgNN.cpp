@@ -65,6 +65,10 @@ Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
   return b.create<arith::ConstantIndexOp>(loc, value);
 }
 
+Value loopIndex(OpBuilder &b, Location loc, int64_t dim) {
+  return b.create<linalg::IndexOp>(loc, dim);
+}
+
 TypedAttr negativeInfinity(OpBuilder &b, Type type) {
   return b.getFloatAttr(
       type, APFloat::getInf(type.cast<FloatType>().getFloatSemantics(),
@@ -109,6 +113,10 @@ struct Spread {
   int64_t size;   // source extent
   int64_t result; // output extent
   bool isIdentity() const { return before == 0 && step == 1 && size == result; }
+  /// Every source element lands in the output: no crop, no dilation.
+  bool isPlainPadding() const {
+    return before >= 0 && step == 1 && before + size <= result;
+  }
 };
 
 /// Builds (source index clamped into range, in-range flag) for one dim.
@@ -146,6 +154,34 @@ Value padDilate(OpBuilder &b, Location loc, Value x, const Spread &rows,
   RankedTensorType type =
       withShape(x, {shape[0], shape[1], rows.result, cols.result});
   MLIRContext *ctx = b.getContext();
+  if (rows.isPlainPadding() && cols.isPlainPadding()) {
+    // The pad value everywhere (a vectorized, threaded fill), then x copied
+    // into the interior: a gather into the slice, which
+    // kiln-vectorize-gathers turns into row copies. The general form below
+    // selects per element between a clamped read and the pad value, in
+    // scalar loops that no pass can split across threads.
+    Value filled = createFilled(b, loc, type, padValue);
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                         b.getIndexAttr(rows.before),
+                                         b.getIndexAttr(cols.before)};
+    SmallVector<OpFoldResult> sizes, strides(4, b.getIndexAttr(1));
+    for (int64_t dim : shape)
+      sizes.push_back(b.getIndexAttr(dim));
+    Value interior = b.create<tensor::ExtractSliceOp>(loc, tensorType(x),
+                                                      filled, offsets, sizes,
+                                                      strides);
+    Value copied = buildGeneric(
+        b, loc, interior, ValueRange{},
+        {AffineMap::getMultiDimIdentityMap(4, ctx)}, iterators(4, 0),
+        [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+          SmallVector<Value> at;
+          for (unsigned dim = 0; dim < 4; ++dim)
+            at.push_back(loopIndex(nb, l, dim));
+          return nb.create<tensor::ExtractOp>(l, x, at);
+        });
+    return b.create<tensor::InsertSliceOp>(loc, copied, filled, offsets, sizes,
+                                           strides);
+  }
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(4, ctx)};
   return buildGeneric(
       b, loc, createEmpty(b, loc, type), ValueRange{}, maps, iterators(4, 0),
@@ -253,10 +289,6 @@ Value windowElement(OpBuilder &b, Location loc, Value xp, Value n, Value c,
   return b.create<tensor::ExtractOp>(loc, xp, ValueRange{n, c, h, w});
 }
 
-Value loopIndex(OpBuilder &b, Location loc, int64_t dim) {
-  return b.create<linalg::IndexOp>(loc, dim);
-}
-
 /// im2col of `images` images of a padded [N, C, Hp, Wp] from image
 /// `firstImage` on (from 0 when null): col[(n,i,j), (c,p,q)] =
 /// xp[firstImage + n, c, i*s0 + p*d0, j*s1 + q*d1] as
@@ -332,7 +364,10 @@ using ChunkBody =
 /// Runs `body` over the batch in chunks of `images` images, in order,
 /// carrying `init` through them: one scf.for whose iteration buffers (the
 /// im2col chunk, its product) bufferize to one static arena buffer each.
-/// A batch that fits one chunk gets no loop.
+/// A batch that fits one chunk gets no loop. The loop is marked
+/// kiln.chunk_lanes for kiln-parallelize-chunk-loops: each chunk either
+/// writes its own slice of `init`, or adds into `init`, which must then be
+/// zeros (a weight gradient's sum); no chunk reads what another writes.
 Value forEachChunk(OpBuilder &b, Location loc, int64_t n, int64_t images,
                    Value init, ChunkBody body) {
   if (images == n)
@@ -343,6 +378,7 @@ Value forEachChunk(OpBuilder &b, Location loc, int64_t n, int64_t images,
       [&](OpBuilder &nb, Location l, Value first, ValueRange carried) {
         nb.create<scf::YieldOp>(l, body(nb, l, first, carried[0]));
       });
+  loop->setAttr(KilnDialect::getChunkLanesAttrName(), b.getUnitAttr());
   return loop.getResult(0);
 }
 
@@ -675,6 +711,48 @@ Value negInfPad(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> padding) 
                    negativeInfinity(b, elementType));
 }
 
+/// Whether the windows of a pooling tile its [N, C, H, W] input exactly:
+/// stride == kernel, no padding, no dilation, H = OH * KH and W = OW * KW
+/// (every 2x2 / stride-2 pooling of an even-sized input). The input is then
+/// a view [N, C, OH, KH, OW, KW] (windowsView) and each window element an
+/// affine load: no index arithmetic, and outermost loops that
+/// kiln-mark-parallel-loops can prove independent and split across threads
+/// (it cannot for the tensor.extract gathers of the general form).
+template <typename OpTy> bool windowsTileInput(OpTy op) {
+  ArrayRef<int64_t> k = op.getKernel(), s = op.getStride(),
+                    p = op.getPadding(), d = op.getDilation();
+  ArrayRef<int64_t> x = tensorType(op.getInput()).getShape();
+  for (unsigned dim = 0; dim < 2; ++dim)
+    if (s[dim] != k[dim] || p[dim] != 0 || d[dim] != 1 ||
+        x[dim + 2] % k[dim] != 0)
+      return false;
+  return true;
+}
+
+SmallVector<ReassociationIndices> tiledWindowsReassociation() {
+  return {{0}, {1}, {2, 3}, {4, 5}};
+}
+
+/// [N, C, OH*KH, OW*KW] -> [N, C, OH, KH, OW, KW], a view.
+Value windowsView(OpBuilder &b, Location loc, Value x,
+                  ArrayRef<int64_t> kernel) {
+  ArrayRef<int64_t> shape = tensorType(x).getShape();
+  return b.create<tensor::ExpandShapeOp>(
+      loc,
+      withShape(x, {shape[0], shape[1], shape[2] / kernel[0], kernel[0],
+                    shape[3] / kernel[1], kernel[1]}),
+      x, tiledWindowsReassociation());
+}
+
+/// The maps of a reduction over loops (n, c, i, j | p, q) that reads the
+/// windowsView of its input: the view's (n, c, i, p, j, q) and the
+/// output's (n, c, i, j).
+SmallVector<AffineMap> tiledPoolMaps(MLIRContext *ctx) {
+  SmallVector<AffineExpr> d = dims(6, ctx);
+  return {AffineMap::get(6, 0, {d[0], d[1], d[2], d[4], d[3], d[5]}, ctx),
+          AffineMap::get(6, 0, {d[0], d[1], d[2], d[3]}, ctx)};
+}
+
 struct MaxPool2DLowering : OpConversionPattern<MaxPool2DOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -685,6 +763,19 @@ struct MaxPool2DLowering : OpConversionPattern<MaxPool2DOp> {
     RankedTensorType type = tensorType(op.getResult());
     Type elementType = type.getElementType();
     ArrayRef<int64_t> k = op.getKernel();
+    if (windowsTileInput(op)) {
+      Value init = createFilled(rewriter, loc, type,
+                                negativeInfinity(rewriter, elementType));
+      Value result = buildGeneric(
+          rewriter, loc, init, windowsView(rewriter, loc, adaptor.getInput(), k),
+          tiledPoolMaps(getContext()), iterators(4, 2),
+          [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+            return b.create<arith::SelectOp>(l, beatsMax(b, l, v[0], v[1]),
+                                             v[0], v[1]);
+          });
+      rewriter.replaceOp(op, result);
+      return success();
+    }
     Value xp = negInfPad(rewriter, loc, adaptor.getInput(), op.getPadding());
     Value init =
         createFilled(rewriter, loc, type, negativeInfinity(rewriter, elementType));
@@ -726,28 +817,34 @@ struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
     ArrayRef<int64_t> k = op.getKernel(), s = op.getStride(),
                       p = op.getPadding(), d = op.getDilation();
 
-    // 1. First argmax of each window.
-    Value xp = negInfPad(rewriter, loc, x, p);
+    // 1. First argmax of each window, read from the input's windowsView
+    //    where the windows tile it, else gathered from the padded input.
+    bool tiled = windowsTileInput(op);
+    Value xp = tiled ? windowsView(rewriter, loc, x, k) : negInfPad(rewriter, loc, x, p);
     Value maxInit = createFilled(rewriter, loc, gyType,
                                  negativeInfinity(rewriter, elementType));
     auto indexType = RankedTensorType::get(gyType.getShape(), i32);
     Value indexInit =
         createFilled(rewriter, loc, indexType, rewriter.getI32IntegerAttr(-1));
-    SmallVector<AffineMap> maps = poolMaps(ctx);
+    SmallVector<AffineMap> maps = tiled ? tiledPoolMaps(ctx) : poolMaps(ctx);
     maps.push_back(maps.back());
+    auto windowOffset = [&](OpBuilder &b, Location l, Value pIndex,
+                            Value qIndex) -> Value {
+      Value offset = b.create<arith::AddIOp>(
+          l, b.create<arith::MulIOp>(l, pIndex, indexConstant(b, l, k[1])),
+          qIndex);
+      return b.create<arith::IndexCastOp>(l, i32, offset);
+    };
     auto argmax = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{gyType, indexType},
-        ValueRange{windowShape(rewriter, loc, k[0], k[1], elementType)},
+        ValueRange{tiled ? xp
+                         : windowShape(rewriter, loc, k[0], k[1], elementType)},
         ValueRange{maxInit, indexInit}, maps, iterators(4, 2),
         [&](OpBuilder &b, Location l, ValueRange v) {
-          Value x = poolElement(b, l, xp, s, d);
+          Value x = tiled ? v[0] : poolElement(b, l, xp, s, d);
           Value take = beatsMax(b, l, x, v[1]);
-          Value pIndex = b.create<linalg::IndexOp>(l, 4);
-          Value qIndex = b.create<linalg::IndexOp>(l, 5);
-          Value offset = b.create<arith::AddIOp>(
-              l, b.create<arith::MulIOp>(l, pIndex, indexConstant(b, l, k[1])),
-              qIndex);
-          Value offset32 = b.create<arith::IndexCastOp>(l, i32, offset);
+          Value offset32 = windowOffset(b, l, loopIndex(b, l, 4),
+                                        loopIndex(b, l, 5));
           b.create<linalg::YieldOp>(
               l, ValueRange{b.create<arith::SelectOp>(l, take, x, v[1]),
                             b.create<arith::SelectOp>(l, take, offset32,
@@ -755,17 +852,36 @@ struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
         });
     Value winner = argmax.getResult(1);
 
+    if (tiled) {
+      // 2. Each input element of the view [N, C, OH, KH, OW, KW] takes its
+      //    window's cotangent where it is the window's argmax: loops
+      //    (n, c, i, p, j, q), all independent, reading argmax and gy at
+      //    (n, c, i, j).
+      SmallVector<AffineExpr> e = dims(6, ctx);
+      AffineMap window = AffineMap::get(6, 0, {e[0], e[1], e[2], e[4]}, ctx);
+      Value view = buildGeneric(
+          rewriter, loc, createEmpty(rewriter, loc, tensorType(xp)),
+          ValueRange{winner, gy},
+          {window, window, AffineMap::getMultiDimIdentityMap(6, ctx)},
+          iterators(6, 0), [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+            Value hit = b.create<arith::CmpIOp>(
+                l, arith::CmpIPredicate::eq, v[0],
+                windowOffset(b, l, loopIndex(b, l, 3), loopIndex(b, l, 5)));
+            return b.create<arith::SelectOp>(
+                l, hit, v[1], scalarConstant(b, l, elementType, 0.0));
+          });
+      rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+          op, inputType, view, tiledWindowsReassociation());
+      return success();
+    }
+
     // 2. Gather into the input's shape.
     int64_t oh = gyType.getDimSize(2), ow = gyType.getDimSize(3);
     auto isWinnerAt = [&](OpBuilder &b, Location l, Value n, Value c, Value i,
                           Value j, Value pIndex, Value qIndex) {
       Value at = b.create<tensor::ExtractOp>(l, winner, ValueRange{n, c, i, j});
-      Value offset = b.create<arith::AddIOp>(
-          l, b.create<arith::MulIOp>(l, pIndex, indexConstant(b, l, k[1])),
-          qIndex);
-      return b.create<arith::CmpIOp>(
-          l, arith::CmpIPredicate::eq, at,
-          b.create<arith::IndexCastOp>(l, i32, offset));
+      return b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, at,
+                                     windowOffset(b, l, pIndex, qIndex));
     };
     bool disjoint = d[0] * (k[0] - 1) + 1 <= s[0] && d[1] * (k[1] - 1) + 1 <= s[1];
     if (disjoint) {

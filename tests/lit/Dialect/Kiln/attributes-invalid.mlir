@@ -186,3 +186,23 @@ func.func @planned(%arena: memref<16xi8>, %out: memref<2xf32>)
   return
 }
 }
+
+// -----
+
+// kiln.chunk_lanes marks a convolution's chunk loop (an scf.for) for
+// kiln-parallelize-chunk-loops.
+// expected-error @+1 {{'kiln.chunk_lanes' belongs on an scf.for}}
+func.func @chunk_lanes_on_a_function() attributes {kiln.chunk_lanes} {
+  return
+}
+
+// -----
+
+func.func @chunk_lanes_with_a_value() {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+1 {{'kiln.chunk_lanes' must be a unit attribute, got 2 : i64}}
+  scf.for %i = %c0 to %c1 step %c1 {
+  } {kiln.chunk_lanes = 2}
+  return
+}

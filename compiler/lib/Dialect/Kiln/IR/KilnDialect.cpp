@@ -182,12 +182,14 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op,
       return op->emitError("'") << name << "' must be a string, got " << value;
     return success();
   }
-  if (name == getParallelAttrName()) {
+  if (name == getParallelAttrName() || name == getChunkLanesAttrName()) {
     if (!value.isa<UnitAttr>())
       return op->emitError("'") << name << "' must be a unit attribute, got "
                                 << value;
-    if (op->getName().getStringRef() != "affine.for")
-      return op->emitError("'") << name << "' belongs on an affine.for";
+    StringRef loop =
+        name == getParallelAttrName() ? "affine.for" : "scf.for";
+    if (op->getName().getStringRef() != loop)
+      return op->emitError("'") << name << "' belongs on an " << loop;
     return success();
   }
   if (name == getMemoryPlanAttrName())

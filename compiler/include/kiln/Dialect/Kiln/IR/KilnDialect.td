@@ -81,6 +81,12 @@ def Kiln_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getParallelAttrName() {
       return ::llvm::StringLiteral("kiln.parallel");
     }
+    /// On a convolution's chunk loop (scf.for) whose iterations write
+    /// disjoint data: kiln-parallelize-chunk-loops may run it in lanes on
+    /// threads, a unit attribute.
+    static constexpr ::llvm::StringLiteral getChunkLanesAttrName() {
+      return ::llvm::StringLiteral("kiln.chunk_lanes");
+    }
     /// On a function after kiln-static-memory-plan{record-plan}: each scratch
     /// buffer's placement, an array of dictionaries (--emit=memory-report).
     static constexpr ::llvm::StringLiteral getMemoryPlanAttrName() {

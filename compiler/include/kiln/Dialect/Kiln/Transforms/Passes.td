@@ -180,6 +180,34 @@ def KilnMarkParallelLoops : Pass<"kiln-mark-parallel-loops", "mlir::func::FuncOp
   ];
 }
 
+def KilnParallelizeChunkLoops
+    : Pass<"kiln-parallelize-chunk-loops", "mlir::func::FuncOp"> {
+  let summary = "Runs a convolution's chunk loop in lanes on threads";
+  let description = [{
+    Runs after bufferization, before kiln-static-memory-plan. An scf.for
+    marked kiln.chunk_lanes (convert-kiln-to-linalg marks the chunk loops
+    of convolutions: each chunk writes its own slice of the output, or adds
+    into buffers allocated outside the loop and zero-filled before it)
+    becomes an scf.parallel over `lanes` lanes, each running the loop over
+    its own contiguous range of chunks with its own copy of every buffer
+    the loop body allocates (an arith.select by lane of `lanes` allocs; the
+    memory plan places them apart, as they are live at the same time).
+    Lanes after the first sum into their own zero-filled copies of the
+    accumulated buffers, added to the first lane's after the loop, in lane
+    order. One fork per convolution instead of one per chunk, and the same
+    operations in the same order whatever the thread count: results are
+    bit-identical across thread counts. Other loops lose the mark.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "2",
+           "lanes (copies of the loop's buffers); below 2 the marks are "
+           "dropped and the loops stay serial">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::linalg::LinalgDialect"];
+}
+
 def KilnParallelizeMarkedLoops
     : Pass<"kiln-parallelize-marked-loops", "mlir::func::FuncOp"> {
   let summary = "Turns affine loops marked kiln.parallel into affine.parallel";
