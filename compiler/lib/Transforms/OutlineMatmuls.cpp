@@ -15,7 +15,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringMap.h"
@@ -89,7 +88,7 @@ struct OutlineMatmulsPass
     SmallVector<linalg::GenericOp> sites;
     for (auto fn : module.getOps<func::FuncOp>())
       fn.walk([&](linalg::GenericOp op) {
-        if (hasMatmulLoops(op) && !op->getParentOfType<scf::ForOp>())
+        if (hasMatmulLoops(op))
           sites.push_back(op);
       });
     SymbolTable symbols(module);

@@ -2,8 +2,8 @@
 // to a private function holding the same generic; products that are equal up
 // to their operands (the forward product of a train step and of predict)
 // share one function, a different shape or a transposed operand gets its
-// own, and a product inside a convolution's chunk loop stays in place
-// (kiln-vectorize-matmul keeps those serial).
+// own; a product inside a convolution's chunk loop is outlined too (the
+// loop is no input to kiln-vectorize-matmul's serial or parallel choice).
 // RUN: kiln-opt %s -kiln-outline-matmuls | FileCheck %s
 // Then kiln-vectorize-matmul and the rest of the CPU lowering compile the
 // outlined form once, as an internal, noinline function called with three
@@ -59,11 +59,11 @@ func.func @predict(%x: memref<12x8xf32>, %w: memref<8x32xf32>,
   return
 }
 
-// Inside a chunk loop: left in place.
+// Inside a chunk loop: the same function again.
 // CHECK-LABEL: func.func @chunked
 // CHECK: scf.for
-// CHECK-NEXT: linalg.generic
-// CHECK-NOT: call
+// CHECK-NEXT: call @kiln_matmul_12x8x32(
+// CHECK-NOT: linalg.generic
 func.func @chunked(%x: memref<12x8xf32>, %w: memref<8x32xf32>,
                    %y: memref<12x32xf32>) {
   %c0 = arith.constant 0 : index

@@ -165,18 +165,18 @@ def KilnOutlineMatmuls : Pass<"kiln-outline-matmuls", "mlir::ModuleOp"> {
   let description = [{
     Runs on memrefs, before kiln-vectorize-matmul. Each linalg.generic with
     the loops of a 2-D matrix product (parallel, reduction, parallel; two
-    inputs and one output, static f32 memrefs with identity layouts) that is
-    not inside an scf.for becomes a call to a private function holding that
-    generic alone; sites whose generics are identical up to their operands
+    inputs and one output, static f32 memrefs with identity layouts), also
+    one inside a convolution's chunk loop, becomes a call to a private
+    function holding that generic alone; sites whose generics are identical up to their operands
     (shapes, transposes, body) share one function. kiln-vectorize-matmul
     then emits the packed, fully unrolled register-tile code once per form
     instead of once per site, and LLVM optimizes and compiles small
     functions instead of one train step of ~15k instructions (lenet): its
     instruction combining, induction-variable, strength-reduction and
     scheduling passes grow faster than linearly with a function's size.
-    Products inside an scf.for (a convolution's chunks of images) stay in
-    place: kiln-vectorize-matmul keeps those serial, and an outlined copy
-    would lose the loop that tells it so. The function has internal linkage
+    kiln-vectorize-matmul chooses serial or parallel loops from the product
+    alone (not from loops around it), so the outlined product runs as it
+    would have in place. The function has internal linkage
     (no symbol in the object, no clash between models) and LLVM's noinline
     (inlining it back would undo the point); with the bare-pointer calling
     convention a call passes three pointers. Numbers do not change: the
