@@ -123,6 +123,9 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
   constexpr int64_t kMatmulParallelMinWork = 1 << 20;
   constexpr int64_t kLoopParallelMinWork = 1 << 15;
   if (options.vectorWidth > 1) {
+    // Each product's packed loop nest once per form, in a small function
+    // of its own: LLVM's time grows faster than the size of a function.
+    pm.addPass(createKilnOutlineMatmuls());
     KilnVectorizeMatmulOptions matmul;
     matmul.vectorWidth = options.vectorWidth;
     matmul.parallelMinWork = options.parallel ? kMatmulParallelMinWork : 0;

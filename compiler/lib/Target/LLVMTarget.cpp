@@ -75,42 +75,56 @@ TimingScope nestedScope(TimingScope *timing, StringRef name) {
 }
 
 /// Above this many instructions (before optimization) a module gets no
-/// partial or runtime unrolling: lenet's has 14k, mlp's 7k, logreg's 2k.
-constexpr unsigned kPartialUnrollMaxInstructions = 4000;
+/// partial or runtime unrolling and no post-RA scheduling: lenet's has 16k,
+/// mlp's 8.6k, logreg's 2.2k.
+constexpr unsigned kBigModuleInstructions = 4000;
+
+/// Sets LLVM's command-line option `name` to false, or back to unset (the
+/// target's own preference applies) where `keepDefault`. LLVM reads these
+/// switches only from its command-line options, so they are set for each
+/// compilation.
+void disableUnlessDefault(llvm::StringRef name, bool keepDefault) {
+  llvm::cl::Option *option = llvm::cl::getRegisteredOptions().lookup(name);
+  if (!option)
+    return;
+  // Some options count as given only with a position (post-RA-scheduler),
+  // which reset() keeps.
+  option->reset();
+  option->setPosition(0);
+  if (!keepDefault)
+    option->addOccurrence(/*pos=*/1, name, "false");
+}
 
 /// kiln's loops come from MLIR vectorized and register-blocked; LLVM's
 /// partial and runtime unrolling (on by default where the core has a loop
 /// buffer, Zen 3 among them) mostly copies their bodies. In a big step
 /// function that made 3.8x the optimized IR of lenet, half of the -O3 time
 /// (LoopUnrollPass) and most of code generation's (Loop Strength Reduction,
-/// ISel on the copies), for steps no faster (mlp, lenet); a small program
-/// (logreg), where loop overhead shows, keeps it, and so does every device
-/// model, all small. Full unrolling of loops with a small constant trip
-/// count stays. LLVM reads these switches only from its command-line
-/// options, set here for each compilation.
-void allowPartialUnrolling(const llvm::Module &module) {
+/// ISel on the copies), for steps no faster (mlp, lenet). The list
+/// scheduler that runs again after register allocation (on for Zen 3 and
+/// other cores whose scheduling model asks for it) was then the most
+/// expensive code generation pass (30% of lenet's): its time grows with the
+/// square of a block's length, and the fully unrolled packing of a matrix
+/// product's panel is one block of ~2800 instructions; an out-of-order core
+/// reorders those instructions itself, and the steps are as fast without it
+/// (mlp, lenet, convnet). A small program (logreg), where loop overhead
+/// shows, keeps both, and so does every device model, all small. Full
+/// unrolling of loops with a small constant trip count stays.
+void chooseSizeDependentOptions(const llvm::Module &module) {
   unsigned instructions = 0;
   for (const llvm::Function &fn : module)
     instructions += fn.getInstructionCount();
-  bool allow = instructions <= kPartialUnrollMaxInstructions;
-  llvm::StringMap<llvm::cl::Option *> &options =
-      llvm::cl::getRegisteredOptions();
-  for (llvm::StringRef name : {"unroll-allow-partial", "unroll-runtime"}) {
-    llvm::cl::Option *option = options.lookup(name);
-    if (!option)
-      continue;
-    // Unset, the target's own preference applies.
-    option->reset();
-    if (!allow)
-      option->addOccurrence(/*pos=*/0, name, "false");
-  }
+  bool small = instructions <= kBigModuleInstructions;
+  for (llvm::StringRef name :
+       {"unroll-allow-partial", "unroll-runtime", "post-RA-scheduler"})
+    disableUnlessDefault(name, small);
 }
 
 /// LLVM's default pipeline for `optLevel`, as MLIR's
 /// makeOptimizingTransformer builds it, with per-pass timers when asked.
 void optimize(llvm::Module &module, llvm::TargetMachine &machine,
               unsigned optLevel, bool timePasses) {
-  allowPartialUnrolling(module);
+  chooseSizeDependentOptions(module);
   llvm::LoopAnalysisManager loops;
   llvm::FunctionAnalysisManager functions;
   llvm::CGSCCAnalysisManager sccs;

@@ -3,6 +3,9 @@
 // bare-pointer C ABI: arena first, no heap allocation, no libm call (exp and
 // log are polynomials), nothing left of kiln, linalg, memref or casts.
 // RUN: kiln-opt %s -kiln-cpu-pipeline | FileCheck %s
+// The only calls are to the matrix products, one internal function per
+// form (kiln-outline-matmuls): the train step's forward product and
+// predict's are the same function.
 
 // CHECK: module attributes {kiln.arena_bytes = {{[0-9]+}} : i64, kiln.state_bytes = 320 : i64,
 // CHECK-SAME: kiln.state_layout = [{name = "w", offset = 0 : i64, type = memref<16x4xf32>}, {name = "b", offset = 256 : i64, type = memref<4xf32>}]
@@ -26,24 +29,30 @@
 // CHECK-NOT: llvm.call @logf
 // CHECK-NOT: llvm.intr.exp
 // CHECK-NOT: llvm.intr.log
-// CHECK-NOT: llvm.call
+// CHECK-NOT: llvm.call @{{[^k]}}
 // CHECK-NOT: memref.
 // CHECK-NOT: linalg.
 // CHECK-NOT: = kiln.
+// CHECK: llvm.call @kiln_matmul_8x16x4(
 // CHECK: llvm.fmul
-// CHECK: llvm.fadd {{.*}} {fastmathFlags = #llvm.fastmath<contract>}
 // CHECK-NOT: llvm.intr.fma
-// CHECK-NOT: llvm.call
+// CHECK-NOT: llvm.call @{{[^k]}}
 // CHECK: llvm.return
 
 // predict: (arena, x, logits).
 // CHECK-LABEL: llvm.func @predict(%{{.*}}: !llvm.ptr<i8>, %{{.*}}: !llvm.ptr<f32>, %{{.*}}: !llvm.ptr<f32>)
 // CHECK-SAME: kiln.num_outputs = 1 : i64
-// CHECK-NOT: llvm.call
+// CHECK-NOT: llvm.call @{{[^k]}}
+// CHECK: llvm.call @kiln_matmul_8x16x4(
+// CHECK-NOT: llvm.call @{{[^k]}}
 // CHECK: llvm.return
 // CHECK-NOT: llvm.call @malloc
 // CHECK-NOT: llvm.call @free
 // CHECK-NOT: func.func
+// CHECK: llvm.func internal @kiln_matmul_8x16x4(%{{.*}}: !llvm.ptr<f32>, %{{.*}}: !llvm.ptr<f32>, %{{.*}}: !llvm.ptr<f32>)
+// CHECK-SAME: passthrough = ["noinline"]
+// CHECK-NOT: llvm.intr.fma
+// CHECK: llvm.fadd {{.*}} {fastmathFlags = #llvm.fastmath<contract>}
 module {
 func.func @init(%seed: tensor<i64>) -> (tensor<16x4xf32>, tensor<4xf32>)
     attributes {kiln.state_args = [""], kiln.state_results = ["w", "b"]} {

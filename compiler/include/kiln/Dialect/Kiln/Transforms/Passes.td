@@ -160,6 +160,47 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
                            "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
 }
 
+def KilnOutlineMatmuls : Pass<"kiln-outline-matmuls", "mlir::ModuleOp"> {
+  let summary = "Moves each matrix product into a private function, one per form";
+  let description = [{
+    Runs on memrefs, before kiln-vectorize-matmul. Each linalg.generic with
+    the loops of a 2-D matrix product (parallel, reduction, parallel; two
+    inputs and one output, static f32 memrefs with identity layouts), also
+    one inside a convolution's chunk loop, becomes a call to a private
+    function holding that generic alone; sites whose generics are identical up to their operands
+    (shapes, transposes, body) share one function. kiln-vectorize-matmul
+    then emits the packed, fully unrolled register-tile code once per form
+    instead of once per site, and LLVM optimizes and compiles small
+    functions instead of one train step of ~15k instructions (lenet): its
+    instruction combining, induction-variable, strength-reduction and
+    scheduling passes grow faster than linearly with a function's size.
+    kiln-vectorize-matmul chooses serial or parallel loops from the product
+    alone (not from loops around it), so the outlined product runs as it
+    would have in place. The function has internal linkage
+    (no symbol in the object, no clash between models) and LLVM's noinline
+    (inlining it back would undo the point); with the bare-pointer calling
+    convention a call passes three pointers. Numbers do not change: the
+    function holds the very same generic.
+
+    Before:
+    ```mlir
+    func.func @step(%x: memref<128x400xf32>, %w: memref<120x400xf32>, %y: memref<128x120xf32>) {
+      linalg.generic {indexing_maps = [(i,k), (j,k), (i,j)], ...}
+        ins(%x, %w) outs(%y) { mulf, addf }
+    ```
+    After:
+    ```mlir
+    func.func @step(...) {
+      call @kiln_matmul_128x400x120_tb(%x, %w, %y) : (...) -> ()
+    func.func private @kiln_matmul_128x400x120_tb(%a: memref<128x400xf32>,
+        %b: memref<120x400xf32>, %c: memref<128x120xf32>)
+        attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]} {
+      linalg.generic ... ins(%a, %b) outs(%c) { mulf, addf }
+    ```
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::LLVM::LLVMDialect"];
+}
+
 def KilnMarkParallelLoops : Pass<"kiln-mark-parallel-loops", "mlir::func::FuncOp"> {
   let summary = "Marks big, dependence-free outermost affine loops as parallel";
   let description = [{
