@@ -302,7 +302,10 @@ LogicalResult bufferize(ModuleOp module, unsigned pointerBits,
   bufferize.recordMemoryPlan = recordMemoryPlan;
   if (isNVPTXTarget(options.target))
     bufferize.useGPUKernelLayout();
-  else if (options.parallel.value_or(options.target.triple.empty()))
+  else if (options.parallel.value_or(options.target.triple.empty()) &&
+           !options.deterministic)
+    // Not with --deterministic: lanes sum a weight gradient's chunks in
+    // another order than the serial loop of the device targets.
     bufferize.chunkLanes = kHostChunkLanes;
   return runPipeline(
       module,
