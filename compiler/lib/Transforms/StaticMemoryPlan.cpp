@@ -195,6 +195,25 @@ Value rootBuffer(Value value) {
   return value;
 }
 
+/// Whether `visit` holds for every use of `root` and of the views made of
+/// it (the view ops themselves are not visited); stops at the first use it
+/// rejects.
+bool allUsesThroughViews(Value root,
+                         llvm::function_ref<bool(OpOperand &)> visit) {
+  SmallVector<Value> worklist{root};
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<ViewLikeOpInterface>(user))
+        worklist.append(user->result_begin(), user->result_end());
+      else if (!visit(use))
+        return false;
+    }
+  }
+  return true;
+}
+
 /// True when some state argument is still read (directly or through a
 /// view) at or after the first top-level op that touches `out`.
 bool stateReadAfterFirstWrite(Block &block, Value out,
@@ -205,19 +224,12 @@ bool stateReadAfterFirstWrite(Block &block, Value out,
     if (!firstWrite || top->isBeforeInBlock(firstWrite))
       firstWrite = top;
   }
-  for (const auto &entry : stateArg) {
-    SmallVector<Value> worklist{entry.second};
-    while (!worklist.empty()) {
-      Value v = worklist.pop_back_val();
-      for (Operation *user : v.getUsers()) {
-        Operation *top = block.findAncestorOpInBlock(*user);
-        if (top == firstWrite || firstWrite->isBeforeInBlock(top))
-          return true;
-        if (auto view = dyn_cast<ViewLikeOpInterface>(user))
-          worklist.append(user->result_begin(), user->result_end());
-      }
-    }
-  }
+  for (const auto &entry : stateArg)
+    if (!allUsesThroughViews(entry.second, [&](OpOperand &use) {
+          Operation *top = block.findAncestorOpInBlock(*use.getOwner());
+          return top != firstWrite && !firstWrite->isBeforeInBlock(top);
+        }))
+      return true;
   return false;
 }
 
@@ -259,29 +271,18 @@ bool writesStateInPlace(Block &block, memref::CopyOp copy, Value oldState) {
   }
   // The old state (if the function takes it): read before the writer, or
   // by it at the same element.
-  SmallVector<Value> worklist;
-  if (oldState)
-    worklist.push_back(oldState);
-  while (!worklist.empty()) {
-    Value v = worklist.pop_back_val();
-    for (OpOperand &use : v.getUses()) {
-      Operation *user = use.getOwner();
-      if (isa<ViewLikeOpInterface>(user)) {
-        worklist.append(user->result_begin(), user->result_end());
-        continue;
-      }
-      Operation *top = block.findAncestorOpInBlock(*user);
-      if (!top)
-        return false;
-      if (top->isBeforeInBlock(writer))
-        continue;
-      // Through a view, the element read is not the one written.
-      if (user != writer || v != oldState || !writer.isDpsInput(&use) ||
-          writer.getMatchingIndexingMap(&use) != written)
-        return false;
-    }
-  }
-  return true;
+  return !oldState || allUsesThroughViews(oldState, [&](OpOperand &use) {
+    Operation *user = use.getOwner();
+    Operation *top = block.findAncestorOpInBlock(*user);
+    if (!top)
+      return false;
+    if (top->isBeforeInBlock(writer))
+      return true;
+    // Through a view, the element read is not the one written.
+    return user == writer && use.get() == oldState &&
+           writer.isDpsInput(&use) &&
+           writer.getMatchingIndexingMap(&use) == written;
+  });
 }
 
 /// A state argument and the out-parameter of the same name share one arena
