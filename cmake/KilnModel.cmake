@@ -20,10 +20,15 @@
 #     its functions renamed mlp_cuda_* so it links beside the CPU build, as
 #     the static library `mlp_model_cuda`, which also defines mlp_cuda_model()
 #     (kiln/runtime/cuda_trainer.h). Builds without CUDA; runs need a driver.
+#   kiln_add_model(NAME mlp TARGET cuda VARIANT tf32 FLAGS --mattr=+tf32)
+#     a second NVPTX build of the same model, `mlp_model_cuda_tf32` in
+#     mlp-cuda-tf32/ (same symbols as mlp_model_cuda: link one of them).
 #   kiln_add_trainer(mlp)
 #     links `mlp-train`: the runtime's trainer driving the compiled model;
 #     after kiln_add_model(NAME mlp TARGET cuda) also `mlp-train-cuda`, which
 #     takes --device cuda (and trains on the CPU with --device cpu).
+#   kiln_add_trainer(mlp VARIANT tf32)
+#     links `mlp-train-cuda-tf32` from mlp_model_cuda_tf32 instead.
 #   kiln_add_device_program(NAME p TARGET <triple> MODEL mlp SOURCES p.c ...)
 #     builds a program for the target with the cross toolchain of
 #     cmake/toolchains/ (a sub-build of runtime/device/program), linking the
@@ -66,7 +71,7 @@ function(kiln_toolchain_file triple out)
 endfunction()
 
 function(kiln_add_model)
-  cmake_parse_arguments(ARG "DETERMINISTIC" "NAME;TARGET" "SOURCES;FLAGS" ${ARGN})
+  cmake_parse_arguments(ARG "DETERMINISTIC" "NAME;TARGET;VARIANT" "SOURCES;FLAGS" ${ARGN})
   set(name ${ARG_NAME})
   if(ARG_DETERMINISTIC)
     list(APPEND ARG_FLAGS --deterministic)
@@ -81,8 +86,11 @@ function(kiln_add_model)
   endif()
 
   if(ARG_TARGET STREQUAL "cuda" OR ARG_TARGET STREQUAL "nvptx64-nvidia-cuda")
-    kiln_add_cuda_model(${name} "${ARG_FLAGS}")
+    kiln_add_cuda_model(${name} "${ARG_FLAGS}" "${ARG_VARIANT}")
     return()
+  endif()
+  if(ARG_VARIANT)
+    message(FATAL_ERROR "kiln_add_model(NAME ${name}): VARIANT is for TARGET cuda")
   endif()
   if(ARG_TARGET)
     set(out ${CMAKE_CURRENT_BINARY_DIR}/${name}-${ARG_TARGET})
@@ -116,10 +124,14 @@ function(kiln_add_model)
 endfunction()
 
 # The NVPTX build of model \p name: see kiln_add_model(... TARGET cuda).
-function(kiln_add_cuda_model name flags)
+function(kiln_add_cuda_model name flags variant)
   find_program(KILN_LLVM_OBJCOPY NAMES llvm-objcopy-16 llvm-objcopy
     HINTS ${KILN_LLVM_TOOLS_DIR} REQUIRED)
-  set(out ${CMAKE_CURRENT_BINARY_DIR}/${name}-cuda)
+  set(suffix "")
+  if(variant)
+    set(suffix _${variant})
+  endif()
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/${name}-cuda${suffix})
   set(renames)
   foreach(fn init train_step predict)
     list(APPEND renames --redefine-sym ${name}_${fn}=${name}_cuda_${fn})
@@ -131,7 +143,7 @@ function(kiln_add_cuda_model name flags)
             -o ${out}/${name}.o
     COMMAND ${KILN_LLVM_OBJCOPY} ${renames} ${out}/${name}.o ${out}/${name}_cuda.o
     DEPENDS ${name}-gen
-    COMMENT "kiln: compiling model ${name} for nvptx64-nvidia-cuda"
+    COMMENT "kiln: compiling model ${name} for nvptx64-nvidia-cuda ${flags}"
     VERBATIM)
   # The GPU header declares <name>_init...; the macros give them the
   # renamed symbols' names in this one file.
@@ -154,14 +166,25 @@ function(kiln_add_cuda_model name flags)
     "  return &model;\n"
     "}\n")
   configure_file(${adapter}.in ${adapter} COPYONLY)
-  add_library(${name}_model_cuda STATIC ${adapter} ${out}/${name}_cuda.o ${out}/${name}.h)
-  target_include_directories(${name}_model_cuda PRIVATE ${out})
-  target_link_libraries(${name}_model_cuda PUBLIC kiln::runtime)
+  add_library(${name}_model_cuda${suffix} STATIC ${adapter} ${out}/${name}_cuda.o
+              ${out}/${name}.h)
+  target_include_directories(${name}_model_cuda${suffix} PRIVATE ${out})
+  target_link_libraries(${name}_model_cuda${suffix} PUBLIC kiln::runtime)
 endfunction()
 
 function(kiln_add_trainer name)
-  # One main for both trainers; KILN_WITH_CUDA adds the GPU build.
+  cmake_parse_arguments(ARG "" "VARIANT" "" ${ARGN})
+  # One main for every trainer; KILN_WITH_CUDA adds the GPU build.
   set(main ${CMAKE_CURRENT_BINARY_DIR}/${name}/${name}_train_main.cpp)
+  if(ARG_VARIANT)
+    set(variant ${name}-train-cuda-${ARG_VARIANT})
+    add_executable(${variant} ${main})
+    target_compile_definitions(${variant} PRIVATE KILN_WITH_CUDA)
+    target_link_libraries(${variant} PRIVATE ${name}_model
+                          ${name}_model_cuda_${ARG_VARIANT} kiln::runtime)
+    target_link_options(${variant} PRIVATE -static-libstdc++ -static-libgcc)
+    return()
+  endif()
   file(WRITE ${main}.in
     "#include \"${name}.h\"\n"
     "#include \"kiln/runtime/cuda_trainer.h\"\n\n"

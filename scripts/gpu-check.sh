@@ -2,7 +2,8 @@
 # The GPU check in two halves (docs/gpu.md).
 #   scripts/gpu-check.sh pack [BUILD_DIR]   on the build machine: a self-
 #       contained bundle in gpu-bundle/ (ignored by git, at most 60 MiB):
-#       the CUDA trainers of every example model, the expected CPU results
+#       the CUDA trainers of every example model (mlp and convnet also as
+#       TF32 tensor-core builds), the expected CPU results
 #       of the conformance runs, Fashion-MNIST and the tabular tables, the
 #       PyTorch/JAX anchor script, the GPU tests, each model's PTX and this
 #       script.
@@ -18,6 +19,8 @@ set -euo pipefail
 MODELS="logreg mlp mlp_finetune lenet convnet linear_regression logistic_regression"
 # Models with a benchmark row (benchmarks.md); kiln has no mlp_wide example.
 BENCH_MODELS="logreg mlp lenet convnet mlp_wide"
+# Models also built with TF32 tensor-core matmuls (<model>-train-cuda-tf32).
+TF32_MODELS="mlp convnet"
 
 pack() {
   local build=${1:-build}
@@ -36,6 +39,9 @@ pack() {
       "$build/bin/$model-gen" --target=nvptx64-nvidia-cuda --mcpu=sm_$sm --emit=ptx \
         -o "$bundle/ptx/$model.sm_$sm.ptx"
     done
+  done
+  for model in $TF32_MODELS; do
+    cp "$(find "$build/examples" -name "$model-train-cuda-tf32" -type f | head -1)" "$bundle/bin/"
   done
   # The whole dataset fits (30 MiB compressed): the mlp trains on all of it.
   cp "$data"/*-ubyte.gz "$bundle/data/fashion-mnist/"
@@ -107,6 +113,16 @@ run() {
   python3 "$bundle/gpu_conformance.py" check "$bundle" "$work/conformance-graph" cuda --cuda-graph |
     tee -a "$results" || failed=1
   echo '```' >>"$results"
+  echo "== conformance of the TF32 tensor-core builds ($TF32_MODELS)"
+  {
+    echo
+    echo "TF32 builds (\`--mattr=+tf32\`; losses 1e-2 rel + 1e-3, state 2e-2 rel + 1e-3):"
+    echo
+    echo '```'
+  } >>"$results"
+  python3 "$bundle/gpu_conformance.py" check "$bundle" "$work/conformance-tf32" cuda --tf32 |
+    tee -a "$results" || failed=1
+  echo '```' >>"$results"
 
   echo "== kiln step times (trainer, 300 steps, last 100 timed)"
   local -A kiln_ms graph_ms
@@ -120,6 +136,14 @@ run() {
       --log-every 100 --data-dir "$fmnist" >"$work/$model.graph.log" 2>&1 || failed=1
     graph_ms[$model]=$(ms_per_step "${batch:-0}" "$work/$model.graph.log")
     echo "$model: ${kiln_ms[$model]} ms/step, ${graph_ms[$model]} with --cuda-graph"
+  done
+  local -A tf32_ms
+  for model in $TF32_MODELS; do
+    "$bundle/bin/$model-train-cuda-tf32" --device cuda --epochs 1 --max-steps 300 --log-every 100 \
+      --data-dir "$fmnist" >"$work/$model.tf32.log" 2>&1 || failed=1
+    batch=$(awk '/^model/ { sub(",", "", $4); print $4 }' "$work/$model.tf32.log")
+    tf32_ms[$model]=$(ms_per_step "${batch:-0}" "$work/$model.tf32.log")
+    echo "$model (TF32): ${tf32_ms[$model]} ms/step"
   done
 
   echo "== mlp trained on Fashion-MNIST on the GPU (10 epochs)"
@@ -196,6 +220,8 @@ for m, a in anchors.items():
         if k.endswith("_skipped"):
             print(f"\n{m} {k[:-8]}: not measured: {v}")
 PY
+    echo
+    echo "TF32 tensor-core builds (plain launches): mlp ${tf32_ms[mlp]:--} ms/step, convnet ${tf32_ms[convnet]:--} ms/step"
   } >>"$results"
   echo -e "\nTotal: $((SECONDS - start)) s" >>"$results"
 

@@ -2,7 +2,9 @@
 """scripts/gpu_conformance.py without a GPU: in a bundle holding logreg's
 CUDA trainer, `expect` stores the CPU run and `check ... cpu` compares a
 second CPU run with it (identical: passes); a 1% change of one expected
-bias element or of one expected loss must fail the check.
+bias element or of one expected loss must fail the check. With --tf32 (the
+wider TF32 tolerances, run on a copy of the same trainer named as a TF32
+build) the 1% change of a loss passes and a 3% change fails.
 
 usage: check_conformance_driver.py GPU_CONFORMANCE_PY CUDA_TRAINER DATA_DIR
 """
@@ -15,9 +17,9 @@ import sys
 import tempfile
 
 
-def check(script, bundle):
+def check(script, bundle, *flags):
     result = subprocess.run([sys.executable, script, "check", bundle,
-                             os.path.join(bundle, "out"), "cpu"],
+                             os.path.join(bundle, "out"), "cpu", *flags],
                             capture_output=True, text=True, timeout=300)
     return result.returncode, result.stdout + result.stderr
 
@@ -59,6 +61,18 @@ def main():
         if rc != 1 or "FAIL logreg" not in out or "worst state error 0.000" not in out:
             sys.exit(f"FAIL: a 1% change of one loss must fail:\n{out}")
         print("ok: a changed loss fails")
+
+        shutil.copy(trainer, os.path.join(bundle, "bin", "logreg-train-cuda-tf32"))
+        rc, out = check(script, bundle, "--tf32")
+        if rc != 0 or not out.startswith("ok   logreg-tf32: 20/20 losses"):
+            sys.exit(f"FAIL: a 1% change of one loss is within TF32's tolerance:\n{out}")
+        lines[5] = f"{step},{epoch},{float(loss) * 1.03:.6f}"
+        with open(expected + ".losses.csv", "w") as f:
+            f.write("\n".join(lines) + "\n")
+        rc, out = check(script, bundle, "--tf32")
+        if rc != 1 or "FAIL logreg-tf32" not in out:
+            sys.exit(f"FAIL: a 3% change of one loss must fail with --tf32:\n{out}")
+        print("ok: --tf32 checks the TF32 build within its wider tolerances")
 
 
 if __name__ == "__main__":

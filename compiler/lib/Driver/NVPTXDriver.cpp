@@ -39,11 +39,17 @@ bool kiln::parseNVPTXOptions(const TargetOptions &target,
   llvm::SmallVector<llvm::StringRef> features;
   llvm::StringRef(target.features).split(features, ',', -1, false);
   for (llvm::StringRef feature : features) {
+    // kiln's own feature, not LLVM's: tensor-core matmuls.
+    if (feature == "+tf32" || feature == "-tf32") {
+      options.tf32 = feature == "+tf32";
+      continue;
+    }
     unsigned ptx = 0;
     if (!feature.consume_front("+ptx") || feature.getAsInteger(10, ptx) ||
         ptx < 70 || ptx > 78) {
       error = "--mattr='" + target.features +
-              "' for nvptx64: expected +ptx70 ... +ptx78 (LLVM 16's highest)";
+              "' for nvptx64: expected +ptx70 ... +ptx78 (LLVM 16's highest) "
+              "and optionally +tf32";
       return false;
     }
     options.ptx = ptx;
@@ -70,6 +76,7 @@ void kiln::emitNVPTXHeader(const ModuleAbi &abi, llvm::StringRef guard,
       "/* NVPTX build (nvptx64-nvidia-cuda, sm_" + std::to_string(options.sm) +
       ", PTX " + std::to_string(options.ptx / 10) + "." +
       std::to_string(options.ptx % 10) +
+      (options.tf32 ? ", TF32 tensor-core matmuls" : "") +
       ").\n"
       " * Every pointer argument of the functions above is a DEVICE pointer\n"
       " * (a CUdeviceptr cast to a pointer), the arena included: allocate\n"
@@ -87,6 +94,7 @@ void kiln::emitNVPTXHeader(const ModuleAbi &abi, llvm::StringRef guard,
       "#define " +
       prefix + "_DEVICE_ARENA_BYTES " + std::to_string(abi.arenaBytes) +
       "u\n#define " + prefix + "_NVPTX_SM " + std::to_string(options.sm) +
+      "\n#define " + prefix + "_NVPTX_TF32 " + (options.tf32 ? "1" : "0") +
       "\n\n";
   // Before the closing extern "C" brace.
   size_t close = text.rfind("#ifdef __cplusplus\n}");

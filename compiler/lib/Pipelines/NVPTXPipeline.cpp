@@ -37,7 +37,9 @@ void kiln::buildKilnNVPTXKernelPipeline(OpPassManager &pm,
   // NVPTX has no exp/log instructions LLVM 16 selects, and libdevice is not
   // linked: polynomials instead, as on microcontrollers.
   pm.addPass(createKilnApproximateMath());
-  pm.addNestedPass<func::FuncOp>(createKilnMapToGPU());
+  KilnMapToGPUOptions kernels;
+  kernels.tf32 = options.tf32;
+  pm.addNestedPass<func::FuncOp>(createKilnMapToGPU(kernels));
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createCanonicalizerPass());
 
@@ -99,8 +101,8 @@ struct NVPTXPipelineCommandLine
                        llvm::cl::desc("PTX ISA version x10 (LLVM 16: <= 78)"),
                        llvm::cl::init(78)};
   Option<bool> tf32{*this, "tf32",
-                    llvm::cl::desc("allow TF32 tensor-core matmuls (not yet "
-                                   "used: every matmul is exact fp32)"),
+                    llvm::cl::desc("tiled matmuls on tensor cores, inputs "
+                                   "rounded to TF32 (default: exact FP32)"),
                     llvm::cl::init(false)};
 
   kiln::NVPTXPipelineOptions typed() const {

@@ -18,6 +18,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <fcntl.h>
+#include <mutex>
 #include <unistd.h>
 
 using namespace kiln;
@@ -46,8 +47,11 @@ subtarget(const llvm::Target &target, llvm::StringRef triple,
 /// LLVM 16 keeps each target's feature table private and answers an unknown
 /// feature only with a warning on stderr, so a feature is probed by toggling
 /// it on a scratch subtarget with stderr silenced: only a known feature
-/// changes the feature bits.
+/// changes the feature bits. The redirection is process-wide, so probes
+/// (from compiles on several threads of one process) take turns.
 bool isKnownFeature(llvm::MCSubtargetInfo &probe, llvm::StringRef name) {
+  static std::mutex stderrRedirection;
+  std::lock_guard<std::mutex> lock(stderrRedirection);
   llvm::errs().flush();
   int savedStderr = dup(STDERR_FILENO);
   int devNull = open("/dev/null", O_WRONLY);
@@ -202,12 +206,18 @@ std::optional<SelectedTarget> kiln::selectTarget(const TargetOptions &options,
   }
   llvm::SmallVector<llvm::StringRef> features;
   llvm::SplitString(options.features, features, ",");
+  llvm::SmallVector<llvm::StringRef> llvmFeatures;
   for (llvm::StringRef feature : features) {
     if (!feature.startswith("+") && !feature.startswith("-")) {
       error = "--mattr feature '" + feature.str() +
               "' must start with '+' (enable) or '-' (disable)";
       return std::nullopt;
     }
+    // kiln's own NVPTX feature (tensor-core matmuls, NVPTXDriver.cpp), not
+    // LLVM's: it never reaches the target machine.
+    if (triple.isNVPTX() && feature.drop_front() == "tf32")
+      continue;
+    llvmFeatures.push_back(feature);
     if (!isKnownFeature(*probe, feature)) {
       error = "'" + feature.drop_front().str() + "' is not a feature of " +
               selected.triple + " (--mattr)";
@@ -216,7 +226,7 @@ std::optional<SelectedTarget> kiln::selectTarget(const TargetOptions &options,
   }
 
   selected.cpu = cpu;
-  selected.features = options.features;
+  selected.features = llvm::join(llvmFeatures, ",");
   if (host && cpu.empty()) {
     // Tuned for the build machine; --mcpu=generic gives a portable object.
     selected.cpu = llvm::sys::getHostCPUName().str();

@@ -19,6 +19,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -368,6 +370,7 @@ struct KilnMapToGPU : kiln::impl::KilnMapToGPUBase<KilnMapToGPU> {
     shapes.blockSize = blockSize;
     shapes.blockReductionMinSize = blockReductionMinSize;
     shapes.tiledMatmulMinWork = tiledMatmulMinWork;
+    shapes.tf32Matmuls = tf32;
     kiln::gpu_mapping::KernelBuilder builder(func, shapes);
     for (Operation *op : ops) {
       auto linalgOp = dyn_cast<linalg::LinalgOp>(op);

@@ -27,6 +27,8 @@ struct KernelShapes {
   int64_t blockReductionMinSize = 64;
   /// Matmuls of at least this many multiply-adds use the tiled kernel.
   int64_t tiledMatmulMinWork = 1 << 16;
+  /// Tiled matmuls multiply on tensor cores in TF32 (sm_80 and later).
+  bool tf32Matmuls = false;
 };
 
 /// Memory space of a kernel's shared (workgroup) allocas.

@@ -12,10 +12,19 @@
 // kernel exactly. Each output's sum is still C + a0*b0 + a1*b1 + ..., in
 // the CPU's order.
 //
+// With `tf32` the staged tiles are multiplied by tensor cores instead:
+// each warp of the block owns a 16x32 slice of the C tile, four 16x8
+// accumulators of `mma.sync.m16n8k8` (TF32 inputs rounded to nearest, FP32
+// sums in the hardware's order), two k-steps of 8 per staged tile. The
+// accumulators live where the 4x4 tile did, so staging and the final store
+// are the same code; such a kernel is not emulated (a warp-wide op).
+//
 //===----------------------------------------------------------------------===//
 
 #include "MapToGPU.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -33,6 +42,20 @@ static_assert(kTileM == kTileN, "one staged tile shape for A and B");
 // One more column than the tile: a column of the staged tile then spans
 // all 32 shared-memory banks when threads store along k.
 constexpr int64_t kSharedRow = kTileM + 1;
+
+// Tensor cores: mma.sync.m16n8k8 (TF32 in, FP32 out), warps laid out 4 (m)
+// by 2 (n), each warp 16 rows by 4 mma tiles of 8 columns. The
+// accumulators of a thread are 4 tiles x 4 values: the 4x4 private tile.
+constexpr int64_t kWarpSize = 32, kMmaM = 16, kMmaN = 8, kMmaK = 8;
+constexpr int64_t kWarpsN = 2, kWarpTileN = kTileN / kWarpsN;
+static_assert(kThreads / kWarpSize == (kTileM / kMmaM) * kWarpsN &&
+                  kWarpTileN / kMmaN == kThreadM && kThreadN == 4 &&
+                  kTileK % kMmaK == 0,
+              "the mma tiles fill the block's C tile and the private tile");
+// Lane (g = lane / 4, t = lane % 4) reads row t (+4) and column g (+8) of
+// a staged tile: a row stride of 4 mod 32 banks puts the 32 lanes on 32
+// distinct banks.
+constexpr int64_t kMmaSharedRow = kTileM + 4;
 
 /// Loop dims of a matmul-shaped op: C[m, n] += A[m|k, k|m] * B[k|n, n|k].
 struct MatmulDims {
@@ -108,6 +131,84 @@ std::optional<MatmulDims> matchMatmul(linalg::LinalgOp op) {
     return std::nullopt;
   return dims;
 }
+
+/// `x` rounded to TF32 (10 mantissa bits; ties away from zero, as
+/// cvt.rna.tf32.f32), as the .b32 register mma.sync takes. Infinities and
+/// NaNs pass unchanged.
+Value roundToTF32(OpBuilder &b, Location loc, Value x) {
+  auto i32 = [&](int32_t v) {
+    return b.create<arith::ConstantIntOp>(loc, v, 32).getResult();
+  };
+  Value bits = b.create<arith::BitcastOp>(loc, b.getI32Type(), x);
+  Value rounded = b.create<arith::AndIOp>(
+      loc, b.create<arith::AddIOp>(loc, bits, i32(0x1000)), i32(~0x1fff));
+  Value exponent = b.create<arith::AndIOp>(loc, bits, i32(0x7f800000));
+  Value special = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                          exponent, i32(0x7f800000));
+  return b.create<arith::SelectOp>(loc, special, bits, rounded);
+}
+
+/// One staged k-tile on tensor cores: per k-step of 8, this lane loads its
+/// A fragment (rows g, g + 8; columns t, t + 4 of the warp's 16x8 slice of
+/// A) and, for each of the warp's 4 mma tiles, its B fragment (rows t,
+/// t + 4; column g) and accumulates with one mma.sync.m16n8k8. The
+/// fragment layouts are PTX's for .row.col .tf32 (g = lane / 4,
+/// t = lane % 4); the tiles are staged as [k][m] and [k][n].
+void emitTensorCoreSteps(OpBuilder &b, Location loc, Value thread,
+                         Value aTile, Value bTile, Value cTile) {
+  auto c = [&](int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+  };
+  auto add = [&](Value x, int64_t y) {
+    return b.create<arith::AddIOp>(loc, x, c(y)).getResult();
+  };
+  Value warp = b.create<arith::DivUIOp>(loc, thread, c(kWarpSize));
+  Value lane = b.create<arith::RemUIOp>(loc, thread, c(kWarpSize));
+  Value g = b.create<arith::DivUIOp>(loc, lane, c(4));
+  Value t = b.create<arith::RemUIOp>(loc, lane, c(4));
+  Value aRow = b.create<arith::AddIOp>(
+      loc, b.create<arith::MulIOp>(
+               loc, b.create<arith::DivUIOp>(loc, warp, c(kWarpsN)), c(kMmaM)),
+      g);
+  Value bCol = b.create<arith::AddIOp>(
+      loc, b.create<arith::MulIOp>(
+               loc, b.create<arith::RemUIOp>(loc, warp, c(kWarpsN)),
+               c(kWarpTileN)),
+      g);
+  auto fragment = [&](Value tile, Value k, Value outer) {
+    return roundToTF32(
+        b, loc, b.create<memref::LoadOp>(loc, tile, ValueRange{k, outer}));
+  };
+  Type f32 = b.getF32Type();
+  Type resultType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(4, f32));
+  for (int64_t step = 0; step < kTileK; step += kMmaK) {
+    Value k0 = add(t, step), k4 = add(t, step + 4);
+    SmallVector<Value, 4> aFragment = {
+        fragment(aTile, k0, aRow), fragment(aTile, k0, add(aRow, 8)),
+        fragment(aTile, k4, aRow), fragment(aTile, k4, add(aRow, 8))};
+    for (int64_t tile = 0; tile < kWarpTileN / kMmaN; ++tile) {
+      Value col = add(bCol, tile * kMmaN);
+      SmallVector<Value, 2> bFragment = {fragment(bTile, k0, col),
+                                         fragment(bTile, k4, col)};
+      SmallVector<Value, 4> accumulators;
+      for (int64_t v = 0; v < 4; ++v)
+        accumulators.push_back(
+            b.create<memref::LoadOp>(loc, cTile, ValueRange{c(tile), c(v)}));
+      auto mma = b.create<NVVM::MmaOp>(
+          loc, resultType, aFragment, bFragment, accumulators,
+          ArrayRef<int64_t>{kMmaM, kMmaN, kMmaK}, std::nullopt, std::nullopt,
+          std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::tf32,
+                                        NVVM::MMATypes::tf32},
+          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                         NVVM::MMALayout::col});
+      for (int64_t v = 0; v < 4; ++v)
+        b.create<memref::StoreOp>(
+            loc, b.create<LLVM::ExtractValueOp>(loc, mma, v), cTile,
+            ValueRange{c(tile), c(v)});
+    }
+  }
+}
 } // namespace
 
 std::optional<LogicalResult>
@@ -130,9 +231,10 @@ KernelBuilder::buildTiledMatmul(linalg::LinalgOp op) {
   OpBuilder b(op);
   gpu::LaunchOp launch = createLaunch(op, blocks, kThreads, b);
   FloatType f32 = b.getF32Type();
-  auto sharedType =
-      MemRefType::get({kTileK, kSharedRow}, f32, MemRefLayoutAttrInterface(),
-                      b.getI64IntegerAttr(kWorkgroupMemorySpace));
+  bool tensorCores = shapes.tf32Matmuls;
+  auto sharedType = MemRefType::get(
+      {kTileK, tensorCores ? kMmaSharedRow : kSharedRow}, f32,
+      MemRefLayoutAttrInterface(), b.getI64IntegerAttr(kWorkgroupMemorySpace));
   Value aTile = b.create<memref::AllocaOp>(loc, sharedType);
   Value bTile = b.create<memref::AllocaOp>(loc, sharedType);
   Value cTile = b.create<memref::AllocaOp>(
@@ -170,25 +272,41 @@ KernelBuilder::buildTiledMatmul(linalg::LinalgOp op) {
     return guarded.getResult(0);
   };
 
-  // Where this thread's outputs are: rows rowBase + 16 i, columns
-  // colBase + 16 j, so that a warp's loads of B from shared memory (and its
-  // stores of C) are neighbouring addresses.
+  // Where this thread's outputs are. Plain kernel: rows rowBase + 16 i,
+  // columns colBase + 16 j, so that a warp's loads of B from shared memory
+  // (and its stores of C) are neighbouring addresses. Tensor cores: value j
+  // of mma tile i, as mma.sync's accumulator fragment places it (lane
+  // g * 4 + t holds rows g and g + 8, columns 2t and 2t + 1).
   Value block = launch.getBlockIds().x, thread = launch.getThreadIds().x;
   auto threadRowCol = [&]() {
     Value tileRow = b.create<arith::DivUIOp>(loc, block, c(tilesN));
     Value tileCol = b.create<arith::RemUIOp>(loc, block, c(tilesN));
-    Value threadRow = b.create<arith::DivUIOp>(loc, thread, c(kThreadsN));
-    Value threadCol = b.create<arith::RemUIOp>(loc, thread, c(kThreadsN));
+    Value threadRow, threadCol;
+    if (tensorCores) {
+      Value warp = b.create<arith::DivUIOp>(loc, thread, c(kWarpSize));
+      Value lane = b.create<arith::RemUIOp>(loc, thread, c(kWarpSize));
+      Value warpRow = b.create<arith::DivUIOp>(loc, warp, c(kWarpsN));
+      Value warpCol = b.create<arith::RemUIOp>(loc, warp, c(kWarpsN));
+      threadRow = add(mul(warpRow, kMmaM),
+                      b.create<arith::DivUIOp>(loc, lane, c(4)).getResult());
+      threadCol = add(mul(warpCol, kWarpTileN),
+                      mul(b.create<arith::RemUIOp>(loc, lane, c(4)), 2));
+    } else {
+      threadRow = b.create<arith::DivUIOp>(loc, thread, c(kThreadsN));
+      threadCol = b.create<arith::RemUIOp>(loc, thread, c(kThreadsN));
+    }
     return std::make_tuple(mul(tileRow, kTileM), mul(tileCol, kTileN),
                            threadRow, threadCol);
   };
   Value rowBase, colBase, threadRow, threadCol;
   std::tie(rowBase, colBase, threadRow, threadCol) = threadRowCol();
-  auto rowOf = [&](int64_t i) {
-    return add(add(rowBase, threadRow), c(i * kThreadsM));
-  };
-  auto colOf = [&](int64_t j) {
-    return add(add(colBase, threadCol), c(j * kThreadsN));
+  auto outputAt = [&](int64_t i, int64_t j) {
+    Value row = add(rowBase, threadRow), col = add(colBase, threadCol);
+    if (tensorCores)
+      return std::make_pair(add(row, c(j / 2 * 8)),
+                            add(col, c(i * kMmaN + j % 2)));
+    return std::make_pair(add(row, c(i * kThreadsM)),
+                          add(col, c(j * kThreadsN)));
   };
   auto inC = [&](Value row, Value col) {
     return b.create<arith::AndIOp>(loc, below(row, sizeM), below(col, sizeN))
@@ -198,7 +316,7 @@ KernelBuilder::buildTiledMatmul(linalg::LinalgOp op) {
   // The C tile starts from C, so each sum runs in the CPU's order.
   for (int64_t i = 0; i < kThreadM; ++i)
     for (int64_t j = 0; j < kThreadN; ++j) {
-      Value row = rowOf(i), col = colOf(j);
+      auto [row, col] = outputAt(i, j);
       FailureOr<Value> start =
           loadOrZero(dims->c, {{dims->m, row}, {dims->n, col}}, inC(row, col));
       if (failed(start))
@@ -249,9 +367,11 @@ KernelBuilder::buildTiledMatmul(linalg::LinalgOp op) {
   b.create<gpu::BarrierOp>(loc);
 
   // This thread's 4x4 outer products over the staged depth, through the
-  // op's own multiply and add.
-  auto depth = b.create<scf::ForOp>(loc, c(0), c(kTileK), c(1));
-  {
+  // op's own multiply and add (or the warp's mma tiles).
+  if (tensorCores) {
+    emitTensorCoreSteps(b, loc, thread, aTile, bTile, cTile);
+  } else {
+    auto depth = b.create<scf::ForOp>(loc, c(0), c(kTileK), c(1));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(depth.getBody()->getTerminator());
     Value kk = depth.getInductionVar();
@@ -291,7 +411,7 @@ KernelBuilder::buildTiledMatmul(linalg::LinalgOp op) {
     return failure();
   for (int64_t i = 0; i < kThreadM; ++i)
     for (int64_t j = 0; j < kThreadN; ++j) {
-      Value row = rowOf(i), col = colOf(j);
+      auto [row, col] = outputAt(i, j);
       auto guarded = b.create<scf::IfOp>(loc, inC(row, col), false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(guarded.thenBlock());

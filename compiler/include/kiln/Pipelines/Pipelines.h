@@ -74,8 +74,9 @@ struct NVPTXPipelineOptions {
   unsigned sm = 80;
   /// PTX ISA version x10; 78 is the highest LLVM 16 knows.
   unsigned ptx = 78;
-  /// Allow TF32 tensor-core matmuls. Accepted but not used yet: every
-  /// kernel computes in exact fp32.
+  /// Tiled matmuls multiply on tensor cores (mma.sync, inputs rounded to
+  /// TF32, FP32 sums). Off: every kernel computes in exact FP32, each sum
+  /// in the CPU's order.
   bool tf32 = false;
   std::string features() const; ///< "+ptx78"
 };

@@ -444,7 +444,8 @@ def KilnMapToGPU : Pass<"kiln-map-to-gpu", "mlir::func::FuncOp"> {
   }];
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
                            "mlir::AffineDialect", "mlir::arith::ArithDialect",
-                           "mlir::memref::MemRefDialect"];
+                           "mlir::memref::MemRefDialect",
+                           "mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect"];
   let options = [
     Option<"blockSize", "block-size", "int64_t", "256",
            "threads per block of a one-thread-per-element kernel">,
@@ -453,7 +454,10 @@ def KilnMapToGPU : Pass<"kiln-map-to-gpu", "mlir::func::FuncOp"> {
            "one block per output, combined in shared memory">,
     Option<"tiledMatmulMinWork", "tiled-matmul-min-work", "int64_t", "65536",
            "matmuls of at least this many multiply-adds use the tiled "
-           "shared-memory kernel">
+           "shared-memory kernel">,
+    Option<"tf32", "tf32", "bool", "false",
+           "tiled matmuls multiply on tensor cores (mma.sync.m16n8k8, inputs "
+           "rounded to TF32, FP32 sums; sm_80 and later)">
   ];
 }
 
