@@ -57,6 +57,7 @@ static struct {
   CUresult (*eventRecord)(CUevent, CUstream);
   CUresult (*eventSynchronize)(CUevent);
   CUresult (*eventDestroy)(CUevent);
+  CUresult (*streamWaitEvent)(CUstream, CUevent, unsigned);
   CUresult (*getErrorName)(CUresult, const char **);
   CUresult (*getErrorString)(CUresult, const char **);
   /* CUDA graphs (driver 11.4 and later); null where the driver lacks them. */
@@ -71,7 +72,8 @@ static struct {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int initStatus = -1; /* -1: not tried yet */
 static CUcontext context;
-static CUstream stream;
+static CUstream stream;     /* kernels, copies to the host, graphs */
+static CUstream copyStream; /* copies to the device beside the kernels */
 static char deviceName[256];
 static char lastError[1024];
 static int stickyError;
@@ -145,6 +147,7 @@ static int loadDriver(void) {
       {(void **)&cu.eventRecord, "cuEventRecord"},
       {(void **)&cu.eventSynchronize, "cuEventSynchronize"},
       {(void **)&cu.eventDestroy, "cuEventDestroy_v2"},
+      {(void **)&cu.streamWaitEvent, "cuStreamWaitEvent"},
       {(void **)&cu.getErrorName, "cuGetErrorName"},
       {(void **)&cu.getErrorString, "cuGetErrorString"},
   };
@@ -198,6 +201,7 @@ static int initLocked(int ordinal) {
   CHECK(cu.primaryCtxRetain(&context, device), "cuDevicePrimaryCtxRetain");
   CHECK(cu.ctxSetCurrent(context), "cuCtxSetCurrent");
   CHECK(cu.streamCreate(&stream, kStreamNonBlocking), "cuStreamCreate");
+  CHECK(cu.streamCreate(&copyStream, kStreamNonBlocking), "cuStreamCreate");
   return KILN_CUDA_OK;
 }
 
@@ -297,6 +301,7 @@ int kiln_cuda_synchronize(void) {
   int status = ready("kiln_cuda_synchronize");
   if (status)
     return status;
+  CHECK(cu.streamSynchronize(copyStream), "cuStreamSynchronize");
   CHECK(cu.streamSynchronize(stream), "cuStreamSynchronize");
   return KILN_CUDA_OK;
 }
@@ -323,6 +328,31 @@ int kiln_cuda_event_wait(kiln_cuda_event event) {
   if (status)
     return status;
   CHECK(cu.eventSynchronize((CUevent)event), "cuEventSynchronize");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_copy_to_device_beside(kiln_cuda_ptr dst, const void *src,
+                                    size_t bytes, kiln_cuda_event after,
+                                    kiln_cuda_event done) {
+  int status = ready("kiln_cuda_copy_to_device_beside");
+  if (status)
+    return status;
+  if (!done)
+    return fail(KILN_CUDA_FAILED,
+                "kiln_cuda_copy_to_device_beside: no event to record");
+  if (after)
+    CHECK(cu.streamWaitEvent(copyStream, (CUevent)after, 0),
+          "cuStreamWaitEvent");
+  CHECK(cu.memcpyHtoDAsync(dst, src, bytes, copyStream), "cuMemcpyHtoDAsync");
+  CHECK(cu.eventRecord((CUevent)done, copyStream), "cuEventRecord");
+  return KILN_CUDA_OK;
+}
+
+int kiln_cuda_stream_wait(kiln_cuda_event event) {
+  int status = ready("kiln_cuda_stream_wait");
+  if (status)
+    return status;
+  CHECK(cu.streamWaitEvent(stream, (CUevent)event, 0), "cuStreamWaitEvent");
   return KILN_CUDA_OK;
 }
 

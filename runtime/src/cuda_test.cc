@@ -72,6 +72,24 @@ TEST(CudaRuntimeDeathTest, GraphsWithoutInitAreErrors) {
       testing::ExitedWithCode(0), "");
 }
 
+TEST(CudaRuntimeDeathTest, CopiesBesideKernelsWithoutInitAreErrors) {
+  EXPECT_EXIT(
+      {
+        float x = 1.0f;
+        bool clear =
+            kiln_cuda_copy_to_device_beside(0, &x, 4, nullptr, nullptr) ==
+            KILN_CUDA_NO_DEVICE;
+        std::string message = kiln_cuda_last_error();
+        clear = clear &&
+                message.rfind("kiln_cuda_copy_to_device_beside: the CUDA "
+                              "runtime is not initialized",
+                              0) == 0 &&
+                kiln_cuda_stream_wait(nullptr) == KILN_CUDA_NO_DEVICE;
+        std::exit(clear ? 0 : 1);
+      },
+      testing::ExitedWithCode(0), "");
+}
+
 // y[i] = 2 * x[i] + 1 for i < n, in PTX 7.8 for sm_80.
 const char kScaleKernel[] = R"(
 .version 7.8
@@ -171,6 +189,52 @@ TEST(CudaRuntimeGpuTest, ReplaysARecordedGraph) {
   kiln_cuda_free(dx);
   kiln_cuda_free(dy);
   kiln_cuda_free(dz);
+}
+
+// Copies on the copy stream, ordered by events as the trainer orders its
+// batches: each launch waits for its input's copy, each refill of the
+// device buffer waits for the launch that read it; every result is the
+// one of its own input.
+TEST(CudaRuntimeGpuTest, CopiesBesideKernelsAreOrderedByEvents) {
+  if (kiln_cuda_init(0) != KILN_CUDA_OK)
+    GTEST_SKIP() << "[SKIP] " << kiln_cuda_last_error();
+  const uint32_t n = 4096;
+  const int rounds = 8;
+  float *pinned = nullptr;
+  ASSERT_EQ(kiln_cuda_malloc_host(reinterpret_cast<void **>(&pinned), n * 4), 0);
+  kiln_cuda_ptr dx = 0, dy = 0;
+  ASSERT_EQ(kiln_cuda_malloc(&dx, n * 4), 0) << kiln_cuda_last_error();
+  ASSERT_EQ(kiln_cuda_malloc(&dy, size_t(n) * 4 * rounds), 0);
+  kiln_cuda_event copied = nullptr, consumed = nullptr;
+  ASSERT_EQ(kiln_cuda_event_create(&copied), 0);
+  ASSERT_EQ(kiln_cuda_event_create(&consumed), 0);
+  for (int round = 0; round < rounds; ++round) {
+    if (round > 0)
+      ASSERT_EQ(kiln_cuda_event_wait(copied), 0) << kiln_cuda_last_error();
+    std::fill(pinned, pinned + n, float(round));
+    ASSERT_EQ(kiln_cuda_copy_to_device_beside(dx, pinned, n * 4,
+                                              round > 0 ? consumed : nullptr,
+                                              copied),
+              0)
+        << kiln_cuda_last_error();
+    ASSERT_EQ(kiln_cuda_stream_wait(copied), 0) << kiln_cuda_last_error();
+    uint64_t params[] = {dx, dy + uint64_t(round) * n * 4, n};
+    ASSERT_EQ(kiln_cuda_launch(kScaleKernel, "scale", n / 128, 128, params, 3), 0)
+        << kiln_cuda_last_error();
+    ASSERT_EQ(kiln_cuda_event_record(consumed), 0);
+  }
+  std::vector<float> y(size_t(n) * rounds);
+  ASSERT_EQ(kiln_cuda_copy_to_host(y.data(), dy, y.size() * 4), 0);
+  ASSERT_EQ(kiln_cuda_synchronize(), 0) << kiln_cuda_last_error();
+  for (int round = 0; round < rounds; ++round)
+    for (uint32_t i = 0; i < n; ++i)
+      ASSERT_EQ(y[size_t(round) * n + i], 2.0f * round + 1.0f)
+          << "round " << round << " at " << i;
+  kiln_cuda_event_destroy(copied);
+  kiln_cuda_event_destroy(consumed);
+  kiln_cuda_free(dx);
+  kiln_cuda_free(dy);
+  kiln_cuda_free_host(pinned);
 }
 
 } // namespace

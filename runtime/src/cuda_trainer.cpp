@@ -2,9 +2,12 @@
 //
 // One device arena, allocated once, holds the model state and scratch. Each
 // step's batch is gathered by the trainer, copied by the host into one of two
-// pinned staging slots and sent to the device asynchronously on kiln's
-// stream; the host only waits for a slot's previous copy (an event) before
-// refilling it, so gathering batch n+1 overlaps the device running step n.
+// pinned staging slots and sent to the device on kiln's copy stream, beside
+// the kernel stream: gathering batch n+1 and its copy to the device overlap
+// the device running step n. Events order the rest: the host refills a
+// slot's pinned memory once its last copy has run (`copied`), a copy into a
+// slot's device buffer waits for the last kernels that read it (`consumed`),
+// and a step's kernels wait for their batch's copy.
 // Each step writes its loss to its own slot of a device ring, read back in
 // one copy when the trainer asks (every --log-every steps, at the end of an
 // epoch, before a checkpoint, or when the ring is full).
@@ -51,14 +54,18 @@ private:
   struct Slot {
     void *pinned = nullptr;       // x, targets at yOffset, lr at lrOffset
     kiln_cuda_ptr device = 0;     // the same layout
-    kiln_cuda_event copied = nullptr;
-    bool inFlight = false;
+    kiln_cuda_event copied = nullptr;   // the copy stream has sent it
+    kiln_cuda_event consumed = nullptr; // the kernels have read it
+    bool inFlight = false;              // both events were recorded
     kiln_cuda_graph trainStep = nullptr; // --cuda-graph: this slot's step
   };
 
   bool check(int status, std::string &error) const;
-  /// Copies x (and the targets and lr of a step) through the next slot.
+  /// Copies x (and the targets and lr of a step) through the next slot;
+  /// the kernels enqueued next wait for the copy.
   Slot *stage(const float *x, const void *targets, float lr, std::string &error);
+  /// After the kernels reading `slot` are enqueued.
+  bool release(Slot &slot, std::string &error);
   void launchTrainStep(const Slot &slot, kiln_cuda_ptr loss);
   /// Replays the slot's graph, recording it first if need be.
   bool replayTrainStep(Slot &slot, kiln_cuda_ptr loss, std::string &error);
@@ -84,6 +91,7 @@ CudaRunner::~CudaRunner() {
   for (Slot &slot : slots) {
     kiln_cuda_graph_destroy(slot.trainStep);
     kiln_cuda_event_destroy(slot.copied);
+    kiln_cuda_event_destroy(slot.consumed);
     kiln_cuda_free_host(slot.pinned);
     kiln_cuda_free(slot.device);
   }
@@ -124,7 +132,8 @@ bool CudaRunner::allocate(std::string &error) {
   for (Slot &slot : slots)
     if (!check(kiln_cuda_malloc_host(&slot.pinned, slotBytes), error) ||
         !check(kiln_cuda_malloc(&slot.device, slotBytes), error) ||
-        !check(kiln_cuda_event_create(&slot.copied), error))
+        !check(kiln_cuda_event_create(&slot.copied), error) ||
+        !check(kiln_cuda_event_create(&slot.consumed), error))
       return false;
   return true;
 }
@@ -152,11 +161,20 @@ CudaRunner::Slot *CudaRunner::stage(const float *x, const void *targets, float l
     std::memcpy(bytes + lrOffset, &lr, sizeof lr);
     size = lrOffset + sizeof lr;
   }
-  if (!check(kiln_cuda_copy_to_device(slot.device, slot.pinned, size), error) ||
-      !check(kiln_cuda_event_record(slot.copied), error))
+  if (!check(kiln_cuda_copy_to_device_beside(slot.device, slot.pinned, size,
+                                             slot.inFlight ? slot.consumed : nullptr,
+                                             slot.copied),
+             error) ||
+      !check(kiln_cuda_stream_wait(slot.copied), error))
     return nullptr;
-  slot.inFlight = true;
   return &slot;
+}
+
+bool CudaRunner::release(Slot &slot, std::string &error) {
+  if (!check(kiln_cuda_event_record(slot.consumed), error))
+    return false;
+  slot.inFlight = true;
+  return true;
 }
 
 void CudaRunner::launchTrainStep(const Slot &slot, kiln_cuda_ptr loss) {
@@ -194,6 +212,8 @@ bool CudaRunner::step(const float *x, const void *targets, float lr, std::string
     launchTrainStep(*slot, loss);
     kernelsLoaded = true;
   }
+  if (!release(*slot, error))
+    return false;
   ++pendingLosses;
   // A failed launch is sticky; report it at the step that caused it.
   if (*kiln_cuda_last_error())
@@ -219,7 +239,7 @@ bool CudaRunner::predict(const float *x, float *out, std::string &error) {
     return false;
   gpu->predict(device(arena), static_cast<const float *>(device(slot->device)),
                static_cast<float *>(device(logits)));
-  if (!check(kiln_cuda_copy_to_host(pinnedLogits, logits, logitsBytes), error) ||
+  if (!release(*slot, error) || !check(kiln_cuda_copy_to_host(pinnedLogits, logits, logitsBytes), error) ||
       !check(kiln_cuda_synchronize(), error))
     return false;
   std::memcpy(out, pinnedLogits, logitsBytes);

@@ -52,7 +52,7 @@ int kiln_cuda_copy_to_host(void *dst, kiln_cuda_ptr src, size_t bytes);
 int kiln_cuda_copy_on_device(kiln_cuda_ptr dst, kiln_cuda_ptr src,
                              size_t bytes);
 int kiln_cuda_memset(kiln_cuda_ptr dst, uint8_t value, size_t bytes);
-/* Waits for the stream; returns the first error of anything before. */
+/* Waits for both streams; returns the first error of anything before. */
 int kiln_cuda_synchronize(void);
 
 /* Stream events, to know when the host may reuse a pinned buffer an
@@ -63,6 +63,21 @@ int kiln_cuda_event_record(kiln_cuda_event event);
 /* Blocks the host until the work enqueued before the record has run. */
 int kiln_cuda_event_wait(kiln_cuda_event event);
 int kiln_cuda_event_destroy(kiln_cuda_event event);
+
+/* Input copies beside the kernels. kiln has a second stream for copies to
+ * the device, so a batch's copy runs while the previous step's kernels do.
+ * This copies `bytes` of (pinned) host memory to `dst` on that stream after
+ * `after` (an event recorded on the kernel stream once the last work
+ * reading `dst` was enqueued; null: nothing to wait for) and records
+ * `done` on the copy stream when the copy has run. The host may refill
+ * `src` after kiln_cuda_event_wait(done); kernels may read `dst` after
+ * kiln_cuda_stream_wait(done). */
+int kiln_cuda_copy_to_device_beside(kiln_cuda_ptr dst, const void *src,
+                                    size_t bytes, kiln_cuda_event after,
+                                    kiln_cuda_event done);
+/* Work enqueued on the kernel stream from now on waits for `event` (recorded
+ * on either stream); the host does not wait. */
+int kiln_cuda_stream_wait(kiln_cuda_event event);
 
 /* CUDA graphs: a step's launches, recorded once and replayed with one call
  * (a step of a small model is a few dozen short kernels; replaying them
