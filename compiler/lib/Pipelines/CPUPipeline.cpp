@@ -158,6 +158,9 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
     vectorize.vectorSizes = vectorSize;
     vectorize.vectorizeReductions = !options.deterministic;
     pm.addNestedPass<func::FuncOp>(createAffineVectorize(vectorize));
+    // Plain loads and stores where the loops never step past a row's end:
+    // the vectorizer's transfers would otherwise all lower to masked ones.
+    pm.addNestedPass<func::FuncOp>(createKilnInferTransferBounds());
   }
   if (options.parallel)
     pm.addNestedPass<func::FuncOp>(createKilnParallelizeMarkedLoops());

@@ -71,6 +71,33 @@ func.func @f(%x: tensor<8x33xf32>, %p: tensor<8x33xf32>) -> (tensor<8x33xf32>, t
   m.check("f", {special, specialSqrt});
 }
 
+// A momentum-SGD-like update (the convnet's fc1 step) on rows that are whole
+// vectors at 8 and 16 lanes (48 columns: plain loads and stores after
+// kiln-infer-transfer-bounds), on ragged rows (37 columns: a masked last
+// vector) and with a broadcast row: every element still matches the
+// interpreter.
+TEST(ElementwiseCompiled, WholeVectorRowsAndRaggedEnds) {
+  CompiledModule m;
+  ASSERT_TRUE(m.build(R"mlir(
+func.func @f(%w: tensor<5x48xf32>, %v: tensor<5x48xf32>, %g: tensor<5x48xf32>, %r: tensor<6x37xf32>, %b: tensor<37xf32>) -> (tensor<5x48xf32>, tensor<5x48xf32>, tensor<6x37xf32>) {
+  %mu = kiln.constant dense<0.9> : tensor<f32>
+  %lr = kiln.constant dense<0.05> : tensor<f32>
+  %m = kiln.mul %mu, %v : tensor<f32>, tensor<5x48xf32> -> tensor<5x48xf32>
+  %v2 = kiln.add %m, %g : tensor<5x48xf32>, tensor<5x48xf32> -> tensor<5x48xf32>
+  %s = kiln.mul %lr, %v2 : tensor<f32>, tensor<5x48xf32> -> tensor<5x48xf32>
+  %w2 = kiln.sub %w, %s : tensor<5x48xf32>, tensor<5x48xf32> -> tensor<5x48xf32>
+  %rb = kiln.add %r, %b : tensor<6x37xf32>, tensor<37xf32> -> tensor<6x37xf32>
+  %y = kiln.relu %rb : tensor<6x37xf32>
+  return %w2, %v2, %y : tensor<5x48xf32>, tensor<5x48xf32>, tensor<6x37xf32>
+})mlir"));
+  for (unsigned seed : {3u, 4u})
+    m.check("f", {randomF32({5, 48}, -2.0, 2.0, seed),
+                  randomF32({5, 48}, -1.0, 1.0, seed + 10),
+                  randomF32({5, 48}, -1.0, 1.0, seed + 20),
+                  randomF32({6, 37}, -3.0, 3.0, seed + 30),
+                  randomF32({37}, -1.0, 1.0, seed + 40)});
+}
+
 TEST(ElementwiseCompiled, Float64TanhSqrtPow) {
   // f64 is not approximated: tanh has its own exp form (LLVM has no tanh
   // intrinsic), sqrt and pow stay exact operations or libm calls.

@@ -290,6 +290,7 @@ struct ConvertKilnToLinalgPass
     lowering::populateElementwiseGroupPatterns(patterns);
     lowering::populateLayoutGroupPatterns(patterns);
     lowering::populateNNGroupPatterns(patterns, im2colChunkBytes);
+    lowering::populatePoolGroupPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

@@ -1,10 +1,10 @@
 //===- KilnToLinalgCommon.h - helpers shared by kiln-to-linalg --*- C++ -*-===//
 //
-// Private to the convert-kiln-to-linalg pass, whose patterns live in five
+// Private to the convert-kiln-to-linalg pass, whose patterns live in six
 // files: KilnToLinalg.cpp (the pass, constants and the core elementwise ops),
 // KilnToLinalgStructured.cpp (matmul, transpose, reshape, reductions,
 // log_softmax, one_hot, random_uniform) and one file per op group,
-// KilnToLinalg{Elementwise,Layout,NN}.cpp. Everything here builds
+// KilnToLinalg{Elementwise,Layout,NN,Pool}.cpp. Everything here builds
 // destination-style linalg on static-shape tensors.
 //
 //===----------------------------------------------------------------------===//
@@ -69,6 +69,70 @@ mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::RankedTensorType resultType,
                              mlir::ValueRange inputs, BodyBuilder body);
 
+//===----------------------------------------------------------------------===//
+// Builders of the NN and pooling lowerings (KilnToLinalgNN.cpp)
+//===----------------------------------------------------------------------===//
+
+mlir::Value indexConstant(mlir::OpBuilder &b, mlir::Location loc,
+                          int64_t value);
+
+/// linalg.index `dim` inside a generic body.
+mlir::Value loopIndex(mlir::OpBuilder &b, mlir::Location loc, int64_t dim);
+
+/// `parallel` parallel iterators followed by `reduction` reductions.
+llvm::SmallVector<mlir::utils::IteratorType> iterators(int64_t parallel,
+                                                       int64_t reduction);
+
+/// d0 ... d(count-1).
+llvm::SmallVector<mlir::AffineExpr> dims(int64_t count, mlir::MLIRContext *ctx);
+
+/// A tensor type of `shape` with the element type of `like`.
+mlir::RankedTensorType withShape(mlir::Value like,
+                                 llvm::ArrayRef<int64_t> shape);
+
+/// A [rows, cols] tensor.empty: an input that gives loops over window
+/// positions their bounds (linalg derives loop ranges from operand shapes,
+/// as linalg.pooling_* ops do with their kernel operand); never read.
+mlir::Value windowShape(mlir::OpBuilder &b, mlir::Location loc, int64_t rows,
+                        int64_t cols, mlir::Type elementType);
+
+/// Where each output row/column of padDilate reads its source: output index
+/// `i` reads source index (i - before) / step when that is an integer in
+/// [0, size), and takes the pad value otherwise.
+struct Spread {
+  int64_t before; // may be negative: a crop
+  int64_t step;   // 1: plain padding; s: s - 1 zeros between elements
+  int64_t size;   // source extent
+  int64_t result; // output extent
+  bool isIdentity() const { return before == 0 && step == 1 && size == result; }
+  /// Every source element lands in the output: no crop, no dilation.
+  bool isPlainPadding() const {
+    return before >= 0 && step == 1 && before + size <= result;
+  }
+};
+
+/// Builds (source index clamped into range, in-range flag) for one dim.
+std::pair<mlir::Value, mlir::Value> spreadIndex(mlir::OpBuilder &b,
+                                                mlir::Location loc,
+                                                mlir::Value i, const Spread &s);
+
+/// [N, C, H, W] -> [N, C, rows.result, cols.result], each spatial dim
+/// spread as described by `rows` / `cols`, elsewhere `padValue`.
+mlir::Value padDilate(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                      const Spread &rows, const Spread &cols,
+                      mlir::TypedAttr padValue);
+
+/// i * scale + j * scale2 in index arithmetic (the constants fold).
+mlir::Value scaledSum(mlir::OpBuilder &b, mlir::Location loc, mlir::Value i,
+                      int64_t scale, mlir::Value j, int64_t scale2);
+
+/// xp[n, c, i*s0 + p*d0, j*s1 + q*d1] inside a generic body.
+mlir::Value windowElement(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value xp, mlir::Value n, mlir::Value c,
+                          mlir::Value i, mlir::Value j, mlir::Value p,
+                          mlir::Value q, llvm::ArrayRef<int64_t> stride,
+                          llvm::ArrayRef<int64_t> dilation);
+
 void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 /// `foldTransposesIntoMatmuls`: see convert-kiln-to-linalg's option.
 void populateStructuredPatterns(mlir::RewritePatternSet &patterns,
@@ -79,6 +143,7 @@ void populateLayoutGroupPatterns(mlir::RewritePatternSet &patterns);
 /// chunks of images.
 void populateNNGroupPatterns(mlir::RewritePatternSet &patterns,
                              int64_t im2colChunkBytes);
+void populatePoolGroupPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln::lowering
 

@@ -31,10 +31,6 @@ using utils::IteratorType;
 
 namespace {
 
-Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
-  return b.create<arith::ConstantIndexOp>(loc, value);
-}
-
 /// Moves elements into `init`: one scf.for per dimension of `shape`
 /// (row-major), with `init` carried through the nest. `body` receives the
 /// loop indices and the current tensor and returns the updated tensor.

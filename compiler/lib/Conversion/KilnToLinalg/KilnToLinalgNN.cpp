@@ -1,8 +1,10 @@
 //===- KilnToLinalgNN.cpp - lowering of the NN ops ------------------------===//
 //
 // Patterns of convert-kiln-to-linalg for KilnNNOps.td: conv2d and its two
-// gradients, max_pool2d and its gradient, and the elementwise rsqrt and
-// increment (one linalg.generic each, as in KilnToLinalgElementwise.cpp).
+// gradients, and the elementwise rsqrt and increment (one linalg.generic
+// each, as in KilnToLinalgElementwise.cpp); max_pool2d and its gradient are
+// in KilnToLinalgPool.cpp, which shares the padding and window builders
+// defined here.
 //
 // Convolutions become im2col + one 2-D matrix product, so that the matmul
 // kernels of kiln-vectorize-matmul do the arithmetic:
@@ -33,10 +35,6 @@
 // from linalg.index in the body, loops that stay scalar for LLVM to
 // optimize.
 //
-// max_pool2d is a max reduction over the padded input; its gradient finds
-// each window's first argmax (a two-result reduction), then gathers, for
-// each input element, the cotangents of the windows whose argmax it is.
-//
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Dialect/Kiln/IR/KilnOps.h"
@@ -55,78 +53,50 @@ using namespace kiln::lowering;
 
 using utils::IteratorType;
 
-namespace {
-
 //===----------------------------------------------------------------------===//
-// Small builders
+// Builders shared with KilnToLinalgPool.cpp (see KilnToLinalgCommon.h)
 //===----------------------------------------------------------------------===//
 
-Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+Value lowering::indexConstant(OpBuilder &b, Location loc, int64_t value) {
   return b.create<arith::ConstantIndexOp>(loc, value);
 }
 
-Value loopIndex(OpBuilder &b, Location loc, int64_t dim) {
+Value lowering::loopIndex(OpBuilder &b, Location loc, int64_t dim) {
   return b.create<linalg::IndexOp>(loc, dim);
 }
 
-TypedAttr negativeInfinity(OpBuilder &b, Type type) {
-  return b.getFloatAttr(
-      type, APFloat::getInf(type.cast<FloatType>().getFloatSemantics(),
-                            /*Negative=*/true));
-}
-
-SmallVector<IteratorType> iterators(int64_t parallel, int64_t reduction) {
+SmallVector<IteratorType> lowering::iterators(int64_t parallel,
+                                              int64_t reduction) {
   SmallVector<IteratorType> result(parallel, IteratorType::parallel);
   result.append(reduction, IteratorType::reduction);
   return result;
 }
 
-SmallVector<AffineExpr> dims(int64_t count, MLIRContext *ctx) {
+SmallVector<AffineExpr> lowering::dims(int64_t count, MLIRContext *ctx) {
   SmallVector<AffineExpr> result;
   for (int64_t d = 0; d < count; ++d)
     result.push_back(getAffineDimExpr(d, ctx));
   return result;
 }
 
-RankedTensorType withShape(Value like, ArrayRef<int64_t> shape) {
+RankedTensorType lowering::withShape(Value like, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape, tensorType(like).getElementType());
 }
 
-/// A [rows, cols] tensor.empty: an input that gives loops over window
-/// positions their bounds (linalg derives loop ranges from operand shapes,
-/// as linalg.pooling_* ops do with their kernel operand); never read.
-Value windowShape(OpBuilder &b, Location loc, int64_t rows, int64_t cols,
-                  Type elementType) {
+Value lowering::windowShape(OpBuilder &b, Location loc, int64_t rows,
+                            int64_t cols, Type elementType) {
   return createEmpty(b, loc, RankedTensorType::get({rows, cols}, elementType));
 }
 
-//===----------------------------------------------------------------------===//
-// Padding and dilation
-//===----------------------------------------------------------------------===//
-
-/// Where each output row/column of padDilate reads its source: output index
-/// `i` reads source index (i - before) / step when that is an integer in
-/// [0, size), and takes the pad value otherwise.
-struct Spread {
-  int64_t before; // may be negative: a crop
-  int64_t step;   // 1: plain padding; s: s - 1 zeros between elements
-  int64_t size;   // source extent
-  int64_t result; // output extent
-  bool isIdentity() const { return before == 0 && step == 1 && size == result; }
-  /// Every source element lands in the output: no crop, no dilation.
-  bool isPlainPadding() const {
-    return before >= 0 && step == 1 && before + size <= result;
-  }
-};
-
-/// Builds (source index clamped into range, in-range flag) for one dim.
-std::pair<Value, Value> spreadIndex(OpBuilder &b, Location loc, Value i,
-                                    const Spread &s) {
+std::pair<Value, Value> lowering::spreadIndex(OpBuilder &b, Location loc,
+                                              Value i, const Spread &s) {
   Value zero = indexConstant(b, loc, 0);
-  Value t = s.before == 0 ? i
-                          : b.create<arith::SubIOp>(
-                                loc, i, indexConstant(b, loc, s.before));
-  Value valid = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, t, zero);
+  Value t =
+      s.before == 0
+          ? i
+          : b.create<arith::SubIOp>(loc, i, indexConstant(b, loc, s.before));
+  Value valid =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, t, zero);
   Value source = b.create<arith::MaxSIOp>(loc, t, zero);
   if (s.step != 1) {
     Value step = indexConstant(b, loc, s.step);
@@ -144,10 +114,9 @@ std::pair<Value, Value> spreadIndex(OpBuilder &b, Location loc, Value i,
   return {source, valid};
 }
 
-/// [N, C, H, W] -> [N, C, rows.result, cols.result], each spatial dim
-/// spread as described by `rows` / `cols`, elsewhere `padValue`.
-Value padDilate(OpBuilder &b, Location loc, Value x, const Spread &rows,
-                const Spread &cols, TypedAttr padValue) {
+Value lowering::padDilate(OpBuilder &b, Location loc, Value x,
+                          const Spread &rows, const Spread &cols,
+                          TypedAttr padValue) {
   if (rows.isIdentity() && cols.isIdentity())
     return x;
   ArrayRef<int64_t> shape = tensorType(x).getShape();
@@ -167,9 +136,8 @@ Value padDilate(OpBuilder &b, Location loc, Value x, const Spread &rows,
     SmallVector<OpFoldResult> sizes, strides(4, b.getIndexAttr(1));
     for (int64_t dim : shape)
       sizes.push_back(b.getIndexAttr(dim));
-    Value interior = b.create<tensor::ExtractSliceOp>(loc, tensorType(x),
-                                                      filled, offsets, sizes,
-                                                      strides);
+    Value interior = b.create<tensor::ExtractSliceOp>(
+        loc, tensorType(x), filled, offsets, sizes, strides);
     Value copied = buildGeneric(
         b, loc, interior, ValueRange{},
         {AffineMap::getMultiDimIdentityMap(4, ctx)}, iterators(4, 0),
@@ -198,6 +166,27 @@ Value padDilate(OpBuilder &b, Location loc, Value x, const Spread &rows,
         return nb.create<arith::SelectOp>(l, valid, v, pad);
       });
 }
+
+Value lowering::scaledSum(OpBuilder &b, Location loc, Value i, int64_t scale,
+                          Value j, int64_t scale2) {
+  auto times = [&](Value v, int64_t k) -> Value {
+    if (k == 1)
+      return v;
+    return b.create<arith::MulIOp>(loc, v, indexConstant(b, loc, k));
+  };
+  return b.create<arith::AddIOp>(loc, times(i, scale), times(j, scale2));
+}
+
+Value lowering::windowElement(OpBuilder &b, Location loc, Value xp, Value n,
+                              Value c, Value i, Value j, Value p, Value q,
+                              ArrayRef<int64_t> stride,
+                              ArrayRef<int64_t> dilation) {
+  Value h = scaledSum(b, loc, i, stride[0], p, dilation[0]);
+  Value w = scaledSum(b, loc, j, stride[1], q, dilation[1]);
+  return b.create<tensor::ExtractOp>(loc, xp, ValueRange{n, c, h, w});
+}
+
+namespace {
 
 Value zeroPad(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> padding) {
   ArrayRef<int64_t> shape = tensorType(x).getShape();
@@ -260,17 +249,6 @@ Value transpose2D(OpBuilder &b, Location loc, Value x) {
                       [](OpBuilder &, Location, ValueRange v) { return v[0]; });
 }
 
-/// i * scale + j * scale2 in index arithmetic (the constants fold).
-Value scaledSum(OpBuilder &b, Location loc, Value i, int64_t scale, Value j,
-                int64_t scale2) {
-  auto times = [&](Value v, int64_t k) -> Value {
-    if (k == 1)
-      return v;
-    return b.create<arith::MulIOp>(loc, v, indexConstant(b, loc, k));
-  };
-  return b.create<arith::AddIOp>(loc, times(i, scale), times(j, scale2));
-}
-
 /// The input channel of member `ci` of the group of output channel `o`:
 /// (o / (O/groups)) * (C/groups) + ci.
 Value groupChannel(OpBuilder &b, Location loc, Value o, Value ci,
@@ -278,15 +256,6 @@ Value groupChannel(OpBuilder &b, Location loc, Value o, Value ci,
   Value group =
       b.create<arith::DivUIOp>(loc, o, indexConstant(b, loc, outPerGroup));
   return scaledSum(b, loc, group, inPerGroup, ci, 1);
-}
-
-/// xp[n, c, i*s0 + p*d0, j*s1 + q*d1] inside a generic body.
-Value windowElement(OpBuilder &b, Location loc, Value xp, Value n, Value c,
-                    Value i, Value j, Value p, Value q, ArrayRef<int64_t> stride,
-                    ArrayRef<int64_t> dilation) {
-  Value h = scaledSum(b, loc, i, stride[0], p, dilation[0]);
-  Value w = scaledSum(b, loc, j, stride[1], q, dilation[1]);
-  return b.create<tensor::ExtractOp>(loc, xp, ValueRange{n, c, h, w});
 }
 
 /// im2col of `images` images of a padded [N, C, Hp, Wp] from image
@@ -676,294 +645,6 @@ struct Conv2DInputGradLowering : ConvPattern<Conv2DInputGradOp> {
   }
 };
 
-/// The maps of a pooling reduction over loops (n, c, i, j | p, q): the
-/// window-shape operand's (p, q) and the output's (n, c, i, j). The input is
-/// read in the body (poolElement).
-SmallVector<AffineMap> poolMaps(MLIRContext *ctx) {
-  SmallVector<AffineExpr> d = dims(6, ctx);
-  return {AffineMap::get(6, 0, {d[4], d[5]}, ctx),
-          AffineMap::get(6, 0, {d[0], d[1], d[2], d[3]}, ctx)};
-}
-
-/// xp[n, c, i*s + p*d, j*s + q*d] for the current loop indices.
-Value poolElement(OpBuilder &b, Location loc, Value xp,
-                  ArrayRef<int64_t> stride, ArrayRef<int64_t> dilation) {
-  return windowElement(b, loc, xp, loopIndex(b, loc, 0), loopIndex(b, loc, 1),
-                       loopIndex(b, loc, 2), loopIndex(b, loc, 3),
-                       loopIndex(b, loc, 4), loopIndex(b, loc, 5), stride,
-                       dilation);
-}
-
-/// v > acc || isnan(v): the first maximum wins and a NaN propagates, as in
-/// PyTorch's max pooling (and the interpreter).
-Value beatsMax(OpBuilder &b, Location loc, Value v, Value acc) {
-  Value greater = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, v, acc);
-  Value isNaN = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, v, v);
-  return b.create<arith::OrIOp>(loc, greater, isNaN);
-}
-
-Value negInfPad(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> padding) {
-  ArrayRef<int64_t> shape = tensorType(x).getShape();
-  Type elementType = tensorType(x).getElementType();
-  return padDilate(b, loc, x,
-                   {padding[0], 1, shape[2], shape[2] + 2 * padding[0]},
-                   {padding[1], 1, shape[3], shape[3] + 2 * padding[1]},
-                   negativeInfinity(b, elementType));
-}
-
-/// Whether the windows of a pooling tile its [N, C, H, W] input exactly:
-/// stride == kernel, no padding, no dilation, H = OH * KH and W = OW * KW
-/// (every 2x2 / stride-2 pooling of an even-sized input). The input is then
-/// a view [N, C, OH, KH, OW, KW] (windowsView) and each window element an
-/// affine load: no index arithmetic, and outermost loops that
-/// kiln-mark-parallel-loops can prove independent and split across threads
-/// (it cannot for the tensor.extract gathers of the general form).
-template <typename OpTy> bool windowsTileInput(OpTy op) {
-  ArrayRef<int64_t> k = op.getKernel(), s = op.getStride(),
-                    p = op.getPadding(), d = op.getDilation();
-  ArrayRef<int64_t> x = tensorType(op.getInput()).getShape();
-  for (unsigned dim = 0; dim < 2; ++dim)
-    if (s[dim] != k[dim] || p[dim] != 0 || d[dim] != 1 ||
-        x[dim + 2] % k[dim] != 0)
-      return false;
-  return true;
-}
-
-SmallVector<ReassociationIndices> tiledWindowsReassociation() {
-  return {{0}, {1}, {2, 3}, {4, 5}};
-}
-
-/// [N, C, OH*KH, OW*KW] -> [N, C, OH, KH, OW, KW], a view.
-Value windowsView(OpBuilder &b, Location loc, Value x,
-                  ArrayRef<int64_t> kernel) {
-  ArrayRef<int64_t> shape = tensorType(x).getShape();
-  return b.create<tensor::ExpandShapeOp>(
-      loc,
-      withShape(x, {shape[0], shape[1], shape[2] / kernel[0], kernel[0],
-                    shape[3] / kernel[1], kernel[1]}),
-      x, tiledWindowsReassociation());
-}
-
-/// The maps of a reduction over loops (n, c, i, j | p, q) that reads the
-/// windowsView of its input: the view's (n, c, i, p, j, q) and the
-/// output's (n, c, i, j).
-SmallVector<AffineMap> tiledPoolMaps(MLIRContext *ctx) {
-  SmallVector<AffineExpr> d = dims(6, ctx);
-  return {AffineMap::get(6, 0, {d[0], d[1], d[2], d[4], d[3], d[5]}, ctx),
-          AffineMap::get(6, 0, {d[0], d[1], d[2], d[3]}, ctx)};
-}
-
-struct MaxPool2DLowering : OpConversionPattern<MaxPool2DOp> {
-  using OpConversionPattern::OpConversionPattern;
-
-  LogicalResult
-  matchAndRewrite(MaxPool2DOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = tensorType(op.getResult());
-    Type elementType = type.getElementType();
-    ArrayRef<int64_t> k = op.getKernel();
-    if (windowsTileInput(op)) {
-      Value init = createFilled(rewriter, loc, type,
-                                negativeInfinity(rewriter, elementType));
-      Value result = buildGeneric(
-          rewriter, loc, init, windowsView(rewriter, loc, adaptor.getInput(), k),
-          tiledPoolMaps(getContext()), iterators(4, 2),
-          [&](OpBuilder &b, Location l, ValueRange v) -> Value {
-            return b.create<arith::SelectOp>(l, beatsMax(b, l, v[0], v[1]),
-                                             v[0], v[1]);
-          });
-      rewriter.replaceOp(op, result);
-      return success();
-    }
-    Value xp = negInfPad(rewriter, loc, adaptor.getInput(), op.getPadding());
-    Value init =
-        createFilled(rewriter, loc, type, negativeInfinity(rewriter, elementType));
-    ArrayRef<int64_t> stride = op.getStride(), dilation = op.getDilation();
-    Value result = buildGeneric(
-        rewriter, loc, init,
-        windowShape(rewriter, loc, k[0], k[1], elementType),
-        poolMaps(getContext()), iterators(4, 2),
-        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
-          Value x = poolElement(b, l, xp, stride, dilation);
-          return b.create<arith::SelectOp>(l, beatsMax(b, l, x, v[1]), x,
-                                           v[1]);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
-
-/// 1. argmax[n, c, i, j] = p * KW + q of the window's first maximum (-1 if
-///    nothing beats -inf), with the maximum as a second result;
-/// 2. gx[n, c, h, w] = sum over window offsets (p, q) such that
-///    (h + pad - p*d) / s = i and (w + pad - q*d) / s = j are whole, in-range
-///    window indices and argmax[n, c, i, j] = p * KW + q, of gy[n, c, i, j].
-///    Windows that do not overlap (the usual stride == kernel) need no sum:
-///    each input element has at most one window, found by division.
-struct MaxPool2DGradLowering : OpConversionPattern<MaxPool2DGradOp> {
-  using OpConversionPattern::OpConversionPattern;
-
-  LogicalResult
-  matchAndRewrite(MaxPool2DGradOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = getContext();
-    Value x = adaptor.getInput(), gy = adaptor.getGradOutput();
-    RankedTensorType inputType = tensorType(x);
-    RankedTensorType gyType = tensorType(gy);
-    Type elementType = inputType.getElementType();
-    Type i32 = rewriter.getI32Type();
-    ArrayRef<int64_t> k = op.getKernel(), s = op.getStride(),
-                      p = op.getPadding(), d = op.getDilation();
-
-    // 1. First argmax of each window, read from the input's windowsView
-    //    where the windows tile it, else gathered from the padded input.
-    bool tiled = windowsTileInput(op);
-    Value xp = tiled ? windowsView(rewriter, loc, x, k) : negInfPad(rewriter, loc, x, p);
-    Value maxInit = createFilled(rewriter, loc, gyType,
-                                 negativeInfinity(rewriter, elementType));
-    auto indexType = RankedTensorType::get(gyType.getShape(), i32);
-    Value indexInit =
-        createFilled(rewriter, loc, indexType, rewriter.getI32IntegerAttr(-1));
-    SmallVector<AffineMap> maps = tiled ? tiledPoolMaps(ctx) : poolMaps(ctx);
-    maps.push_back(maps.back());
-    auto windowOffset = [&](OpBuilder &b, Location l, Value pIndex,
-                            Value qIndex) -> Value {
-      Value offset = b.create<arith::AddIOp>(
-          l, b.create<arith::MulIOp>(l, pIndex, indexConstant(b, l, k[1])),
-          qIndex);
-      return b.create<arith::IndexCastOp>(l, i32, offset);
-    };
-    auto argmax = rewriter.create<linalg::GenericOp>(
-        loc, TypeRange{gyType, indexType},
-        ValueRange{tiled ? xp
-                         : windowShape(rewriter, loc, k[0], k[1], elementType)},
-        ValueRange{maxInit, indexInit}, maps, iterators(4, 2),
-        [&](OpBuilder &b, Location l, ValueRange v) {
-          Value x = tiled ? v[0] : poolElement(b, l, xp, s, d);
-          Value take = beatsMax(b, l, x, v[1]);
-          Value offset32 = windowOffset(b, l, loopIndex(b, l, 4),
-                                        loopIndex(b, l, 5));
-          b.create<linalg::YieldOp>(
-              l, ValueRange{b.create<arith::SelectOp>(l, take, x, v[1]),
-                            b.create<arith::SelectOp>(l, take, offset32,
-                                                      v[2])});
-        });
-    Value winner = argmax.getResult(1);
-
-    if (tiled) {
-      // 2. Each input element of the view [N, C, OH, KH, OW, KW] takes its
-      //    window's cotangent where it is the window's argmax: loops
-      //    (n, c, i, p, j, q), all independent, reading argmax and gy at
-      //    (n, c, i, j).
-      SmallVector<AffineExpr> e = dims(6, ctx);
-      AffineMap window = AffineMap::get(6, 0, {e[0], e[1], e[2], e[4]}, ctx);
-      Value view = buildGeneric(
-          rewriter, loc, createEmpty(rewriter, loc, tensorType(xp)),
-          ValueRange{winner, gy},
-          {window, window, AffineMap::getMultiDimIdentityMap(6, ctx)},
-          iterators(6, 0), [&](OpBuilder &b, Location l, ValueRange v) -> Value {
-            Value hit = b.create<arith::CmpIOp>(
-                l, arith::CmpIPredicate::eq, v[0],
-                windowOffset(b, l, loopIndex(b, l, 3), loopIndex(b, l, 5)));
-            return b.create<arith::SelectOp>(
-                l, hit, v[1], scalarConstant(b, l, elementType, 0.0));
-          });
-      rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
-          op, inputType, view, tiledWindowsReassociation());
-      return success();
-    }
-
-    // 2. Gather into the input's shape.
-    int64_t oh = gyType.getDimSize(2), ow = gyType.getDimSize(3);
-    auto isWinnerAt = [&](OpBuilder &b, Location l, Value n, Value c, Value i,
-                          Value j, Value pIndex, Value qIndex) {
-      Value at = b.create<tensor::ExtractOp>(l, winner, ValueRange{n, c, i, j});
-      return b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, at,
-                                     windowOffset(b, l, pIndex, qIndex));
-    };
-    bool disjoint = d[0] * (k[0] - 1) + 1 <= s[0] && d[1] * (k[1] - 1) + 1 <= s[1];
-    if (disjoint) {
-      // Windows do not overlap: input row h is in at most one window, row
-      // i = (h + pad) / s at offset (h + pad) % s = p * d. No reduction.
-      Value result = buildGeneric(
-          rewriter, loc, createEmpty(rewriter, loc, inputType), ValueRange{},
-          {AffineMap::getMultiDimIdentityMap(4, ctx)}, iterators(4, 0),
-          [&](OpBuilder &b, Location l, ValueRange) -> Value {
-            auto window = [&](unsigned dim, int64_t stride, int64_t pad,
-                              int64_t dilation, int64_t kernel,
-                              int64_t windows) {
-              Value pos = b.create<arith::AddIOp>(
-                  l, loopIndex(b, l, dim), indexConstant(b, l, pad));
-              Value strideValue = indexConstant(b, l, stride);
-              Value row = b.create<arith::DivUIOp>(l, pos, strideValue);
-              Value offset = b.create<arith::RemUIOp>(l, pos, strideValue);
-              auto [tap, tapValid] =
-                  spreadIndex(b, l, offset, {0, dilation, kernel, 0});
-              Value last = indexConstant(b, l, windows - 1);
-              Value valid = b.create<arith::AndIOp>(
-                  l, tapValid,
-                  b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ule, row,
-                                          last));
-              row = b.create<arith::MinUIOp>(l, row, last);
-              return std::make_tuple(row, tap, valid);
-            };
-            auto [i, pIndex, iValid] = window(2, s[0], p[0], d[0], k[0], oh);
-            auto [j, qIndex, jValid] = window(3, s[1], p[1], d[1], k[1], ow);
-            Value n = loopIndex(b, l, 0), c = loopIndex(b, l, 1);
-            Value hit = b.create<arith::AndIOp>(
-                l, isWinnerAt(b, l, n, c, i, j, pIndex, qIndex),
-                b.create<arith::AndIOp>(l, iValid, jValid));
-            Value g = b.create<tensor::ExtractOp>(l, gy, ValueRange{n, c, i, j});
-            return b.create<arith::SelectOp>(
-                l, hit, g, scalarConstant(b, l, elementType, 0.0));
-          });
-      rewriter.replaceOp(op, result);
-      return success();
-    }
-    SmallVector<AffineExpr> e = dims(6, ctx); // n, c, h, w, p, q
-    SmallVector<AffineMap> gatherMaps = {
-        AffineMap::get(6, 0, {e[4], e[5]}, ctx),
-        AffineMap::get(6, 0, {e[0], e[1], e[2], e[3]}, ctx)};
-    Value zero = createFilled(rewriter, loc, inputType,
-                              rewriter.getFloatAttr(elementType, 0.0));
-    Value result = buildGeneric(
-        rewriter, loc, zero,
-        windowShape(rewriter, loc, k[0], k[1], elementType), gatherMaps,
-        iterators(4, 2), [&](OpBuilder &b, Location l, ValueRange v) -> Value {
-          Value n = b.create<linalg::IndexOp>(l, 0);
-          Value c = b.create<linalg::IndexOp>(l, 1);
-          Value pIndex = b.create<linalg::IndexOp>(l, 4);
-          Value qIndex = b.create<linalg::IndexOp>(l, 5);
-          // Window row i with h = i * s - pad + p * d: i * s = h + pad - p * d.
-          auto windowIndex = [&](unsigned dim, Value offset, int64_t stride,
-                                 int64_t pad, int64_t dilation,
-                                 int64_t windows) {
-            Value pos = b.create<arith::AddIOp>(
-                l, b.create<linalg::IndexOp>(l, dim),
-                indexConstant(b, l, pad));
-            Value shifted = b.create<arith::SubIOp>(
-                l, pos,
-                b.create<arith::MulIOp>(l, offset,
-                                        indexConstant(b, l, dilation)));
-            return spreadIndex(b, l, shifted, {0, stride, windows, 0});
-          };
-          auto [i, iValid] = windowIndex(2, pIndex, s[0], p[0], d[0], oh);
-          auto [j, jValid] = windowIndex(3, qIndex, s[1], p[1], d[1], ow);
-          Value hit = b.create<arith::AndIOp>(
-              l, isWinnerAt(b, l, n, c, i, j, pIndex, qIndex),
-              b.create<arith::AndIOp>(l, iValid, jValid));
-          Value g = b.create<tensor::ExtractOp>(l, gy, ValueRange{n, c, i, j});
-          Value contribution = b.create<arith::SelectOp>(
-              l, hit, g, scalarConstant(b, l, elementType, 0.0));
-          return b.create<arith::AddFOp>(l, v[1], contribution);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
-
 struct RsqrtLowering : OpConversionPattern<RsqrtOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -1007,6 +688,5 @@ void lowering::populateNNGroupPatterns(RewritePatternSet &patterns,
   patterns
       .add<Conv2DLowering, Conv2DInputGradLowering, Conv2DWeightGradLowering>(
           ctx, im2colChunkBytes);
-  patterns.add<MaxPool2DLowering, MaxPool2DGradLowering, RsqrtLowering,
-               IncrementLowering>(ctx);
+  patterns.add<RsqrtLowering, IncrementLowering>(ctx);
 }
