@@ -28,6 +28,23 @@ using namespace mlir;
 
 namespace kiln::matmul_codegen {
 
+/// The size of the blocks that split `size` into as few blocks of at most
+/// `limit` as possible, all of one size rounded up to a multiple of `unit`
+/// (at most `limit`, itself a multiple), the last one shorter. Blocks of
+/// `limit` would leave a short last one, as costly in packing and in loads
+/// and stores of C as a full one: k = 784 in KC = 256 blocks had a 16-deep
+/// fourth, m = 1024 in MC = 126-row chunks a 16-row ninth.
+static int64_t balancedBlock(int64_t size, int64_t limit, int64_t unit) {
+  int64_t blocks = llvm::divideCeil(size, limit);
+  int64_t block = llvm::alignTo(llvm::divideCeil(size, blocks), unit);
+  return std::min(limit, block);
+}
+
+bool MatmulBlocking::outgrowsL2(Value memref) const {
+  auto type = memref.getType().cast<MemRefType>();
+  return type.getNumElements() * int64_t(sizeof(float)) > l2Bytes;
+}
+
 bool MatmulBlocking::packsA(const MatmulForm &form) const {
   auto cType = form.c.getType().cast<MemRefType>();
   return form.transposedA || (cType.getDimSize(0) > 2 * rowChunk &&
@@ -52,15 +69,15 @@ MatmulEmitter::MatmulEmitter(OpBuilder &b, Location loc, const MatmulForm &form,
 }
 
 void MatmulEmitter::emit() {
-  int64_t kBlock = blocking.kBlock;
-  if (k <= kBlock) {
+  if (k <= blocking.kBlock) {
     kBegin = index(0);
     kEnd = index(k);
     kDepth = k;
     emitRowChunks();
     return;
   }
-  kDepth = kBlock;
+  // Whole vectors deep: a transposed B packs width x width blocks.
+  kDepth = balancedBlock(k, blocking.kBlock, width);
   if (!packA && splitsColumns(m, k)) {
     emitKBlocksPerWorker();
     return;
@@ -68,13 +85,13 @@ void MatmulEmitter::emit() {
   forEachKBlock([&] { emitRowChunks(); });
 }
 
-/// `body` once per KC-deep k block, in k order, with kBegin and kEnd set.
+/// `body` once per kDepth-deep k block, in k order, with kBegin and kEnd
+/// set.
 void MatmulEmitter::forEachKBlock(llvm::function_ref<void()> body) {
-  int64_t kBlock = blocking.kBlock;
-  forLoop(0, k, kBlock, [&](Value k0) {
+  forLoop(0, k, kDepth, [&](Value k0) {
     kBegin = k0;
     kEnd = b.create<arith::MinSIOp>(
-        loc, b.create<arith::AddIOp>(loc, k0, index(kBlock)), index(k));
+        loc, b.create<arith::AddIOp>(loc, k0, index(kDepth)), index(k));
     body();
   });
 }
@@ -90,8 +107,9 @@ void MatmulEmitter::emitKBlocksPerWorker() {
   parallelLoop(slots, [&](Value slot) {
     forEachKBlock([&] {
       forLoop(slot, index(panels), index(slots), [&](Value panel) {
-        Value j = b.create<arith::MulIOp>(loc, panel, index(tile));
-        emitPanel(index(0), m, j, slot, blocking.vectorsPerTile, 0);
+        emitPanel(index(0), m, panelColumn(panel), slot,
+                  blocking.vectorsPerTile, 0,
+                  panelColumn(offset(panel, slots)));
       });
     });
   });
@@ -116,7 +134,7 @@ void MatmulEmitter::emitRowChunks() {
     emitColumns(index(0), m);
     return;
   }
-  int64_t chunk = blocking.rowChunk;
+  int64_t chunk = balancedBlock(m, blocking.rowChunk, blocking.rowBlock);
   int64_t fullChunks = m / chunk;
   auto body = [&](Value i0, int64_t rows) {
     emitPackA(i0, rows);
@@ -142,17 +160,17 @@ void MatmulEmitter::emitColumns(Value i0, int64_t rows) {
     return;
   }
   int64_t slots = std::min(blocking.packSlots, panels);
-  auto panelBody = [&](Value panel, Value slot) {
-    Value j = b.create<arith::MulIOp>(loc, panel, index(tile));
-    emitPanel(i0, rows, j, slot, blocking.vectorsPerTile, /*tail=*/0);
+  auto panelBody = [&](Value panel, Value slot, int64_t step) {
+    emitPanel(i0, rows, panelColumn(panel), slot, blocking.vectorsPerTile,
+              /*tail=*/0, panelColumn(offset(panel, step)));
   };
   if (splitsColumns(rows, kDepth)) {
     parallelLoop(slots, [&](Value slot) {
       forLoop(slot, index(panels), index(slots),
-              [&](Value panel) { panelBody(panel, slot); });
+              [&](Value panel) { panelBody(panel, slot, slots); });
     });
   } else if (panels > 0) {
-    forLoop(0, panels, 1, [&](Value panel) { panelBody(panel, index(0)); });
+    forLoop(0, panels, 1, [&](Value panel) { panelBody(panel, index(0), 1); });
   }
   emitLeftoverColumns(i0, rows);
 }
@@ -231,14 +249,20 @@ void MatmulEmitter::forEachRowBlock(
     blockBody(index(fullBlocks), rows % rowBlock);
 }
 
+/// The first column of full panel `panel`.
+Value MatmulEmitter::panelColumn(Value panel) {
+  return b.create<arith::MulIOp>(loc, panel, index(blocking.tileColumns()));
+}
+
 /// Packs the panel at column j, then every row block of rows
-/// [i0, i0 + rows) of C against it.
+/// [i0, i0 + rows) of C against it. `nextJ`, if given, is the column of the
+/// panel this thread packs next (see emitPack).
 void MatmulEmitter::emitPanel(Value i0, int64_t rows, Value j, Value slot,
-                              int64_t vectors, int64_t tail) {
+                              int64_t vectors, int64_t tail, Value nextJ) {
   // One row block would read the packed panel once: a B stored row by row
   // is read in place (a 6-channel convolution's product: 1.3x faster).
   if (form.transposedB || rows > blocking.rowBlock)
-    emitPack(j, slot, vectors, tail);
+    emitPack(j, slot, vectors, tail, nextJ);
   else
     slot = Value();
   forEachRowBlock(i0, rows, /*parallel=*/false,
@@ -262,6 +286,8 @@ void MatmulEmitter::emitTile(Value i, Value block, int64_t rows, Value j,
   for (int64_t r = 0; r < rows; ++r)
     for (auto [col, mask] : columns)
       init.push_back(load(form.c, offset(i, r), col, mask));
+  if (blocking.outgrowsL2(form.c))
+    prefetchNextTile(i, j, vectors * width + tail);
   Value depth = b.create<arith::SubIOp>(loc, kEnd, kBegin);
   auto kLoop = b.create<scf::ForOp>(loc, index(0), depth, index(1), init);
   {
@@ -303,6 +329,28 @@ void MatmulEmitter::emitTile(Value i, Value block, int64_t rows, Value j,
     for (auto [v, column] : llvm::enumerate(columns))
       store(kLoop.getResult(r * columns.size() + v), offset(i, r), column.first,
             column.second);
+}
+
+/// Prefetches the rows of the tile below (i, j), which the next row block
+/// loads: a C larger than L2 comes from L3 or memory, and each of a tile's
+/// MR accumulator chains waits for its row (the k blocks cannot start from
+/// zero and add C at the end: that would change the order of the sum). The
+/// rows past m are clamped to the last (the prefetch must stay inside C).
+void MatmulEmitter::prefetchNextTile(Value i, Value j, int64_t columns) {
+  SmallVector<int64_t> columnOffsets;
+  for (int64_t c = 0; c < columns; c += kLineFloats)
+    columnOffsets.push_back(c);
+  if (columns % kLineFloats != 1)
+    columnOffsets.push_back(columns - 1); // the line an unaligned row ends in
+  Value lastRow = index(m - 1);
+  for (int64_t r = 0; r < blocking.rowBlock; ++r) {
+    Value row = b.create<arith::MinSIOp>(loc, offset(i, blocking.rowBlock + r),
+                                         lastRow);
+    for (int64_t c : columnOffsets)
+      b.create<memref::PrefetchOp>(loc, form.c, ValueRange{row, offset(j, c)},
+                                   /*isWrite=*/false, /*localityHint=*/3,
+                                   /*isDataCache=*/true);
+  }
 }
 
 Value MatmulEmitter::index(int64_t v) {
@@ -432,7 +480,10 @@ struct VectorizeMatmulPass
   /// rows of B and one broadcast of A fill the vector register file (AVX2:
   /// 16 registers, 6 x 16; AVX-512 and NEON: 32 registers, 14 x 32 and
   /// 14 x 8), a KC x NR panel of B fills half of L1 and an MC x KC block of
-  /// A^T a quarter of L2.
+  /// packed A half of L2. Every chunk of MC rows packs all of B's panels
+  /// again (mlp_wide's dW: 4096 rows, from memory, a fifth of the product
+  /// with quarter-L2 chunks); the tiles stream A's micro-panels in order,
+  /// which the hardware prefetcher follows, so A need not stay in L1.
   MatmulBlocking blocking() const {
     MatmulBlocking result;
     result.width = vectorWidth;
@@ -445,8 +496,9 @@ struct VectorizeMatmulPass
     result.kBlock = std::max<int64_t>(8, l1Bytes / 2 / panelRowBytes / 8 * 8);
     result.packSlots = parallelMinWork > 0 ? kParallelPackSlots : 1;
     int64_t blockRowBytes = result.kBlock * int64_t(sizeof(float));
+    result.l2Bytes = l2Bytes;
     result.rowChunk =
-        std::max<int64_t>(1, l2Bytes / 4 / blockRowBytes / result.rowBlock) *
+        std::max<int64_t>(1, l2Bytes / 2 / blockRowBytes / result.rowBlock) *
         result.rowBlock;
     return result;
   }

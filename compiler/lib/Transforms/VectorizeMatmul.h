@@ -17,6 +17,9 @@
 
 namespace kiln::matmul_codegen {
 
+/// Floats in a 64-byte cache line, the unit of a prefetch.
+constexpr int64_t kLineFloats = 16;
+
 /// A matrix product `C[i,j] += op(A)[i,k] * op(B)[k,j]` on static f32
 /// memrefs with loops (i, k, j), op a transpose where the operand's map
 /// swaps its dimensions: convert-kiln-to-linalg folds a 2-D kiln.transpose
@@ -34,6 +37,11 @@ struct MatmulBlocking {
   int64_t kBlock;         ///< KC: depth of a packed panel of B
   int64_t packSlots;      ///< panels packed at once (one per parallel worker)
   int64_t rowChunk;       ///< MC: rows of a packed block of A (multiple of MR)
+  int64_t l2Bytes;        ///< the L2 cache of a core
+
+  /// Whether `memref` is larger than L2: the tiles prefetch such a C one
+  /// tile ahead, the packing such a B one panel ahead.
+  bool outgrowsL2(mlir::Value memref) const;
 
   int64_t tileColumns() const { return vectorsPerTile * width; }
 
@@ -80,14 +88,19 @@ private:
   void forEachRowBlock(
       mlir::Value i0, int64_t rows, bool parallel,
       llvm::function_ref<void(mlir::Value i, mlir::Value block, int64_t)> body);
+  mlir::Value panelColumn(mlir::Value panel);
   void emitPanel(mlir::Value i0, int64_t rows, mlir::Value j, mlir::Value slot,
-                 int64_t vectors, int64_t tail);
+                 int64_t vectors, int64_t tail,
+                 mlir::Value nextJ = mlir::Value());
   void emitTile(mlir::Value i, mlir::Value block, int64_t rows, mlir::Value j,
                 mlir::Value slot, int64_t vectors, int64_t tail);
+  void prefetchNextTile(mlir::Value i, mlir::Value j, int64_t columns);
 
   // Packing (VectorizeMatmulPacking.cpp).
   void emitPackA(mlir::Value i0, int64_t rows);
-  void emitPack(mlir::Value j, mlir::Value slot, int64_t vectors, int64_t tail);
+  void emitPack(mlir::Value j, mlir::Value slot, int64_t vectors, int64_t tail,
+                mlir::Value nextJ = mlir::Value());
+  void prefetchRow(mlir::Value row, mlir::Value j, int64_t columns);
   void emitTransposedPack(mlir::Value j, mlir::Value slot, int64_t columns,
                           mlir::Value depth);
   llvm::SmallVector<mlir::Value>
