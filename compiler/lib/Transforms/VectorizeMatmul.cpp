@@ -137,7 +137,9 @@ void MatmulEmitter::emitRowChunks() {
   int64_t chunk = balancedBlock(m, blocking.rowChunk, blocking.rowBlock);
   int64_t fullChunks = m / chunk;
   auto body = [&](Value i0, int64_t rows) {
-    emitPackA(i0, rows);
+    int64_t panels = n / blocking.tileColumns();
+    emitPackA(i0, rows,
+              splitsColumns(rows, kDepth) || splitsRows(rows, panels));
     emitColumns(i0, rows);
   };
   if (fullChunks == 1)

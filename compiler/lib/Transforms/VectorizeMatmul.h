@@ -97,7 +97,7 @@ private:
   void prefetchNextTile(mlir::Value i, mlir::Value j, int64_t columns);
 
   // Packing (VectorizeMatmulPacking.cpp).
-  void emitPackA(mlir::Value i0, int64_t rows);
+  void emitPackA(mlir::Value i0, int64_t rows, bool parallel);
   void emitPack(mlir::Value j, mlir::Value slot, int64_t vectors, int64_t tail,
                 mlir::Value nextJ = mlir::Value());
   void prefetchRow(mlir::Value row, mlir::Value j, int64_t columns);

@@ -6,12 +6,15 @@
 // - the MC-row chunks of packed A likewise: 263 rows = 132 + 131 with a
 //   252-row MC (half of a 512 KiB L2 of 256-deep rows), each chunk packing
 //   every panel of B again;
+// - where the chunk's panels go to the workers (PARALLEL), so do the
+//   micro-panels of its packing;
 // - an operand larger than L2 is prefetched ahead of use (PREFETCH, with a
 //   32 KiB L2): each tile prefetches the rows of C's next tile (clamped to
 //   the last row), and packing a panel of B stored row by row prefetches
 //   the same rows of the panel that the thread packs next into L2.
 // RUN: kiln-opt %s -kiln-vectorize-matmul=vector-width=8 | FileCheck %s --implicit-check-not=memref.prefetch
 // RUN: kiln-opt %s -kiln-vectorize-matmul="vector-width=8 l2-bytes=32768" | FileCheck %s --check-prefix=PREFETCH
+// RUN: kiln-opt %s -kiln-vectorize-matmul="vector-width=8 parallel-min-work=1" | FileCheck %s --check-prefix=PARALLEL
 
 // CHECK-LABEL: func.func @balanced
 // CHECK-SAME: (%[[AT:.*]]: memref<300x263xf32>, %[[B:.*]]: memref<300x45xf32>, %[[C:.*]]: memref<263x45xf32>)
@@ -50,6 +53,13 @@
 // PREFETCH: memref.prefetch %[[C]][%[[NR]], %{{.*}}], read, locality<3>, data
 // PREFETCH-COUNT-11: memref.prefetch %[[C]]
 // PREFETCH: scf.for {{.*}} -> (vector<8xf32>
+// PARALLEL-LABEL: func.func @balanced
+// PARALLEL: %[[PACKA:.*]] = memref.alloca() {alignment = 64 : i64} : memref<42x256x6xf32>
+// PARALLEL: scf.parallel (%[[P:.*]]) = (%c0{{.*}}) to (%c22{{.*}}) step
+// PARALLEL: memref.store %{{.*}}, %[[PACKA]][%[[P]],
+// PARALLEL: scf.parallel (%[[SLOT:.*]]) = (%c0{{.*}}) to (%c2{{.*}}) step
+// PARALLEL: scf.parallel (%[[P2:.*]]) = (%c0{{.*}}) to (%c21{{.*}}) step
+// PARALLEL: memref.store %{{.*}}, %[[PACKA]][%[[P2]],
 func.func @balanced(%at: memref<300x263xf32>, %b: memref<300x45xf32>, %c: memref<263x45xf32>) {
   linalg.generic {indexing_maps = [affine_map<(i, k, j) -> (k, i)>, affine_map<(i, k, j) -> (k, j)>, affine_map<(i, k, j) -> (i, j)>], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%at, %b : memref<300x263xf32>, memref<300x45xf32>) outs(%c : memref<263x45xf32>) {
