@@ -40,6 +40,23 @@ static int64_t balancedBlock(int64_t size, int64_t limit, int64_t unit) {
   return std::min(limit, block);
 }
 
+int64_t MatmulForm::rows() const {
+  return c.getType().cast<MemRefType>().getDimSize(0);
+}
+
+int64_t MatmulForm::depth() const {
+  return a.getType().cast<MemRefType>().getDimSize(transposedA ? 0 : 1);
+}
+
+// Whole vectors deep: a transposed B packs width x width blocks.
+int64_t MatmulBlocking::kBlockFor(int64_t k) const {
+  return k <= kBlock ? k : balancedBlock(k, kBlock, width);
+}
+
+int64_t MatmulBlocking::rowChunkFor(int64_t m) const {
+  return balancedBlock(m, rowChunk, rowBlock);
+}
+
 bool MatmulBlocking::outgrowsL2(Value memref) const {
   auto type = memref.getType().cast<MemRefType>();
   return type.getNumElements() * int64_t(sizeof(float)) > l2Bytes;
@@ -60,11 +77,9 @@ MatmulEmitter::MatmulEmitter(OpBuilder &b, Location loc, const MatmulForm &form,
       parallelMinWork(parallelMinWork),
       fastMath(contract ? arith::FastMathFlags::contract
                         : arith::FastMathFlags::none) {
-  auto cType = form.c.getType().cast<MemRefType>();
-  auto aType = form.a.getType().cast<MemRefType>();
-  m = cType.getDimSize(0);
-  n = cType.getDimSize(1);
-  k = aType.getDimSize(form.transposedA ? 0 : 1);
+  m = form.rows();
+  n = form.c.getType().cast<MemRefType>().getDimSize(1);
+  k = form.depth();
   vectorType = VectorType::get({width}, b.getF32Type());
 }
 
@@ -76,8 +91,7 @@ void MatmulEmitter::emit() {
     emitRowChunks();
     return;
   }
-  // Whole vectors deep: a transposed B packs width x width blocks.
-  kDepth = balancedBlock(k, blocking.kBlock, width);
+  kDepth = blocking.kBlockFor(k);
   if (!packA && splitsColumns(m, k)) {
     emitKBlocksPerWorker();
     return;
@@ -134,7 +148,7 @@ void MatmulEmitter::emitRowChunks() {
     emitColumns(index(0), m);
     return;
   }
-  int64_t chunk = balancedBlock(m, blocking.rowChunk, blocking.rowBlock);
+  int64_t chunk = blocking.rowChunkFor(m);
   int64_t fullChunks = m / chunk;
   auto body = [&](Value i0, int64_t rows) {
     int64_t panels = n / blocking.tileColumns();
@@ -526,12 +540,20 @@ struct VectorizeMatmulPass
     Location loc = getOperation().getLoc();
     Value pack = entry.create<memref::AllocaOp>(loc, packType,
                                                 entry.getI64IntegerAttr(64));
+    // Packed A as large as the function's chunks need, at most MC x KC
+    // (half of L2): a few hundred KiB of stack a model need not pay for.
+    int64_t chunkRows = 0, chunkDepth = 0;
+    for (auto &[op, form] : matmuls)
+      if (sizes.packsA(form)) {
+        chunkRows = std::max(chunkRows, sizes.rowChunkFor(form.rows()));
+        chunkDepth = std::max(chunkDepth, sizes.kBlockFor(form.depth()));
+      }
     Value packA;
-    if (llvm::any_of(matmuls,
-                     [&](auto &m) { return sizes.packsA(m.second); })) {
-      auto packAType = MemRefType::get(
-          {sizes.rowChunk / sizes.rowBlock, sizes.kBlock, sizes.rowBlock},
-          entry.getF32Type());
+    if (chunkRows > 0) {
+      auto packAType =
+          MemRefType::get({int64_t(llvm::divideCeil(chunkRows, sizes.rowBlock)),
+                           chunkDepth, sizes.rowBlock},
+                          entry.getF32Type());
       packA = entry.create<memref::AllocaOp>(loc, packAType,
                                              entry.getI64IntegerAttr(64));
     }

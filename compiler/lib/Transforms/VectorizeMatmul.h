@@ -27,6 +27,9 @@ constexpr int64_t kLineFloats = 16;
 struct MatmulForm {
   mlir::Value a, b, c;
   bool transposedA = false, transposedB = false;
+
+  int64_t rows() const;  ///< m
+  int64_t depth() const; ///< k
 };
 
 /// The sizes of the blocked loop nest, from the target's vector unit.
@@ -38,6 +41,11 @@ struct MatmulBlocking {
   int64_t packSlots;      ///< panels packed at once (one per parallel worker)
   int64_t rowChunk;       ///< MC: rows of a packed block of A (multiple of MR)
   int64_t l2Bytes;        ///< the L2 cache of a core
+
+  /// The depth of the k blocks of a k-deep product, and the rows of the
+  /// chunks of packed A of an m-row one (see balancedBlock).
+  int64_t kBlockFor(int64_t k) const;
+  int64_t rowChunkFor(int64_t m) const;
 
   /// Whether `memref` is larger than L2: the tiles prefetch such a C one
   /// tile ahead, the packing such a B one panel ahead.

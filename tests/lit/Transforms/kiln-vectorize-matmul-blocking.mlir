@@ -5,7 +5,8 @@
 //   and packs every panel for 44 multiply-adds per element);
 // - the MC-row chunks of packed A likewise: 263 rows = 132 + 131 with a
 //   252-row MC (half of a 512 KiB L2 of 256-deep rows), each chunk packing
-//   every panel of B again;
+//   every panel of B again; packed A's buffer holds one chunk (22 x 6 rows,
+//   152 deep), not MC x KC;
 // - where the chunk's panels go to the workers (PARALLEL), so do the
 //   micro-panels of its packing;
 // - an operand larger than L2 is prefetched ahead of use (PREFETCH, with a
@@ -18,7 +19,7 @@
 
 // CHECK-LABEL: func.func @balanced
 // CHECK-SAME: (%[[AT:.*]]: memref<300x263xf32>, %[[B:.*]]: memref<300x45xf32>, %[[C:.*]]: memref<263x45xf32>)
-// CHECK: %[[PACKA:.*]] = memref.alloca() {alignment = 64 : i64} : memref<42x256x6xf32>
+// CHECK: %[[PACKA:.*]] = memref.alloca() {alignment = 64 : i64} : memref<22x152x6xf32>
 // CHECK: scf.for %[[K0:.*]] = %c0{{.*}} to %c300{{.*}} step %c152{{.*}} {
 // CHECK: %[[END:.*]] = arith.addi %[[K0]], %c152
 // CHECK: arith.minsi %[[END]], %c300
@@ -54,7 +55,7 @@
 // PREFETCH-COUNT-11: memref.prefetch %[[C]]
 // PREFETCH: scf.for {{.*}} -> (vector<8xf32>
 // PARALLEL-LABEL: func.func @balanced
-// PARALLEL: %[[PACKA:.*]] = memref.alloca() {alignment = 64 : i64} : memref<42x256x6xf32>
+// PARALLEL: %[[PACKA:.*]] = memref.alloca() {alignment = 64 : i64} : memref<22x152x6xf32>
 // PARALLEL: scf.parallel (%[[P:.*]]) = (%c0{{.*}}) to (%c22{{.*}}) step
 // PARALLEL: memref.store %{{.*}}, %[[PACKA]][%[[P]],
 // PARALLEL: scf.parallel (%[[SLOT:.*]]) = (%c0{{.*}}) to (%c2{{.*}}) step

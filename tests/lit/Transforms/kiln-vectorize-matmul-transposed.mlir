@@ -61,12 +61,13 @@ func.func @b_transposed(%a: memref<7x8xf32>, %bt: memref<20x8xf32>, %c: memref<7
   return
 }
 
-// 130 rows: one chunk (half of a 512 KiB L2 holds 252 x 256 floats: 42
-// micro-panels of 6 rows), 21 full micro-panels and one of 4 rows.
+// 130 rows: one chunk (half of a 512 KiB L2 holds 252 x 256 floats), 21
+// full micro-panels and one of 4 rows; the buffer holds the 22 micro-panels
+// of this 8-deep product, not MC x KC.
 // CHECK-LABEL: func.func @a_transposed
 // CHECK-SAME: (%[[AT:.*]]: memref<8x130xf32>, %[[B:.*]]: memref<8x16xf32>, %[[C:.*]]: memref<130x16xf32>)
 // CHECK: memref.alloca() {alignment = 64 : i64} : memref<1x256x16xf32>
-// CHECK: %[[PACKA:.*]] = memref.alloca() {alignment = 64 : i64} : memref<42x256x6xf32>
+// CHECK: %[[PACKA:.*]] = memref.alloca() {alignment = 64 : i64} : memref<22x8x6xf32>
 // CHECK: scf.for %[[P:.*]] = %{{.*}} to %c21{{.*}} step
 // CHECK: scf.for %[[KK:.*]] = %{{.*}} to %{{.*}} step
 // CHECK: %[[V:.*]] = memref.load %[[AT]][%{{.*}}, %{{.*}}] : memref<8x130xf32>
