@@ -62,11 +62,14 @@ struct MatmulBlocking {
   bool packsA(const MatmulForm &form) const;
 };
 
-/// Emits the loop nest for one matmul, BLIS's structure without its outer
-/// L2/L3 blocking (the models' A blocks stay in L2/L3): for each k block,
-/// each column panel of B (KC x NR) is packed into a contiguous buffer that
-/// stays in L1, then every MR-row block of A streams past it with an MR x NR
-/// block of C in registers for the whole k block.
+/// Emits the loop nest for one matmul, BLIS's structure without its L3
+/// buffer of packed B (a KC x n block would not fit the stack): for each k
+/// block (k split evenly), for each MC-row chunk of A (packed into MR-row
+/// micro-panels where packsA, held in L2), each column panel of B (KC x NR)
+/// is packed into a contiguous buffer that stays in L1, then every MR-row
+/// block of the chunk streams past it with an MR x NR block of C in
+/// registers for the whole k block. So B's panels are packed once per
+/// chunk; a C or B larger than L2 is prefetched a tile or a panel ahead.
 class MatmulEmitter {
 public:
   MatmulEmitter(mlir::OpBuilder &b, mlir::Location loc, const MatmulForm &form,
