@@ -261,6 +261,20 @@ func.func @f(%a: tensor<70x65xf32>, %b: tensor<65x90xf32>, %g: tensor<70x90xf32>
           {{-1.0, 1.0}, {-1.0, 1.0}, {-1.0, 1.0}});
 }
 
+TEST_F(CompiledVsInterpreter, MatmulBalancedBlocksOfATransposedA) {
+  // dW = dy^T x deeper than a k block and taller than a chunk of packed A:
+  // 300 = two k blocks of 152 (AVX2's KC is 256), 263 rows = chunks of 132
+  // and 131 (MC 252), the second ending in a 5-row block;
+  // 45 columns = two panels and 13 more (a vector and a masked 5).
+  checkOp(R"mlir(
+func.func @f(%a: tensor<300x263xf32>, %b: tensor<300x45xf32>) -> tensor<263x45xf32> {
+  %at = kiln.transpose %a, [1, 0] : tensor<300x263xf32> -> tensor<263x300xf32>
+  %0 = kiln.matmul %at, %b : tensor<263x300xf32>, tensor<300x45xf32> -> tensor<263x45xf32>
+  return %0 : tensor<263x45xf32>
+})mlir",
+          {{-1.0, 1.0}, {-1.0, 1.0}});
+}
+
 TEST_F(CompiledVsInterpreter, MatmulTransposedBDeep) {
   // x W^T deeper than a k block: the packed panels of W's rows are
   // transposed in registers in width x width blocks, the k tail of the short

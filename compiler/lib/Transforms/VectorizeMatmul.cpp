@@ -3,22 +3,21 @@
 // Matrix products dominate training steps. Generic loop vectorization keeps
 // C in memory (a load and a store per multiply-add); this pass emits the
 // classic BLAS micro-kernel shape instead: a block of C rows x vector
-// columns lives in registers for the whole reduction.
+// columns lives in registers for the whole reduction. The packing copies
+// are in VectorizeMatmulPacking.cpp.
 //
 //===----------------------------------------------------------------------===//
 
+#include "VectorizeMatmul.h"
+
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/AffineExpr.h"
-
-#include <array>
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNVECTORIZEMATMUL
@@ -27,16 +26,414 @@ namespace kiln {
 
 using namespace mlir;
 
+namespace kiln::matmul_codegen {
+
+/// The size of the blocks that split `size` into as few blocks of at most
+/// `limit` as possible, all of one size rounded up to a multiple of `unit`
+/// (at most `limit`, itself a multiple), the last one shorter. Blocks of
+/// `limit` would leave a short last one, as costly in packing and in loads
+/// and stores of C as a full one: k = 784 in KC = 256 blocks had a 16-deep
+/// fourth, m = 1024 in MC = 126-row chunks a 16-row ninth.
+static int64_t balancedBlock(int64_t size, int64_t limit, int64_t unit) {
+  int64_t blocks = llvm::divideCeil(size, limit);
+  int64_t block = llvm::alignTo(llvm::divideCeil(size, blocks), unit);
+  return std::min(limit, block);
+}
+
+int64_t MatmulForm::rows() const {
+  return c.getType().cast<MemRefType>().getDimSize(0);
+}
+
+int64_t MatmulForm::depth() const {
+  return a.getType().cast<MemRefType>().getDimSize(transposedA ? 0 : 1);
+}
+
+// Whole vectors deep: a transposed B packs width x width blocks.
+int64_t MatmulBlocking::kBlockFor(int64_t k) const {
+  return k <= kBlock ? k : balancedBlock(k, kBlock, width);
+}
+
+int64_t MatmulBlocking::rowChunkFor(int64_t m) const {
+  return balancedBlock(m, rowChunk, rowBlock);
+}
+
+bool MatmulBlocking::outgrowsL2(Value memref) const {
+  auto type = memref.getType().cast<MemRefType>();
+  return type.getNumElements() * int64_t(sizeof(float)) > l2Bytes;
+}
+
+bool MatmulBlocking::packsA(const MatmulForm &form) const {
+  auto cType = form.c.getType().cast<MemRefType>();
+  return form.transposedA || (cType.getDimSize(0) > 2 * rowChunk &&
+                              cType.getDimSize(1) > 2 * tileColumns());
+}
+
+MatmulEmitter::MatmulEmitter(OpBuilder &b, Location loc, const MatmulForm &form,
+                             const MatmulBlocking &blocking, Value pack,
+                             Value packA, int64_t parallelMinWork,
+                             bool contract)
+    : b(b), loc(loc), form(form), blocking(blocking), pack(pack),
+      packA(blocking.packsA(form) ? packA : Value()), width(blocking.width),
+      parallelMinWork(parallelMinWork),
+      fastMath(contract ? arith::FastMathFlags::contract
+                        : arith::FastMathFlags::none) {
+  m = form.rows();
+  n = form.c.getType().cast<MemRefType>().getDimSize(1);
+  k = form.depth();
+  vectorType = VectorType::get({width}, b.getF32Type());
+}
+
+void MatmulEmitter::emit() {
+  if (k <= blocking.kBlock) {
+    kBegin = index(0);
+    kEnd = index(k);
+    kDepth = k;
+    emitRowChunks();
+    return;
+  }
+  kDepth = blocking.kBlockFor(k);
+  if (!packA && splitsColumns(m, k)) {
+    emitKBlocksPerWorker();
+    return;
+  }
+  forEachKBlock([&] { emitRowChunks(); });
+}
+
+/// `body` once per kDepth-deep k block, in k order, with kBegin and kEnd
+/// set.
+void MatmulEmitter::forEachKBlock(llvm::function_ref<void()> body) {
+  forLoop(0, k, kDepth, [&](Value k0) {
+    kBegin = k0;
+    kEnd = b.create<arith::MinSIOp>(
+        loc, b.create<arith::AddIOp>(loc, k0, index(kDepth)), index(k));
+    body();
+  });
+}
+
+/// The column split of emitColumns with the k blocks inside each worker:
+/// worker s runs every k block of its panels s, s + slots, ... in k order,
+/// so one fork serves the whole product instead of one per k block (A is
+/// not packed, so nothing is shared between the panels of a k block).
+void MatmulEmitter::emitKBlocksPerWorker() {
+  int64_t tile = blocking.tileColumns();
+  int64_t panels = n / tile;
+  int64_t slots = std::min(blocking.packSlots, panels);
+  parallelLoop(slots, [&](Value slot) {
+    forEachKBlock([&] {
+      forLoop(slot, index(panels), index(slots), [&](Value panel) {
+        emitPanel(index(0), m, panelColumn(panel), slot,
+                  blocking.vectorsPerTile, 0,
+                  panelColumn(offset(panel, slots)));
+      });
+    });
+  });
+  if (leftoverColumns())
+    forEachKBlock([&] { emitLeftoverColumns(index(0), m); });
+}
+
+/// Whether the column panels of `rows` rows of C go to the workers: at
+/// least two panels and parallelMinWork multiply-adds per fork, `depth`
+/// deep (a k block, or all of k where the workers run the k blocks).
+bool MatmulEmitter::splitsColumns(int64_t rows, int64_t depth) const {
+  int64_t panels = n / blocking.tileColumns();
+  return std::min(blocking.packSlots, panels) >= 2 && parallelMinWork > 0 &&
+         rows * panels * blocking.tileColumns() * depth >= parallelMinWork;
+}
+
+/// The rows of C for the current k block: all at once, or (see
+/// MatmulBlocking::packsA) in MC-row chunks whose k block of A is first
+/// packed into MR-row micro-panels, which stay in L2 across the panels.
+void MatmulEmitter::emitRowChunks() {
+  if (!packA) {
+    emitColumns(index(0), m);
+    return;
+  }
+  int64_t chunk = blocking.rowChunkFor(m);
+  int64_t fullChunks = m / chunk;
+  auto body = [&](Value i0, int64_t rows) {
+    int64_t panels = n / blocking.tileColumns();
+    emitPackA(i0, rows,
+              splitsColumns(rows, kDepth) || splitsRows(rows, panels));
+    emitColumns(i0, rows);
+  };
+  if (fullChunks == 1)
+    body(index(0), chunk);
+  else if (fullChunks > 1)
+    forLoop(0, fullChunks * chunk, chunk, [&](Value i0) { body(i0, chunk); });
+  if (m % chunk > 0)
+    body(index(fullChunks * chunk), m % chunk);
+}
+
+/// Every column panel of C for the current k block and rows. Threads split
+/// the panels: worker s packs into its own slot of the buffer and takes
+/// panels s, s + slots, ...; every element of C is still summed by one
+/// thread in k order, so the result does not depend on the thread count.
+void MatmulEmitter::emitColumns(Value i0, int64_t rows) {
+  int64_t tile = blocking.tileColumns();
+  int64_t panels = n / tile;
+  if (splitsRows(rows, panels)) {
+    emitRowBlocksInParallel(i0, rows, panels);
+    return;
+  }
+  int64_t slots = std::min(blocking.packSlots, panels);
+  auto panelBody = [&](Value panel, Value slot, int64_t step) {
+    emitPanel(i0, rows, panelColumn(panel), slot, blocking.vectorsPerTile,
+              /*tail=*/0, panelColumn(offset(panel, step)));
+  };
+  if (splitsColumns(rows, kDepth)) {
+    parallelLoop(slots, [&](Value slot) {
+      forLoop(slot, index(panels), index(slots),
+              [&](Value panel) { panelBody(panel, slot, slots); });
+    });
+  } else if (panels > 0) {
+    forLoop(0, panels, 1, [&](Value panel) { panelBody(panel, index(0), 1); });
+  }
+  emitLeftoverColumns(i0, rows);
+}
+
+/// The columns of C past the last full NR-column panel, if any: whole
+/// vectors and a masked tail.
+std::optional<MatmulEmitter::ColumnPanel>
+MatmulEmitter::leftoverColumns() const {
+  int64_t tile = blocking.tileColumns();
+  int64_t full = n / tile * tile;
+  if (full == n)
+    return std::nullopt;
+  return ColumnPanel{full, (n - full) / width, (n - full) % width};
+}
+
+/// The leftover columns' panel of rows [i0, i0 + rows), packed in slot 0.
+void MatmulEmitter::emitLeftoverColumns(Value i0, int64_t rows) {
+  if (std::optional<ColumnPanel> rest = leftoverColumns())
+    emitPanel(i0, rows, index(rest->column), index(0), rest->vectors,
+              rest->tail);
+}
+
+/// Whether the row blocks, not the column panels, go to the workers: with
+/// fewer than two full panels (a classifier's 10 outputs, a convolution's
+/// few channels) the panels cannot feed two threads.
+bool MatmulEmitter::splitsRows(int64_t rows, int64_t panels) const {
+  return parallelMinWork > 0 && panels < 2 && rows / blocking.rowBlock >= 2 &&
+         rows * n * kDepth >= parallelMinWork;
+}
+
+/// Packs every panel of the k block (at most two, see splitsRows) into its
+/// own slot of the shared buffer, then runs the full MR-row blocks of rows
+/// [i0, i0 + rows) in parallel, each against every panel: a worker computes
+/// whole row blocks in k order, so the result is the serial kernel's.
+/// Packing once before the fork, not per worker: the panels are KC x NR
+/// while each worker streams rows / 2 x KC of A past them.
+void MatmulEmitter::emitRowBlocksInParallel(Value i0, int64_t rows,
+                                            int64_t panels) {
+  SmallVector<ColumnPanel> columnPanels;
+  int64_t tile = blocking.tileColumns();
+  for (int64_t panel = 0; panel < panels; ++panel)
+    columnPanels.push_back({panel * tile, blocking.vectorsPerTile, 0});
+  if (std::optional<ColumnPanel> rest = leftoverColumns())
+    columnPanels.push_back(*rest);
+  for (auto [slot, panel] : llvm::enumerate(columnPanels))
+    emitPack(index(panel.column), index(slot), panel.vectors, panel.tail);
+  forEachRowBlock(i0, rows, /*parallel=*/true,
+                  [&](Value i, Value block, int64_t tileRows) {
+                    for (auto [slot, panel] : llvm::enumerate(columnPanels))
+                      emitTile(i, block, tileRows, index(panel.column),
+                               index(slot), panel.vectors, panel.tail);
+                  });
+}
+
+/// `body(i, block, blockRows)` for the MR-row blocks of rows [i0, i0 + rows)
+/// (i = i0 + block * MR), the full ones in a loop (an scf.parallel where
+/// `parallel`), then the leftover rows as one shorter block: row by row,
+/// each row would run a single FMA chain per k (latency-bound), which made
+/// products with few rows (6 output channels) 5x slower.
+void MatmulEmitter::forEachRowBlock(
+    Value i0, int64_t rows, bool parallel,
+    llvm::function_ref<void(Value i, Value block, int64_t)> body) {
+  int64_t rowBlock = blocking.rowBlock;
+  int64_t fullBlocks = rows / rowBlock;
+  auto blockBody = [&](Value block, int64_t blockRows) {
+    Value i = b.create<arith::AddIOp>(
+        loc, i0, b.create<arith::MulIOp>(loc, block, index(rowBlock)));
+    body(i, block, blockRows);
+  };
+  auto fullBlock = [&](Value block) { blockBody(block, rowBlock); };
+  if (parallel)
+    parallelLoop(fullBlocks, fullBlock);
+  else if (fullBlocks > 0)
+    forLoop(0, fullBlocks, 1, fullBlock);
+  if (rows % rowBlock > 0)
+    blockBody(index(fullBlocks), rows % rowBlock);
+}
+
+/// The first column of full panel `panel`.
+Value MatmulEmitter::panelColumn(Value panel) {
+  return b.create<arith::MulIOp>(loc, panel, index(blocking.tileColumns()));
+}
+
+/// Packs the panel at column j, then every row block of rows
+/// [i0, i0 + rows) of C against it. `nextJ`, if given, is the column of the
+/// panel this thread packs next (see emitPack).
+void MatmulEmitter::emitPanel(Value i0, int64_t rows, Value j, Value slot,
+                              int64_t vectors, int64_t tail, Value nextJ) {
+  // One row block would read the packed panel once: a B stored row by row
+  // is read in place (a 6-channel convolution's product: 1.3x faster).
+  if (form.transposedB || rows > blocking.rowBlock)
+    emitPack(j, slot, vectors, tail, nextJ);
+  else
+    slot = Value();
+  forEachRowBlock(i0, rows, /*parallel=*/false,
+                  [&](Value i, Value block, int64_t tileRows) {
+                    emitTile(i, block, tileRows, j, slot, vectors, tail);
+                  });
+}
+
+/// A rows x (vectors * width + tail) block of C at (i, j), its k block of
+/// op(B) in `slot` of the packed buffer (null: read from B itself) and,
+/// where A is packed, its rows in micro-panel `block`.
+void MatmulEmitter::emitTile(Value i, Value block, int64_t rows, Value j,
+                             Value slot, int64_t vectors, int64_t tail) {
+  SmallVector<std::pair<Value, Value>> columns; // (column, mask or null)
+  for (int64_t v = 0; v < vectors; ++v)
+    columns.push_back({offset(j, v * width), Value()});
+  if (tail > 0)
+    columns.push_back({offset(j, vectors * width), tailMask(tail)});
+
+  SmallVector<Value> init;
+  for (int64_t r = 0; r < rows; ++r)
+    for (auto [col, mask] : columns)
+      init.push_back(load(form.c, offset(i, r), col, mask));
+  if (blocking.outgrowsL2(form.c))
+    prefetchNextTile(i, j, vectors * width + tail);
+  Value depth = b.create<arith::SubIOp>(loc, kEnd, kBegin);
+  auto kLoop = b.create<scf::ForOp>(loc, index(0), depth, index(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(kLoop.getBody());
+    Value kk = kLoop.getInductionVar();
+    Value kA = b.create<arith::AddIOp>(loc, kBegin, kk);
+    SmallVector<Value> bRows;
+    for (auto [v, column] : llvm::enumerate(columns))
+      bRows.push_back(slot
+                          ? b.create<vector::LoadOp>(
+                                loc, vectorType, pack,
+                                ValueRange{slot, kk, index(int64_t(v) * width)})
+                          : load(form.b, kA, column.first, column.second));
+    SmallVector<Value> next;
+    for (int64_t r = 0; r < rows; ++r) {
+      Value row = offset(i, r);
+      Value scalarA =
+          packA ? b.create<memref::LoadOp>(loc, packA,
+                                           ValueRange{block, kk, index(r)})
+                : b.create<memref::LoadOp>(loc, form.a, ValueRange{row, kA});
+      Value broadcastA =
+          b.create<vector::BroadcastOp>(loc, vectorType, scalarA);
+      // A multiply and an add that LLVM may contract into one fma where
+      // the core has the instruction (unless contract=false): vector.fma
+      // would be an fmaf call per lane on cores without it (generic
+      // x86-64, riscv64 without F).
+      for (size_t v = 0; v < columns.size(); ++v) {
+        Value product =
+            b.create<arith::MulFOp>(loc, broadcastA, bRows[v], fastMath);
+        next.push_back(b.create<arith::AddFOp>(
+            loc, product, kLoop.getRegionIterArgs()[r * columns.size() + v],
+            fastMath));
+      }
+    }
+    b.create<scf::YieldOp>(loc, next);
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (auto [v, column] : llvm::enumerate(columns))
+      store(kLoop.getResult(r * columns.size() + v), offset(i, r), column.first,
+            column.second);
+}
+
+/// Prefetches the rows of the tile below (i, j), which the next row block
+/// loads: a C larger than L2 comes from L3 or memory, and each of a tile's
+/// MR accumulator chains waits for its row (the k blocks cannot start from
+/// zero and add C at the end: that would change the order of the sum). The
+/// rows past m are clamped to the last (the prefetch must stay inside C).
+void MatmulEmitter::prefetchNextTile(Value i, Value j, int64_t columns) {
+  SmallVector<int64_t> columnOffsets;
+  for (int64_t c = 0; c < columns; c += kLineFloats)
+    columnOffsets.push_back(c);
+  if (columns % kLineFloats != 1)
+    columnOffsets.push_back(columns - 1); // the line an unaligned row ends in
+  Value lastRow = index(m - 1);
+  for (int64_t r = 0; r < blocking.rowBlock; ++r) {
+    Value row = b.create<arith::MinSIOp>(loc, offset(i, blocking.rowBlock + r),
+                                         lastRow);
+    for (int64_t c : columnOffsets)
+      b.create<memref::PrefetchOp>(loc, form.c, ValueRange{row, offset(j, c)},
+                                   /*isWrite=*/false, /*localityHint=*/3,
+                                   /*isDataCache=*/true);
+  }
+}
+
+Value MatmulEmitter::index(int64_t v) {
+  return b.create<arith::ConstantIndexOp>(loc, v);
+}
+
+void MatmulEmitter::forLoop(int64_t lb, int64_t ub, int64_t step,
+                            llvm::function_ref<void(Value)> body) {
+  forLoop(index(lb), index(ub), index(step), body);
+}
+
+void MatmulEmitter::forLoop(Value lb, Value ub, Value step,
+                            llvm::function_ref<void(Value)> body) {
+  auto loop = b.create<scf::ForOp>(loc, lb, ub, step);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  body(loop.getInductionVar());
+}
+
+/// An scf.parallel over [0, count): OpenMP workers share its iterations.
+void MatmulEmitter::parallelLoop(int64_t count,
+                                 llvm::function_ref<void(Value)> body) {
+  auto loop =
+      b.create<scf::ParallelOp>(loc, ValueRange{index(0)},
+                                ValueRange{index(count)}, ValueRange{index(1)});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  body(loop.getInductionVars()[0]);
+}
+
+Value MatmulEmitter::offset(Value base, int64_t delta) {
+  if (delta == 0)
+    return base;
+  return b.create<arith::AddIOp>(loc, base, index(delta));
+}
+
+Value MatmulEmitter::tailMask(int64_t lanes) {
+  auto maskType = VectorType::get({width}, b.getI1Type());
+  return b.create<vector::CreateMaskOp>(loc, maskType,
+                                        ValueRange{index(lanes)});
+}
+
+Value MatmulEmitter::load(Value memref, Value row, Value col, Value mask) {
+  if (!mask)
+    return b.create<vector::LoadOp>(loc, vectorType, memref,
+                                    ValueRange{row, col});
+  Value zero = b.create<arith::ConstantOp>(
+      loc, vectorType, DenseElementsAttr::get(vectorType, 0.0f));
+  return b.create<vector::MaskedLoadOp>(loc, vectorType, memref,
+                                        ValueRange{row, col}, mask, zero);
+}
+
+void MatmulEmitter::store(Value value, Value row, Value col, Value mask) {
+  if (!mask)
+    b.create<vector::StoreOp>(loc, value, form.c, ValueRange{row, col});
+  else
+    b.create<vector::MaskedStoreOp>(loc, form.c, ValueRange{row, col}, mask,
+                                    value);
+}
+
+} // namespace kiln::matmul_codegen
+
 namespace {
 
-/// A matrix product `C[i,j] += op(A)[i,k] * op(B)[k,j]` on static f32
-/// memrefs with loops (i, k, j), op a transpose where the operand's map
-/// swaps its dimensions: convert-kiln-to-linalg folds a 2-D kiln.transpose
-/// of an operand into the map, so that no transposed copy is made.
-struct MatmulForm {
-  Value a, b, c;
-  bool transposedA = false, transposedB = false;
-};
+using kiln::matmul_codegen::MatmulBlocking;
+using kiln::matmul_codegen::MatmulEmitter;
+using kiln::matmul_codegen::MatmulForm;
 
 std::optional<MatmulForm> matchMatmul(linalg::GenericOp op) {
   if (!op.hasBufferSemantics() || op.getNumDpsInputs() != 2 ||
@@ -78,12 +475,11 @@ std::optional<MatmulForm> matchMatmul(linalg::GenericOp op) {
     mul = add.getRhs().getDefiningOp<arith::MulFOp>();
     acc = add.getLhs();
   }
-  bool isProduct =
-      mul && acc == body.getArgument(2) &&
-      ((mul.getLhs() == body.getArgument(0) &&
-        mul.getRhs() == body.getArgument(1)) ||
-       (mul.getLhs() == body.getArgument(1) &&
-        mul.getRhs() == body.getArgument(0)));
+  bool isProduct = mul && acc == body.getArgument(2) &&
+                   ((mul.getLhs() == body.getArgument(0) &&
+                     mul.getRhs() == body.getArgument(1)) ||
+                    (mul.getLhs() == body.getArgument(1) &&
+                     mul.getRhs() == body.getArgument(0)));
   if (!isProduct)
     return std::nullopt;
   form.a = op.getDpsInputOperand(0)->get();
@@ -91,531 +487,6 @@ std::optional<MatmulForm> matchMatmul(linalg::GenericOp op) {
   form.c = op.getDpsInitOperand(0)->get();
   return form;
 }
-
-/// The sizes of the blocked loop nest, from the target's vector unit.
-struct MatmulBlocking {
-  int64_t width;        ///< f32 lanes per vector register
-  int64_t vectorsPerTile; ///< NR = vectorsPerTile * width columns of C
-  int64_t rowBlock;     ///< MR rows of C
-  int64_t kBlock;       ///< KC: depth of a packed panel of B
-  int64_t packSlots;    ///< panels packed at once (one per parallel worker)
-  int64_t rowChunk;     ///< MC: rows of a packed block of A^T (multiple of MR)
-
-  int64_t tileColumns() const { return vectorsPerTile * width; }
-
-  /// Whether `form` runs in MC-row chunks of packed A: a transposed A reads
-  /// its rows m floats apart (with m a multiple of 512 those rows share a
-  /// few L1 sets and every read missed, 5x slower than packed); an A of
-  /// several chunks would stream from L3 once per panel of B. With at most
-  /// two panels (a classifier's 10 outputs) A streams at most twice, and
-  /// unpacked its row blocks can run in parallel (see splitsRows).
-  bool packsA(const MatmulForm &form) const {
-    auto cType = form.c.getType().cast<MemRefType>();
-    return form.transposedA || (cType.getDimSize(0) > 2 * rowChunk &&
-                                cType.getDimSize(1) > 2 * tileColumns());
-  }
-};
-
-/// Emits the loop nest for one matmul, BLIS's structure without its outer
-/// L2/L3 blocking (the models' A blocks stay in L2/L3): for each k block,
-/// each column panel of B (KC x NR) is packed into a contiguous buffer that
-/// stays in L1, then every MR-row block of A streams past it with an MR x NR
-/// block of C in registers for the whole k block.
-class MatmulEmitter {
-public:
-  MatmulEmitter(OpBuilder &b, Location loc, const MatmulForm &form,
-                const MatmulBlocking &blocking, Value pack, Value packA,
-                int64_t parallelMinWork, bool contract)
-      : b(b), loc(loc), form(form), blocking(blocking), pack(pack),
-        packA(blocking.packsA(form) ? packA : Value()),
-        width(blocking.width), parallelMinWork(parallelMinWork),
-        fastMath(contract ? arith::FastMathFlags::contract
-                          : arith::FastMathFlags::none) {
-    auto cType = form.c.getType().cast<MemRefType>();
-    auto aType = form.a.getType().cast<MemRefType>();
-    m = cType.getDimSize(0);
-    n = cType.getDimSize(1);
-    k = aType.getDimSize(form.transposedA ? 0 : 1);
-    vectorType = VectorType::get({width}, b.getF32Type());
-  }
-
-  /// Loop order k block, column panel, row block (GotoBLAS's): the packed
-  /// KC x NR panel of B stays in L1 while every row block of A streams past.
-  void emit() {
-    int64_t kBlock = blocking.kBlock;
-    if (k <= kBlock) {
-      kBegin = index(0);
-      kEnd = index(k);
-      kDepth = k;
-      emitRowChunks();
-      return;
-    }
-    kDepth = kBlock;
-    if (!packA && splitsColumns(m, k)) {
-      emitKBlocksPerWorker();
-      return;
-    }
-    forEachKBlock([&] { emitRowChunks(); });
-  }
-
-private:
-  Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
-
-  /// `body` once per KC-deep k block, in k order, with kBegin and kEnd set.
-  void forEachKBlock(llvm::function_ref<void()> body) {
-    int64_t kBlock = blocking.kBlock;
-    forLoop(0, k, kBlock, [&](Value k0) {
-      kBegin = k0;
-      kEnd = b.create<arith::MinSIOp>(
-          loc, b.create<arith::AddIOp>(loc, k0, index(kBlock)), index(k));
-      body();
-    });
-  }
-
-  /// The column split of emitColumns with the k blocks inside each worker:
-  /// worker s runs every k block of its panels s, s + slots, ... in k order,
-  /// so one fork serves the whole product instead of one per k block (A is
-  /// not packed, so nothing is shared between the panels of a k block).
-  void emitKBlocksPerWorker() {
-    int64_t tile = blocking.tileColumns();
-    int64_t panels = n / tile;
-    int64_t slots = std::min(blocking.packSlots, panels);
-    parallelLoop(slots, [&](Value slot) {
-      forEachKBlock([&] {
-        forLoop(slot, index(panels), index(slots), [&](Value panel) {
-          Value j = b.create<arith::MulIOp>(loc, panel, index(tile));
-          emitPanel(index(0), m, j, slot, blocking.vectorsPerTile, 0);
-        });
-      });
-    });
-    if (int64_t rest = n - panels * tile; rest > 0)
-      forEachKBlock([&] {
-        emitPanel(index(0), m, index(panels * tile), index(0), rest / width,
-                  rest % width);
-      });
-  }
-
-  /// Whether the column panels of `rows` rows of C go to the workers: at
-  /// least two panels and parallelMinWork multiply-adds per fork, `depth`
-  /// deep (a k block, or all of k where the workers run the k blocks).
-  bool splitsColumns(int64_t rows, int64_t depth) const {
-    int64_t panels = n / blocking.tileColumns();
-    return std::min(blocking.packSlots, panels) >= 2 && parallelMinWork > 0 &&
-           rows * panels * blocking.tileColumns() * depth >= parallelMinWork;
-  }
-
-  void forLoop(int64_t lb, int64_t ub, int64_t step,
-               llvm::function_ref<void(Value)> body) {
-    forLoop(index(lb), index(ub), index(step), body);
-  }
-  void forLoop(Value lb, Value ub, Value step,
-               llvm::function_ref<void(Value)> body) {
-    auto loop = b.create<scf::ForOp>(loc, lb, ub, step);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    body(loop.getInductionVar());
-  }
-
-  /// An scf.parallel over [0, count): OpenMP workers share its iterations.
-  void parallelLoop(int64_t count, llvm::function_ref<void(Value)> body) {
-    auto loop = b.create<scf::ParallelOp>(loc, ValueRange{index(0)},
-                                          ValueRange{index(count)},
-                                          ValueRange{index(1)});
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    body(loop.getInductionVars()[0]);
-  }
-
-  /// The rows of C for the current k block: all at once, or (see
-  /// MatmulBlocking::packsA) in MC-row chunks whose k block of A is first
-  /// packed into MR-row micro-panels, which stay in L2 across the panels.
-  void emitRowChunks() {
-    if (!packA) {
-      emitColumns(index(0), m);
-      return;
-    }
-    int64_t chunk = blocking.rowChunk;
-    int64_t fullChunks = m / chunk;
-    auto body = [&](Value i0, int64_t rows) {
-      emitPackA(i0, rows);
-      emitColumns(i0, rows);
-    };
-    if (fullChunks == 1)
-      body(index(0), chunk);
-    else if (fullChunks > 1)
-      forLoop(0, fullChunks * chunk, chunk,
-              [&](Value i0) { body(i0, chunk); });
-    if (m % chunk > 0)
-      body(index(fullChunks * chunk), m % chunk);
-  }
-
-  /// Packs rows [i0, i0 + rows) of op(A) for the current k block:
-  /// micro-panel p holds rows i0 + p * MR + r at [p, kk, r].
-  void emitPackA(Value i0, int64_t rows) {
-    int64_t rowBlock = blocking.rowBlock;
-    Value depth = b.create<arith::SubIOp>(loc, kEnd, kBegin);
-    auto packPanel = [&](Value panel, int64_t panelRows) {
-      Value first = b.create<arith::AddIOp>(
-          loc, i0, b.create<arith::MulIOp>(loc, panel, index(rowBlock)));
-      forLoop(index(0), depth, index(1), [&](Value kk) {
-        Value kA = b.create<arith::AddIOp>(loc, kBegin, kk);
-        for (int64_t r = 0; r < panelRows; ++r) {
-          Value row = offset(first, r);
-          Value value = b.create<memref::LoadOp>(
-              loc, form.a,
-              form.transposedA ? ValueRange{kA, row} : ValueRange{row, kA});
-          b.create<memref::StoreOp>(loc, value, packA,
-                                    ValueRange{panel, kk, index(r)});
-        }
-      });
-    };
-    if (rows >= rowBlock)
-      forLoop(0, rows / rowBlock, 1,
-              [&](Value panel) { packPanel(panel, rowBlock); });
-    if (rows % rowBlock > 0)
-      packPanel(index(rows / rowBlock), rows % rowBlock);
-  }
-
-  /// Every column panel of C for the current k block and rows. Threads split the
-  /// panels: worker s packs into its own slot of the buffer and takes panels
-  /// s, s + slots, ...; every element of C is still summed by one thread in
-  /// k order, so the result does not depend on the thread count.
-  void emitColumns(Value i0, int64_t rows) {
-    int64_t tile = blocking.tileColumns();
-    int64_t panels = n / tile;
-    if (splitsRows(rows, panels)) {
-      emitRowBlocksInParallel(i0, rows, panels);
-      return;
-    }
-    int64_t slots = std::min(blocking.packSlots, panels);
-    auto panelBody = [&](Value panel, Value slot) {
-      Value j = b.create<arith::MulIOp>(loc, panel, index(tile));
-      emitPanel(i0, rows, j, slot, blocking.vectorsPerTile, /*tail=*/0);
-    };
-    if (splitsColumns(rows, kDepth)) {
-      parallelLoop(slots, [&](Value slot) {
-        forLoop(slot, index(panels), index(slots),
-                [&](Value panel) { panelBody(panel, slot); });
-      });
-    } else if (panels > 0) {
-      forLoop(0, panels, 1, [&](Value panel) { panelBody(panel, index(0)); });
-    }
-    int64_t rest = n - panels * tile;
-    if (rest > 0)
-      emitPanel(i0, rows, index(panels * tile), index(0), rest / width,
-                rest % width);
-  }
-
-  /// Whether the row blocks, not the column panels, go to the workers: with
-  /// fewer than two full panels (a classifier's 10 outputs, a convolution's
-  /// few channels) the panels cannot feed two threads.
-  bool splitsRows(int64_t rows, int64_t panels) const {
-    return parallelMinWork > 0 && panels < 2 &&
-           rows / blocking.rowBlock >= 2 &&
-           rows * n * kDepth >= parallelMinWork;
-  }
-
-  /// Packs every panel of the k block (at most two, see splitsRows) into its
-  /// own slot of the shared buffer, then runs the full MR-row blocks of rows
-  /// [i0, i0 + rows) in parallel, each against every panel: a worker computes
-  /// whole row blocks in k order, so the result is the serial kernel's.
-  /// Packing once before the fork, not per worker: the panels are KC x NR
-  /// while each worker streams rows / 2 x KC of A past them.
-  void emitRowBlocksInParallel(Value i0, int64_t rows, int64_t panels) {
-    struct Panel {
-      int64_t column, vectors, tail;
-    };
-    SmallVector<Panel> columnPanels;
-    int64_t tile = blocking.tileColumns();
-    for (int64_t panel = 0; panel < panels; ++panel)
-      columnPanels.push_back({panel * tile, blocking.vectorsPerTile, 0});
-    if (int64_t rest = n - panels * tile; rest > 0)
-      columnPanels.push_back({panels * tile, rest / width, rest % width});
-    for (auto [slot, panel] : llvm::enumerate(columnPanels))
-      emitPack(index(panel.column), index(slot), panel.vectors, panel.tail);
-    int64_t rowBlock = blocking.rowBlock;
-    auto tiles = [&](Value block, int64_t tileRows) {
-      Value i = b.create<arith::AddIOp>(
-          loc, i0, b.create<arith::MulIOp>(loc, block, index(rowBlock)));
-      for (auto [slot, panel] : llvm::enumerate(columnPanels))
-        emitTile(i, block, tileRows, index(panel.column), index(slot),
-                 panel.vectors, panel.tail);
-    };
-    parallelLoop(rows / rowBlock, [&](Value block) { tiles(block, rowBlock); });
-    if (rows % rowBlock > 0)
-      tiles(index(rows / rowBlock), rows % rowBlock);
-  }
-
-  /// Packs the columns [j, j + vectors * width + tail) of the current k block
-  /// of op(B) into `slot` of the buffer, row kk at [slot, kk, 0..NR). Lanes
-  /// past the tail are never stored to C; a transposed B zero-fills them.
-  void emitPack(Value j, Value slot, int64_t vectors, int64_t tail) {
-    Value depth = b.create<arith::SubIOp>(loc, kEnd, kBegin);
-    int64_t columns = vectors * width + tail;
-    if (!form.transposedB) {
-      // Row kk of B is contiguous: vector loads (masked at the tail).
-      forLoop(index(0), depth, index(1), [&](Value kk) {
-        Value row = b.create<arith::AddIOp>(loc, kBegin, kk);
-        for (int64_t v = 0; v < vectors + (tail > 0); ++v) {
-          Value mask = v == vectors ? tailMask(tail) : Value();
-          Value value = load(form.b, row, offset(j, v * width), mask);
-          b.create<vector::StoreOp>(loc, value, pack,
-                                    ValueRange{slot, kk, index(v * width)});
-        }
-      });
-      return;
-    }
-    emitTransposedPack(j, slot, columns, depth);
-    if (columns == blocking.tileColumns())
-      return;
-    // Zeros past the last column: those lanes are never stored, but
-    // whatever an earlier panel left there must not be a slow denormal.
-    Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
-    forLoop(columns, blocking.tileColumns(), 1, [&](Value jj) {
-      forLoop(index(0), depth, index(1), [&](Value kk) {
-        b.create<memref::StoreOp>(loc, zero, pack, ValueRange{slot, kk, jj});
-      });
-    });
-  }
-
-  /// The transposed-B case of emitPack: column j of op(B) is row j of the
-  /// stored matrix, contiguous in k. Blocks of width x width load `width`
-  /// k-contiguous floats of `width` stored rows and transpose them in
-  /// registers (an element-by-element copy was most of a 4096-deep forward
-  /// x W^T, one strided load and store per float); the ragged edges (the
-  /// last k block's tail, a panel's last columns) go element by element.
-  void emitTransposedPack(Value j, Value slot, int64_t columns, Value depth) {
-    auto copyElements = [&](int64_t firstColumn, int64_t endColumn,
-                            Value firstK) {
-      forLoop(index(firstColumn), index(endColumn), index(1), [&](Value jj) {
-        Value stored = b.create<arith::AddIOp>(loc, j, jj);
-        forLoop(firstK, depth, index(1), [&](Value kk) {
-          b.create<memref::StoreOp>(loc, loadB(stored, kk), pack,
-                                    ValueRange{slot, kk, jj});
-        });
-      });
-    };
-    int64_t blockColumns = columns / width * width;
-    if (!llvm::isPowerOf2_64(width) || width < 4 || blockColumns == 0) {
-      copyElements(0, columns, index(0));
-      return;
-    }
-    Value blockDepth = b.create<arith::MulIOp>(
-        loc, b.create<arith::DivUIOp>(loc, depth, index(width)), index(width));
-    forLoop(0, blockColumns, width, [&](Value j0) {
-      forLoop(index(0), blockDepth, index(width), [&](Value kk0) {
-        Value k = b.create<arith::AddIOp>(loc, kBegin, kk0);
-        SmallVector<Value> rows;
-        for (int64_t r = 0; r < width; ++r) {
-          Value stored = b.create<arith::AddIOp>(loc, j, offset(j0, r));
-          rows.push_back(b.create<vector::LoadOp>(loc, vectorType, form.b,
-                                                  ValueRange{stored, k}));
-        }
-        for (auto [c, column] : llvm::enumerate(transposeInRegisters(rows)))
-          b.create<vector::StoreOp>(
-              loc, column, pack, ValueRange{slot, offset(kk0, c), j0});
-      });
-    });
-    // The k tail of the blocked columns, then every k of the rest.
-    copyElements(0, blockColumns, blockDepth);
-    if (blockColumns < columns)
-      copyElements(blockColumns, columns, index(0));
-  }
-
-  /// The columns of the square matrix whose rows are `rows` (width lanes, a
-  /// power of two >= 4), through the shuffles of the classic AVX 8 x 8
-  /// transpose, one instruction each: in every 4-lane group, interleave row
-  /// pairs (unpcklps/unpckhps), then pairs of pairs (shufps), which
-  /// transposes the 4 x 4 blocks; then interleave the 4-lane blocks of the
-  /// width / 4 vectors that hold each column (vperm2f128). A plain perfect
-  /// shuffle crosses 128-bit lanes in every round: twice the instructions.
-  SmallVector<Value> transposeInRegisters(ArrayRef<Value> rows) {
-    auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) -> Value {
-      return b.create<vector::ShuffleOp>(loc, x, y, mask);
-    };
-    // `pattern` picks lanes 0-3 of x's and (4-7) of y's group, per group.
-    auto groupMask = [&](std::array<int64_t, 4> pattern) {
-      SmallVector<int64_t> mask;
-      for (int64_t group = 0; group < width; group += 4)
-        for (int64_t lane : pattern)
-          mask.push_back(lane < 4 ? group + lane : width + group + lane - 4);
-      return mask;
-    };
-    SmallVector<int64_t> low = groupMask({0, 4, 1, 5});
-    SmallVector<int64_t> high = groupMask({2, 6, 3, 7});
-    SmallVector<int64_t> lowPairs = groupMask({0, 1, 4, 5});
-    SmallVector<int64_t> highPairs = groupMask({2, 3, 6, 7});
-    SmallVector<Value> pairs, quads;
-    for (int64_t r = 0; r < width; r += 2) {
-      pairs.push_back(shuffle(rows[r], rows[r + 1], low));
-      pairs.push_back(shuffle(rows[r], rows[r + 1], high));
-    }
-    for (int64_t r = 0; r < width; r += 4)
-      for (int64_t pair : {r, r + 1}) {
-        quads.push_back(shuffle(pairs[pair], pairs[pair + 2], lowPairs));
-        quads.push_back(shuffle(pairs[pair], pairs[pair + 2], highPairs));
-      }
-    // quads[4 * i + c], lane group g: rows 4i..4i+3 of column 4g + c.
-    int64_t blocks = width / 4, half = blocks / 2;
-    SmallVector<int64_t> lowBlocks, highBlocks;
-    for (int64_t block = 0; block < half; ++block)
-      for (int64_t side : {int64_t(0), width})
-        for (int64_t lane = 0; lane < 4; ++lane) {
-          lowBlocks.push_back(side + block * 4 + lane);
-          highBlocks.push_back(side + (half + block) * 4 + lane);
-        }
-    SmallVector<Value> columns(width);
-    for (int64_t c = 0; c < 4; ++c) {
-      SmallVector<Value> parts;
-      for (int64_t i = 0; i < blocks; ++i)
-        parts.push_back(quads[4 * i + c]);
-      for (int64_t round = 1; round < blocks; round *= 2) {
-        SmallVector<Value> next;
-        for (int64_t v = 0; v < half; ++v) {
-          next.push_back(shuffle(parts[v], parts[v + half], lowBlocks));
-          next.push_back(shuffle(parts[v], parts[v + half], highBlocks));
-        }
-        parts = std::move(next);
-      }
-      for (int64_t group = 0; group < blocks; ++group)
-        columns[4 * group + c] = parts[group];
-    }
-    return columns;
-  }
-
-  /// op(B)[kBegin + kk, column] of a transposed B.
-  Value loadB(Value column, Value kk) {
-    Value depth = b.create<arith::AddIOp>(loc, kBegin, kk);
-    return b.create<memref::LoadOp>(loc, form.b, ValueRange{column, depth});
-  }
-
-  /// Packs the panel at column j, then every row block of rows
-  /// [i0, i0 + rows) of C against it.
-  void emitPanel(Value i0, int64_t rows, Value j, Value slot, int64_t vectors,
-                 int64_t tail) {
-    // One row block would read the packed panel once: a B stored row by row
-    // is read in place (a 6-channel convolution's product: 1.3x faster).
-    if (form.transposedB || rows > blocking.rowBlock)
-      emitPack(j, slot, vectors, tail);
-    else
-      slot = Value();
-    int64_t rowBlock = blocking.rowBlock;
-    int64_t fullBlocks = rows / rowBlock;
-    auto tile = [&](Value block, int64_t tileRows) {
-      Value i = b.create<arith::AddIOp>(
-          loc, i0, b.create<arith::MulIOp>(loc, block, index(rowBlock)));
-      emitTile(i, block, tileRows, j, slot, vectors, tail);
-    };
-    if (fullBlocks > 0)
-      forLoop(0, fullBlocks, 1, [&](Value block) { tile(block, rowBlock); });
-    // The leftover rows form one shorter block: row by row, each row would
-    // run a single FMA chain per k (latency-bound), which made products
-    // with few rows (6 output channels) 5x slower.
-    if (rows % rowBlock > 0)
-      tile(index(fullBlocks), rows % rowBlock);
-  }
-
-  /// A rows x (vectors * width + tail) block of C at (i, j), its k block of
-  /// op(B) in `slot` of the packed buffer (null: read from B itself) and,
-  /// where A is packed, its rows in micro-panel `block`.
-  void emitTile(Value i, Value block, int64_t rows, Value j, Value slot,
-                int64_t vectors, int64_t tail) {
-    SmallVector<std::pair<Value, Value>> columns; // (column, mask or null)
-    for (int64_t v = 0; v < vectors; ++v)
-      columns.push_back({offset(j, v * width), Value()});
-    if (tail > 0)
-      columns.push_back({offset(j, vectors * width), tailMask(tail)});
-
-    SmallVector<Value> init;
-    for (int64_t r = 0; r < rows; ++r)
-      for (auto [col, mask] : columns)
-        init.push_back(load(form.c, offset(i, r), col, mask));
-    Value depth = b.create<arith::SubIOp>(loc, kEnd, kBegin);
-    auto kLoop = b.create<scf::ForOp>(loc, index(0), depth, index(1), init);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(kLoop.getBody());
-      Value kk = kLoop.getInductionVar();
-      Value kA = b.create<arith::AddIOp>(loc, kBegin, kk);
-      SmallVector<Value> bRows;
-      for (auto [v, column] : llvm::enumerate(columns))
-        bRows.push_back(
-            slot ? b.create<vector::LoadOp>(
-                       loc, vectorType, pack,
-                       ValueRange{slot, kk, index(int64_t(v) * width)})
-                 : load(form.b, kA, column.first, column.second));
-      SmallVector<Value> next;
-      for (int64_t r = 0; r < rows; ++r) {
-        Value row = offset(i, r);
-        Value scalarA =
-            packA ? b.create<memref::LoadOp>(loc, packA,
-                                             ValueRange{block, kk, index(r)})
-                  : b.create<memref::LoadOp>(loc, form.a,
-                                             ValueRange{row, kA});
-        Value broadcastA = b.create<vector::BroadcastOp>(loc, vectorType,
-                                                         scalarA);
-        // A multiply and an add that LLVM may contract into one fma where
-        // the core has the instruction (unless contract=false): vector.fma
-        // would be an fmaf call per lane on cores without it (generic
-        // x86-64, riscv64 without F).
-        for (size_t v = 0; v < columns.size(); ++v) {
-          Value product = b.create<arith::MulFOp>(loc, broadcastA, bRows[v],
-                                                  fastMath);
-          next.push_back(b.create<arith::AddFOp>(
-              loc, product, kLoop.getRegionIterArgs()[r * columns.size() + v],
-              fastMath));
-        }
-      }
-      b.create<scf::YieldOp>(loc, next);
-    }
-    for (int64_t r = 0; r < rows; ++r)
-      for (auto [v, column] : llvm::enumerate(columns))
-        store(kLoop.getResult(r * columns.size() + v), offset(i, r),
-              column.first, column.second);
-  }
-
-  Value offset(Value base, int64_t delta) {
-    if (delta == 0)
-      return base;
-    return b.create<arith::AddIOp>(loc, base, index(delta));
-  }
-
-  Value tailMask(int64_t lanes) {
-    auto maskType = VectorType::get({width}, b.getI1Type());
-    return b.create<vector::CreateMaskOp>(loc, maskType,
-                                          ValueRange{index(lanes)});
-  }
-
-  Value load(Value memref, Value row, Value col, Value mask) {
-    if (!mask)
-      return b.create<vector::LoadOp>(loc, vectorType, memref,
-                                      ValueRange{row, col});
-    Value zero = b.create<arith::ConstantOp>(
-        loc, vectorType, DenseElementsAttr::get(vectorType, 0.0f));
-    return b.create<vector::MaskedLoadOp>(loc, vectorType, memref,
-                                          ValueRange{row, col}, mask, zero);
-  }
-
-  void store(Value value, Value row, Value col, Value mask) {
-    if (!mask)
-      b.create<vector::StoreOp>(loc, value, form.c, ValueRange{row, col});
-    else
-      b.create<vector::MaskedStoreOp>(loc, form.c, ValueRange{row, col}, mask,
-                                      value);
-  }
-
-  OpBuilder &b;
-  Location loc;
-  MatmulForm form;
-  MatmulBlocking blocking;
-  Value pack;  ///< memref<slots x KC x NR xf32>
-  Value packA; ///< memref<MC / MR x KC x MR xf32> where A is transposed
-  int64_t width, parallelMinWork, m = 0, n = 0, k = 0;
-  arith::FastMathFlags fastMath;
-  Value kBegin, kEnd; ///< the current k block
-  int64_t kDepth = 0; ///< its static depth (the last one may be shorter)
-  VectorType vectorType;
-};
 
 struct VectorizeMatmulPass
     : public kiln::impl::KilnVectorizeMatmulBase<VectorizeMatmulPass> {
@@ -625,7 +496,10 @@ struct VectorizeMatmulPass
   /// rows of B and one broadcast of A fill the vector register file (AVX2:
   /// 16 registers, 6 x 16; AVX-512 and NEON: 32 registers, 14 x 32 and
   /// 14 x 8), a KC x NR panel of B fills half of L1 and an MC x KC block of
-  /// A^T a quarter of L2.
+  /// packed A half of L2. Every chunk of MC rows packs all of B's panels
+  /// again (mlp_wide's dW: 4096 rows, from memory, a fifth of the product
+  /// with quarter-L2 chunks); the tiles stream A's micro-panels in order,
+  /// which the hardware prefetcher follows, so A need not stay in L1.
   MatmulBlocking blocking() const {
     MatmulBlocking result;
     result.width = vectorWidth;
@@ -638,8 +512,9 @@ struct VectorizeMatmulPass
     result.kBlock = std::max<int64_t>(8, l1Bytes / 2 / panelRowBytes / 8 * 8);
     result.packSlots = parallelMinWork > 0 ? kParallelPackSlots : 1;
     int64_t blockRowBytes = result.kBlock * int64_t(sizeof(float));
+    result.l2Bytes = l2Bytes;
     result.rowChunk =
-        std::max<int64_t>(1, l2Bytes / 4 / blockRowBytes / result.rowBlock) *
+        std::max<int64_t>(1, l2Bytes / 2 / blockRowBytes / result.rowBlock) *
         result.rowBlock;
     return result;
   }
@@ -659,18 +534,26 @@ struct VectorizeMatmulPass
     // alloca inside the loops) allocated once per call.
     MatmulBlocking sizes = blocking();
     OpBuilder entry = OpBuilder::atBlockBegin(&getOperation().front());
-    auto packType = MemRefType::get(
-        {sizes.packSlots, sizes.kBlock, sizes.tileColumns()},
-        entry.getF32Type());
+    auto packType =
+        MemRefType::get({sizes.packSlots, sizes.kBlock, sizes.tileColumns()},
+                        entry.getF32Type());
     Location loc = getOperation().getLoc();
     Value pack = entry.create<memref::AllocaOp>(loc, packType,
                                                 entry.getI64IntegerAttr(64));
+    // Packed A as large as the function's chunks need, at most MC x KC
+    // (half of L2): a few hundred KiB of stack a model need not pay for.
+    int64_t chunkRows = 0, chunkDepth = 0;
+    for (auto &[op, form] : matmuls)
+      if (sizes.packsA(form)) {
+        chunkRows = std::max(chunkRows, sizes.rowChunkFor(form.rows()));
+        chunkDepth = std::max(chunkDepth, sizes.kBlockFor(form.depth()));
+      }
     Value packA;
-    if (llvm::any_of(matmuls,
-                     [&](auto &m) { return sizes.packsA(m.second); })) {
-      auto packAType = MemRefType::get(
-          {sizes.rowChunk / sizes.rowBlock, sizes.kBlock, sizes.rowBlock},
-          entry.getF32Type());
+    if (chunkRows > 0) {
+      auto packAType =
+          MemRefType::get({int64_t(llvm::divideCeil(chunkRows, sizes.rowBlock)),
+                           chunkDepth, sizes.rowBlock},
+                          entry.getF32Type());
       packA = entry.create<memref::AllocaOp>(loc, packAType,
                                              entry.getI64IntegerAttr(64));
     }

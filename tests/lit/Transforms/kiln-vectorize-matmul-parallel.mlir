@@ -50,12 +50,12 @@
 // CHECK: %{{.*}}:2 = scf.for {{.*}} -> (vector<16xf32>
 // CHECK-NOT: scf.parallel
 // CHECK: return
-// A k deeper than one block (KC = 128 here) keeps the column split with the
-// k blocks inside each worker: one fork for the whole product, each worker
-// running the blocks of its panels in k order.
+// A k deeper than one block (KC = 128 here: three blocks, of 112, 112 and 76)
+// keeps the column split with the k blocks inside each worker: one fork for
+// the whole product, each worker running the blocks of its panels in k order.
 // CHECK-LABEL: func.func @deep
 // CHECK: scf.parallel (%[[SLOT:.*]]) = (%c0{{.*}}) to (%c2{{.*}}) step (%c1{{.*}}) {
-// CHECK: scf.for %[[K0:.*]] = %c0{{.*}} to %c300{{.*}} step %c128{{.*}} {
+// CHECK: scf.for %[[K0:.*]] = %c0{{.*}} to %c300{{.*}} step %c112{{.*}} {
 // CHECK: arith.minsi
 // CHECK: scf.for %{{.*}} = %[[SLOT]] to %c2{{.*}} step %c2{{.*}} {
 // CHECK: vector.store %{{.*}}, %[[PACKD:.*]][%[[SLOT]], %{{.*}}, %{{.*}}]

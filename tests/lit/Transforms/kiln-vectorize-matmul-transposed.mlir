@@ -61,24 +61,27 @@ func.func @b_transposed(%a: memref<7x8xf32>, %bt: memref<20x8xf32>, %c: memref<7
   return
 }
 
-// 130 rows: one full 126-row chunk (a quarter of a 512 KiB L2 holds 126 x
-// 256 floats: 21 micro-panels of 6 rows), then a chunk of 4.
+// 130 rows: one chunk (half of a 512 KiB L2 holds 252 x 256 floats), 21
+// full micro-panels and one of 4 rows; the buffer holds the 22 micro-panels
+// of this 8-deep product, not MC x KC.
 // CHECK-LABEL: func.func @a_transposed
 // CHECK-SAME: (%[[AT:.*]]: memref<8x130xf32>, %[[B:.*]]: memref<8x16xf32>, %[[C:.*]]: memref<130x16xf32>)
 // CHECK: memref.alloca() {alignment = 64 : i64} : memref<1x256x16xf32>
-// CHECK: %[[PACKA:.*]] = memref.alloca() {alignment = 64 : i64} : memref<21x256x6xf32>
+// CHECK: %[[PACKA:.*]] = memref.alloca() {alignment = 64 : i64} : memref<22x8x6xf32>
 // CHECK: scf.for %[[P:.*]] = %{{.*}} to %c21{{.*}} step
 // CHECK: scf.for %[[KK:.*]] = %{{.*}} to %{{.*}} step
 // CHECK: %[[V:.*]] = memref.load %[[AT]][%{{.*}}, %{{.*}}] : memref<8x130xf32>
 // CHECK: memref.store %[[V]], %[[PACKA]][%[[P]], %[[KK]], %c0{{.*}}]
 // CHECK-COUNT-5: memref.store %{{.*}}, %[[PACKA]]
+// The 4-row micro-panel.
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[PACKA]][%c21
 // CHECK: scf.for {{.*}} -> (vector<8xf32>
 // CHECK: %[[S:.*]] = memref.load %[[PACKA]]
 // CHECK: vector.broadcast %[[S]] : f32 to vector<8xf32>
 // CHECK: scf.yield
-// The 4-row chunk: one micro-panel of 4 rows, one 4-row tile.
-// CHECK-COUNT-4: memref.store %{{.*}}, %[[PACKA]]
+// The 4-row tile.
 // CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// CHECK: memref.load %[[PACKA]][%c21
 // CHECK-NOT: linalg.generic
 // CHECK: return
 func.func @a_transposed(%at: memref<8x130xf32>, %b: memref<8x16xf32>, %c: memref<130x16xf32>) {

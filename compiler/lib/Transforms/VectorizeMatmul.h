@@ -1,0 +1,150 @@
+//===- VectorizeMatmul.h - emitter of kiln-vectorize-matmul -----*- C++ -*-===//
+//
+// One emitter writes the blocked loop nest of a matrix product: the loops,
+// register tiles and parallel splits (VectorizeMatmul.cpp) and the copies
+// that pack panels of B and blocks of A into contiguous buffers
+// (VectorizeMatmulPacking.cpp). They share the builder helpers and the
+// current k block.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_TRANSFORMS_VECTORIZEMATMUL_H
+#define KILN_TRANSFORMS_VECTORIZEMATMUL_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+
+#include <optional>
+
+namespace kiln::matmul_codegen {
+
+/// Floats in a 64-byte cache line, the unit of a prefetch.
+constexpr int64_t kLineFloats = 16;
+
+/// A matrix product `C[i,j] += op(A)[i,k] * op(B)[k,j]` on static f32
+/// memrefs with loops (i, k, j), op a transpose where the operand's map
+/// swaps its dimensions: convert-kiln-to-linalg folds a 2-D kiln.transpose
+/// of an operand into the map, so that no transposed copy is made.
+struct MatmulForm {
+  mlir::Value a, b, c;
+  bool transposedA = false, transposedB = false;
+
+  int64_t rows() const;  ///< m
+  int64_t depth() const; ///< k
+};
+
+/// The sizes of the blocked loop nest, from the target's vector unit.
+struct MatmulBlocking {
+  int64_t width;          ///< f32 lanes per vector register
+  int64_t vectorsPerTile; ///< NR = vectorsPerTile * width columns of C
+  int64_t rowBlock;       ///< MR rows of C
+  int64_t kBlock;         ///< KC: depth of a packed panel of B
+  int64_t packSlots;      ///< panels packed at once (one per parallel worker)
+  int64_t rowChunk;       ///< MC: rows of a packed block of A (multiple of MR)
+  int64_t l2Bytes;        ///< the L2 cache of a core
+
+  /// The depth of the k blocks of a k-deep product, and the rows of the
+  /// chunks of packed A of an m-row one (see balancedBlock).
+  int64_t kBlockFor(int64_t k) const;
+  int64_t rowChunkFor(int64_t m) const;
+
+  /// Whether `memref` is larger than L2: the tiles prefetch such a C one
+  /// tile ahead, the packing such a B one panel ahead.
+  bool outgrowsL2(mlir::Value memref) const;
+
+  int64_t tileColumns() const { return vectorsPerTile * width; }
+
+  /// Whether `form` runs in MC-row chunks of packed A: a transposed A reads
+  /// its rows m floats apart (with m a multiple of 512 those rows share a
+  /// few L1 sets and every read missed, 5x slower than packed); an A of
+  /// several chunks would stream from L3 once per panel of B. With at most
+  /// two panels (a classifier's 10 outputs) A streams at most twice, and
+  /// unpacked its row blocks can run in parallel (see splitsRows).
+  bool packsA(const MatmulForm &form) const;
+};
+
+/// Emits the loop nest for one matmul, BLIS's structure without its L3
+/// buffer of packed B (a KC x n block would not fit the stack): for each k
+/// block (k split evenly), for each MC-row chunk of A (packed into MR-row
+/// micro-panels where packsA, held in L2), each column panel of B (KC x NR)
+/// is packed into a contiguous buffer that stays in L1, then every MR-row
+/// block of the chunk streams past it with an MR x NR block of C in
+/// registers for the whole k block. So B's panels are packed once per
+/// chunk; a C or B larger than L2 is prefetched a tile or a panel ahead.
+class MatmulEmitter {
+public:
+  MatmulEmitter(mlir::OpBuilder &b, mlir::Location loc, const MatmulForm &form,
+                const MatmulBlocking &blocking, mlir::Value pack,
+                mlir::Value packA, int64_t parallelMinWork, bool contract);
+
+  /// Loop order k block, column panel, row block (GotoBLAS's): the packed
+  /// KC x NR panel of B stays in L1 while every row block of A streams past.
+  void emit();
+
+private:
+  /// Columns [column, column + vectors * width + tail) of C.
+  struct ColumnPanel {
+    int64_t column, vectors, tail;
+  };
+
+  // Loops and parallel splits (VectorizeMatmul.cpp).
+  void forEachKBlock(llvm::function_ref<void()> body);
+  void emitKBlocksPerWorker();
+  bool splitsColumns(int64_t rows, int64_t depth) const;
+  void emitRowChunks();
+  void emitColumns(mlir::Value i0, int64_t rows);
+  std::optional<ColumnPanel> leftoverColumns() const;
+  void emitLeftoverColumns(mlir::Value i0, int64_t rows);
+  bool splitsRows(int64_t rows, int64_t panels) const;
+  void emitRowBlocksInParallel(mlir::Value i0, int64_t rows, int64_t panels);
+  void forEachRowBlock(
+      mlir::Value i0, int64_t rows, bool parallel,
+      llvm::function_ref<void(mlir::Value i, mlir::Value block, int64_t)> body);
+  mlir::Value panelColumn(mlir::Value panel);
+  void emitPanel(mlir::Value i0, int64_t rows, mlir::Value j, mlir::Value slot,
+                 int64_t vectors, int64_t tail,
+                 mlir::Value nextJ = mlir::Value());
+  void emitTile(mlir::Value i, mlir::Value block, int64_t rows, mlir::Value j,
+                mlir::Value slot, int64_t vectors, int64_t tail);
+  void prefetchNextTile(mlir::Value i, mlir::Value j, int64_t columns);
+
+  // Packing (VectorizeMatmulPacking.cpp).
+  void emitPackA(mlir::Value i0, int64_t rows, bool parallel);
+  void emitPack(mlir::Value j, mlir::Value slot, int64_t vectors, int64_t tail,
+                mlir::Value nextJ = mlir::Value());
+  void prefetchRow(mlir::Value row, mlir::Value j, int64_t columns);
+  void emitTransposedPack(mlir::Value j, mlir::Value slot, int64_t columns,
+                          mlir::Value depth);
+  llvm::SmallVector<mlir::Value>
+  transposeInRegisters(llvm::ArrayRef<mlir::Value> rows);
+  mlir::Value loadB(mlir::Value column, mlir::Value kk);
+
+  // Builder helpers.
+  mlir::Value index(int64_t v);
+  mlir::Value offset(mlir::Value base, int64_t delta);
+  void forLoop(int64_t lb, int64_t ub, int64_t step,
+               llvm::function_ref<void(mlir::Value)> body);
+  void forLoop(mlir::Value lb, mlir::Value ub, mlir::Value step,
+               llvm::function_ref<void(mlir::Value)> body);
+  void parallelLoop(int64_t count, llvm::function_ref<void(mlir::Value)> body);
+  mlir::Value tailMask(int64_t lanes);
+  mlir::Value load(mlir::Value memref, mlir::Value row, mlir::Value col,
+                   mlir::Value mask);
+  void store(mlir::Value value, mlir::Value row, mlir::Value col,
+             mlir::Value mask);
+
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  MatmulForm form;
+  MatmulBlocking blocking;
+  mlir::Value pack;  ///< memref<slots x KC x NR xf32>
+  mlir::Value packA; ///< memref<MC / MR x KC x MR xf32> where A is packed
+  int64_t width, parallelMinWork, m = 0, n = 0, k = 0;
+  mlir::arith::FastMathFlags fastMath;
+  mlir::Value kBegin, kEnd; ///< the current k block
+  int64_t kDepth = 0;       ///< its static depth (the last one may be shorter)
+  mlir::VectorType vectorType;
+};
+
+} // namespace kiln::matmul_codegen
+
+#endif // KILN_TRANSFORMS_VECTORIZEMATMUL_H
