@@ -7,11 +7,15 @@
 
 #include "kiln/Target/LLVMTarget.h"
 
+#include "kiln/Dialect/Kiln/Transforms/Passes.h"
 #include "kiln/Target/TargetSelection.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/Triple.h"
+#include "llvm/Analysis/LoopInfo.h"
+#include "llvm/IR/Dominators.h"
+#include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/PassTimingInfo.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -75,7 +79,8 @@ TimingScope nestedScope(TimingScope *timing, StringRef name) {
 }
 
 /// Above this many instructions (before optimization) a module gets no
-/// partial or runtime unrolling and no post-RA scheduling: lenet's has 16k,
+/// partial or runtime unrolling, no post-RA scheduling and no full
+/// unrolling of the loops around its matrix products: lenet's has 16k,
 /// mlp's 8.6k, logreg's 2.2k.
 constexpr unsigned kBigModuleInstructions = 4000;
 
@@ -110,21 +115,113 @@ void disableUnlessDefault(llvm::StringRef name, bool keepDefault) {
 /// (mlp, lenet, convnet). A small program (logreg), where loop overhead
 /// shows, keeps both, and so does every device model, all small. Full
 /// unrolling of loops with a small constant trip count stays.
-void chooseSizeDependentOptions(const llvm::Module &module) {
-  unsigned instructions = 0;
-  for (const llvm::Function &fn : module)
-    instructions += fn.getInstructionCount();
-  bool small = instructions <= kBigModuleInstructions;
+void chooseSizeDependentOptions(bool small) {
   for (llvm::StringRef name :
        {"unroll-allow-partial", "unroll-runtime", "post-RA-scheduler"})
     disableUnlessDefault(name, small);
+}
+
+/// Marks `loop` llvm.loop.unroll.disable, keeping its other properties.
+void keepRolled(llvm::Loop &loop) {
+  llvm::LLVMContext &context = loop.getHeader()->getContext();
+  llvm::SmallVector<llvm::Metadata *> operands{nullptr}; // the loop's own id
+  if (llvm::MDNode *existing = loop.getLoopID())
+    llvm::append_range(operands, llvm::drop_begin(existing->operands()));
+  operands.push_back(llvm::MDNode::get(
+      context, llvm::MDString::get(context, "llvm.loop.unroll.disable")));
+  llvm::MDNode *id = llvm::MDNode::getDistinct(context, operands);
+  id->replaceOperandWith(0, id);
+  loop.setLoopID(id);
+}
+
+/// Whether `inst` computes on floating-point values, rather than moving
+/// them (loads, stores, masked loads and stores, shuffles, selects).
+/// Calls returning floats compute (llvm.fmuladd, llvm.maxnum, libm).
+bool computesOnFloats(const llvm::Instruction &inst) {
+  if (llvm::isa<llvm::FCmpInst>(inst))
+    return true;
+  if (const auto *call = llvm::dyn_cast<llvm::CallBase>(&inst)) {
+    switch (call->getIntrinsicID()) {
+    case llvm::Intrinsic::masked_load:
+    case llvm::Intrinsic::masked_gather:
+      return false;
+    default:
+      return call->getType()->isFPOrFPVectorTy();
+    }
+  }
+  return (llvm::isa<llvm::BinaryOperator>(inst) ||
+          llvm::isa<llvm::UnaryOperator>(inst)) &&
+         inst.getType()->isFPOrFPVectorTy();
+}
+
+bool callsMatrixProduct(const llvm::Loop &loop) {
+  for (const llvm::BasicBlock *block : loop.blocks())
+    for (const llvm::Instruction &inst : *block)
+      if (const auto *call = llvm::dyn_cast<llvm::CallBase>(&inst))
+        if (const llvm::Function *callee = call->getCalledFunction())
+          if (callee->hasFnAttribute(kiln::kMatrixProductAttr))
+            return true;
+  return false;
+}
+
+bool onlyMovesFloats(const llvm::Loop &loop) {
+  return llvm::none_of(loop.blocks(), [](const llvm::BasicBlock *block) {
+    return llvm::any_of(*block, computesOnFloats);
+  });
+}
+
+/// Marks `loop` and the loops in it that keepLoopsAroundProductsRolled
+/// keeps rolled. A loop around a product call is marked from the outermost
+/// one down, each loop once.
+void chooseRolledLoops(llvm::Loop &loop, bool inProduct) {
+  if (!inProduct && callsMatrixProduct(loop)) {
+    for (llvm::Loop *inner : loop.getLoopsInPreorder())
+      keepRolled(*inner);
+    return;
+  }
+  if (inProduct && onlyMovesFloats(loop))
+    keepRolled(loop);
+  for (llvm::Loop *inner : loop.getSubLoops())
+    chooseRolledLoops(*inner, inProduct);
+}
+
+/// Keeps two kinds of loops of a big module from being fully unrolled, as
+/// LLVM otherwise does with every small constant trip count:
+/// - in a matrix product's function (kMatrixProductAttr), the loops that
+///   only move floats: the packing of a panel into its buffer. The product's
+///   register-tile loops, which compute, still unroll.
+/// - elsewhere, a loop that calls a product and every loop in it: a
+///   convolution's chunk loop, whose im2col gathers and output copies are
+///   nests 5 to 7 deep.
+/// Unrolling them made the most of LLVM's time on these modules (scalar
+/// evolution in IndVarSimplify, on the unrolled bodies in deep nests, then
+/// instruction selection and LSR on the copies) for steps no faster: lenet
+/// and convnet's chunk lanes and mlp_wide's packing run as fast rolled.
+/// Other loops outside the products still unroll: rolling all of them made
+/// lenet's step 25% slower (its elementwise and pooling loops).
+void keepLoopsAroundProductsRolled(llvm::Module &module) {
+  for (llvm::Function &function : module) {
+    if (function.isDeclaration())
+      continue;
+    bool inProduct = function.hasFnAttribute(kiln::kMatrixProductAttr);
+    llvm::DominatorTree dominators(function);
+    llvm::LoopInfo loops(dominators);
+    for (llvm::Loop *loop : loops)
+      chooseRolledLoops(*loop, inProduct);
+  }
 }
 
 /// LLVM's default pipeline for `optLevel`, as MLIR's
 /// makeOptimizingTransformer builds it, with per-pass timers when asked.
 void optimize(llvm::Module &module, llvm::TargetMachine &machine,
               unsigned optLevel, bool timePasses) {
-  chooseSizeDependentOptions(module);
+  unsigned instructions = 0;
+  for (const llvm::Function &fn : module)
+    instructions += fn.getInstructionCount();
+  bool small = instructions <= kBigModuleInstructions;
+  chooseSizeDependentOptions(small);
+  if (!small)
+    keepLoopsAroundProductsRolled(module);
   llvm::LoopAnalysisManager loops;
   llvm::FunctionAnalysisManager functions;
   llvm::CGSCCAnalysisManager sccs;

@@ -117,10 +117,13 @@ struct OutlineMatmulsPass
     fn.setPrivate();
     // Internal: no symbol in the object, so two models' objects link
     // together. noinline: LLVM would otherwise inline a function with one
-    // call site straight back.
+    // call site straight back. kMatrixProductAttr: which loops LLVM
+    // unrolls depends on it (LLVMTarget.cpp).
     fn->setAttr("llvm.linkage", LLVM::LinkageAttr::get(
                                     b.getContext(), LLVM::Linkage::Internal));
-    fn->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
+    fn->setAttr("passthrough",
+                b.getArrayAttr({b.getStringAttr("noinline"),
+                                b.getStringAttr(kiln::kMatrixProductAttr)}));
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToStart(entry);
     IRMapping arguments;

@@ -50,7 +50,7 @@
 // CHECK-NOT: llvm.call @free
 // CHECK-NOT: func.func
 // CHECK: llvm.func internal @kiln_matmul_8x16x4(%{{.*}}: !llvm.ptr<f32>, %{{.*}}: !llvm.ptr<f32>, %{{.*}}: !llvm.ptr<f32>)
-// CHECK-SAME: passthrough = ["noinline"]
+// CHECK-SAME: passthrough = ["noinline", "kiln-matrix-product"]
 // CHECK-NOT: llvm.intr.fma
 // CHECK: llvm.fadd {{.*}} {fastmathFlags = #llvm.fastmath<contract>}
 module {

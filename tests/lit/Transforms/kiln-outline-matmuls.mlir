@@ -7,7 +7,8 @@
 // RUN: kiln-opt %s -kiln-outline-matmuls | FileCheck %s
 // Then kiln-vectorize-matmul and the rest of the CPU lowering compile the
 // outlined form once, as an internal, noinline function called with three
-// bare pointers.
+// bare pointers, marked kiln-matrix-product (LLVM unrolls the products'
+// packing loops and the loops around their calls differently).
 // RUN: kiln-opt %s -kiln-outline-matmuls -kiln-lower-to-llvm='vector-width=8' | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVM
 
 #A = affine_map<(i, k, j) -> (i, k)>
@@ -98,7 +99,7 @@ func.func @max_plus(%x: memref<12x8xf32>, %w: memref<8x32xf32>,
 }
 
 // CHECK: func.func private @kiln_matmul_12x8x32(%[[A:.*]]: memref<12x8xf32>, %[[B:.*]]: memref<8x32xf32>, %[[C:.*]]: memref<12x32xf32>)
-// CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]}
+// CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline", "kiln-matrix-product"]}
 // CHECK-NEXT: linalg.generic {{.*}} ins(%[[A]], %[[B]] : memref<12x8xf32>, memref<8x32xf32>) outs(%[[C]] : memref<12x32xf32>)
 // CHECK: arith.mulf
 // CHECK: arith.addf
@@ -113,4 +114,4 @@ func.func @max_plus(%x: memref<12x8xf32>, %w: memref<8x32xf32>,
 // LLVM-NEXT: call void @kiln_matmul_12x32x8_tb(ptr %2, ptr %1, ptr %3)
 // LLVM: define internal void @kiln_matmul_12x8x32(ptr %0, ptr %1, ptr %2) #[[NOINLINE:[0-9]+]]
 // LLVM: fmul contract <8 x float>
-// LLVM: attributes #[[NOINLINE]] = { noinline }
+// LLVM: attributes #[[NOINLINE]] = { noinline "kiln-matrix-product" }

@@ -23,6 +23,12 @@ namespace kiln {
 /// "<unknown>" when it has none. Names the model's line in diagnostics and
 /// reports.
 std::string sourceOf(mlir::Location loc);
+
+/// The LLVM function attribute kiln-outline-matmuls gives each product's
+/// function (an MLIR passthrough, copied by LLVM onto the OpenMP functions
+/// outlined from it): LLVMTarget.cpp tells the products' loops from the
+/// rest by it to choose which ones LLVM may fully unroll.
+inline constexpr llvm::StringLiteral kMatrixProductAttr = "kiln-matrix-product";
 } // namespace kiln
 
 #endif // KILN_DIALECT_KILN_TRANSFORMS_PASSES_H
