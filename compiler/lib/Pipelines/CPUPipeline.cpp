@@ -137,6 +137,10 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createKilnVectorizeGathers(gathers));
   }
   pm.addNestedPass<func::FuncOp>(createKilnTileTransposes());
+  // Elementwise ops over NCHW images loop over rows of 28, 14 or 5:
+  // merged contiguous loops give long rows of whole vectors.
+  if (options.vectorWidth > 1)
+    pm.addNestedPass<func::FuncOp>(createKilnCollapseElementwiseDims());
   // Single-iteration loops are promoted first: MLIR 16's super-vectorizer
   // finds no loop-carried dependence in them and widens a reduction's store
   // to a 0-d memref into an invalid vector.transfer_write (a [1, N] or

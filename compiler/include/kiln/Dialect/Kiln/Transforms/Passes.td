@@ -317,6 +317,36 @@ def KilnInferTransferBounds : Pass<"kiln-infer-transfer-bounds", "mlir::func::Fu
   let dependentDialects = ["mlir::vector::VectorDialect"];
 }
 
+def KilnCollapseElementwiseDims : Pass<"kiln-collapse-elementwise-dims", "mlir::func::FuncOp"> {
+  let summary = "Merges contiguous loops of elementwise generics on memrefs";
+  let description = [{
+    The affine super-vectorizer widens the innermost loop only: an
+    elementwise op over NCHW images steps along rows of 28, 14 or 5
+    elements, and every row ends in a masked (ragged) vector. This pass
+    merges consecutive loops of an all-parallel linalg.generic on memrefs
+    whose every operand either reads them as consecutive, contiguous
+    dimensions in loop order or does not read them at all (a broadcast
+    bias), viewing those operands through memref.collapse_shape: a ReLU
+    over [64, 32, 28, 28] becomes one over [64, 25088], in whole vectors.
+    The first loop is never merged: kiln-mark-parallel-loops splits it
+    across threads, and the vectorizer would drop the mark of a loop it
+    widens. Bodies that read linalg.index are left alone (their indices
+    would change). Each element is computed by the same body: values are
+    unchanged.
+
+    Before:
+      linalg.generic {indexing_maps = [(n, c, h, w) -> (n, c, h, w),
+                                       (n, c, h, w) -> (c, 0, 0), ...]}
+          ins(%x, %bias : memref<64x32x28x28xf32>, memref<32x1x1xf32>) ...
+    After:
+      %xc = memref.collapse_shape %x [[0], [1], [2, 3]]
+      linalg.generic {indexing_maps = [(n, c, hw) -> (n, c, hw),
+                                       (n, c, hw) -> (c, 0, 0), ...]}
+          ins(%xc, %bias : memref<64x32x784xf32>, memref<32x1x1xf32>) ...
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def KilnTileTransposes : Pass<"kiln-tile-transposes", "mlir::func::FuncOp"> {
   let summary = "Tiles 2-D transposes on memrefs for cache locality";
   let description = [{
