@@ -148,12 +148,34 @@ Value roundToTF32(OpBuilder &b, Location loc, Value x) {
   return b.create<arith::SelectOp>(loc, special, bits, rounded);
 }
 
+/// Lane g * 4 + t (g = lane / 4, t = lane % 4) of warp `warp`: the first
+/// row and column of its warp's 16x32 slice of the block's C tile, and g, t.
+struct MmaLane {
+  Value warpRow, warpCol, g, t;
+};
+
+MmaLane mmaLaneOf(OpBuilder &b, Location loc, Value thread) {
+  auto c = [&](int64_t v) {
+    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
+  };
+  Value warp = b.create<arith::DivUIOp>(loc, thread, c(kWarpSize));
+  Value lane = b.create<arith::RemUIOp>(loc, thread, c(kWarpSize));
+  MmaLane result;
+  result.g = b.create<arith::DivUIOp>(loc, lane, c(4));
+  result.t = b.create<arith::RemUIOp>(loc, lane, c(4));
+  result.warpRow = b.create<arith::MulIOp>(
+      loc, b.create<arith::DivUIOp>(loc, warp, c(kWarpsN)), c(kMmaM));
+  result.warpCol = b.create<arith::MulIOp>(
+      loc, b.create<arith::RemUIOp>(loc, warp, c(kWarpsN)), c(kWarpTileN));
+  return result;
+}
+
 /// One staged k-tile on tensor cores: per k-step of 8, this lane loads its
 /// A fragment (rows g, g + 8; columns t, t + 4 of the warp's 16x8 slice of
 /// A) and, for each of the warp's 4 mma tiles, its B fragment (rows t,
 /// t + 4; column g) and accumulates with one mma.sync.m16n8k8. The
-/// fragment layouts are PTX's for .row.col .tf32 (g = lane / 4,
-/// t = lane % 4); the tiles are staged as [k][m] and [k][n].
+/// fragment layouts are PTX's for .row.col .tf32; the tiles are staged as
+/// [k][m] and [k][n].
 void emitTensorCoreSteps(OpBuilder &b, Location loc, Value thread,
                          Value aTile, Value bTile, Value cTile) {
   auto c = [&](int64_t v) {
@@ -162,19 +184,10 @@ void emitTensorCoreSteps(OpBuilder &b, Location loc, Value thread,
   auto add = [&](Value x, int64_t y) {
     return b.create<arith::AddIOp>(loc, x, c(y)).getResult();
   };
-  Value warp = b.create<arith::DivUIOp>(loc, thread, c(kWarpSize));
-  Value lane = b.create<arith::RemUIOp>(loc, thread, c(kWarpSize));
-  Value g = b.create<arith::DivUIOp>(loc, lane, c(4));
-  Value t = b.create<arith::RemUIOp>(loc, lane, c(4));
-  Value aRow = b.create<arith::AddIOp>(
-      loc, b.create<arith::MulIOp>(
-               loc, b.create<arith::DivUIOp>(loc, warp, c(kWarpsN)), c(kMmaM)),
-      g);
-  Value bCol = b.create<arith::AddIOp>(
-      loc, b.create<arith::MulIOp>(
-               loc, b.create<arith::RemUIOp>(loc, warp, c(kWarpsN)),
-               c(kWarpTileN)),
-      g);
+  MmaLane lane = mmaLaneOf(b, loc, thread);
+  Value t = lane.t;
+  Value aRow = b.create<arith::AddIOp>(loc, lane.warpRow, lane.g);
+  Value bCol = b.create<arith::AddIOp>(loc, lane.warpCol, lane.g);
   auto fragment = [&](Value tile, Value k, Value outer) {
     return roundToTF32(
         b, loc, b.create<memref::LoadOp>(loc, tile, ValueRange{k, outer}));
@@ -283,14 +296,9 @@ KernelBuilder::buildTiledMatmul(linalg::LinalgOp op) {
     Value tileCol = b.create<arith::RemUIOp>(loc, block, c(tilesN));
     Value threadRow, threadCol;
     if (tensorCores) {
-      Value warp = b.create<arith::DivUIOp>(loc, thread, c(kWarpSize));
-      Value lane = b.create<arith::RemUIOp>(loc, thread, c(kWarpSize));
-      Value warpRow = b.create<arith::DivUIOp>(loc, warp, c(kWarpsN));
-      Value warpCol = b.create<arith::RemUIOp>(loc, warp, c(kWarpsN));
-      threadRow = add(mul(warpRow, kMmaM),
-                      b.create<arith::DivUIOp>(loc, lane, c(4)).getResult());
-      threadCol = add(mul(warpCol, kWarpTileN),
-                      mul(b.create<arith::RemUIOp>(loc, lane, c(4)), 2));
+      MmaLane lane = mmaLaneOf(b, loc, thread);
+      threadRow = add(lane.warpRow, lane.g);
+      threadCol = add(lane.warpCol, mul(lane.t, 2));
     } else {
       threadRow = b.create<arith::DivUIOp>(loc, thread, c(kThreadsN));
       threadCol = b.create<arith::RemUIOp>(loc, thread, c(kThreadsN));
