@@ -172,17 +172,23 @@ function(kiln_add_cuda_model name flags variant)
   target_link_libraries(${name}_model_cuda${suffix} PUBLIC kiln::runtime)
 endfunction()
 
+# The trainer \p exe: \p main linked with the CPU model and the NVPTX
+# model library \p cuda_library. Copied to GPU machines by
+# scripts/gpu-check.sh: no libstdc++ needed there.
+function(kiln_add_cuda_trainer exe main name cuda_library)
+  add_executable(${exe} ${main})
+  target_compile_definitions(${exe} PRIVATE KILN_WITH_CUDA)
+  target_link_libraries(${exe} PRIVATE ${name}_model ${cuda_library} kiln::runtime)
+  target_link_options(${exe} PRIVATE -static-libstdc++ -static-libgcc)
+endfunction()
+
 function(kiln_add_trainer name)
   cmake_parse_arguments(ARG "" "VARIANT" "" ${ARGN})
   # One main for every trainer; KILN_WITH_CUDA adds the GPU build.
   set(main ${CMAKE_CURRENT_BINARY_DIR}/${name}/${name}_train_main.cpp)
   if(ARG_VARIANT)
-    set(variant ${name}-train-cuda-${ARG_VARIANT})
-    add_executable(${variant} ${main})
-    target_compile_definitions(${variant} PRIVATE KILN_WITH_CUDA)
-    target_link_libraries(${variant} PRIVATE ${name}_model
-                          ${name}_model_cuda_${ARG_VARIANT} kiln::runtime)
-    target_link_options(${variant} PRIVATE -static-libstdc++ -static-libgcc)
+    kiln_add_cuda_trainer(${name}-train-cuda-${ARG_VARIANT} ${main} ${name}
+                          ${name}_model_cuda_${ARG_VARIANT})
     return()
   endif()
   file(WRITE ${main}.in
@@ -200,12 +206,7 @@ function(kiln_add_trainer name)
   add_executable(${name}-train ${main})
   target_link_libraries(${name}-train PRIVATE ${name}_model kiln::runtime)
   if(TARGET ${name}_model_cuda)
-    add_executable(${name}-train-cuda ${main})
-    target_compile_definitions(${name}-train-cuda PRIVATE KILN_WITH_CUDA)
-    target_link_libraries(${name}-train-cuda PRIVATE ${name}_model ${name}_model_cuda
-                          kiln::runtime)
-    # Copied to GPU machines by scripts/gpu-check.sh: no libstdc++ needed there.
-    target_link_options(${name}-train-cuda PRIVATE -static-libstdc++ -static-libgcc)
+    kiln_add_cuda_trainer(${name}-train-cuda ${main} ${name} ${name}_model_cuda)
   endif()
 endfunction()
 
