@@ -135,6 +135,12 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
     gathers.vectorWidth = options.vectorWidth;
     gathers.parallelMinWork = options.parallel ? kLoopParallelMinWork : 0;
     pm.addNestedPass<func::FuncOp>(createKilnVectorizeGathers(gathers));
+    // Max poolings whose windows tile the input (every 2x2 / stride 2):
+    // their stride-KW reads defeat the super-vectorizer.
+    KilnVectorizePoolingOptions pooling;
+    pooling.vectorWidth = options.vectorWidth;
+    pooling.parallelMinWork = gathers.parallelMinWork;
+    pm.addNestedPass<func::FuncOp>(createKilnVectorizePooling(pooling));
   }
   pm.addNestedPass<func::FuncOp>(createKilnTileTransposes());
   // Elementwise ops over NCHW images loop over rows of 28, 14 or 5:

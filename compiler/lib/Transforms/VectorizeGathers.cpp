@@ -13,6 +13,8 @@
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
+#include "VectorRows.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -31,6 +33,7 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+namespace vector_rows = kiln::vector_rows;
 
 namespace {
 
@@ -138,31 +141,15 @@ void emitVectorGather(linalg::GenericOp op, memref::LoadOp load,
   ArrayRef<int64_t> shape = out.getType().cast<MemRefType>().getShape();
   Type elementType = load.getType();
   Block &body = op.getRegion().front();
-  auto index = [&](int64_t v) {
-    return b.create<arith::ConstantIndexOp>(loc, v).getResult();
-  };
 
   // Every element is written once: the outermost loop may be split across
-  // threads when the copy is big enough to pay for the fork, and only once
-  // per step: inside a loop (a convolution's chunks of images) it would
-  // wake the team once per iteration, which costs more than it saves.
-  bool parallel = parallelMinWork > 0 && shape.size() > 1 && shape[0] > 1 &&
-                  ShapedType::getNumElements(shape) >= parallelMinWork &&
-                  !op->getParentOfType<scf::ForOp>();
-  SmallVector<Value> ivs;
-  for (int64_t extent : shape.drop_back()) {
-    if (parallel && ivs.empty()) {
-      auto loop = b.create<scf::ParallelOp>(loc, ValueRange{index(0)},
-                                            ValueRange{index(extent)},
-                                            ValueRange{index(1)});
-      b.setInsertionPointToStart(loop.getBody());
-      ivs.push_back(loop.getInductionVars()[0]);
-      continue;
-    }
-    auto loop = b.create<scf::ForOp>(loc, index(0), index(extent), index(1));
-    b.setInsertionPointToStart(loop.getBody());
-    ivs.push_back(loop.getInductionVar());
-  }
+  // threads.
+  bool parallel = shape.size() > 1 &&
+                  vector_rows::worthAFork(op, shape[0],
+                                          ShapedType::getNumElements(shape),
+                                          parallelMinWork);
+  SmallVector<Value> ivs =
+      vector_rows::buildOuterLoops(b, loc, shape.drop_back(), parallel);
   // One vector copy of `lanes` elements starting at column `start`.
   auto copy = [&](Value start, int64_t lanes) {
     IRMapping map;
@@ -186,15 +173,7 @@ void emitVectorGather(linalg::GenericOp op, memref::LoadOp load,
       b.create<vector::StoreOp>(loc, row, out, to);
     }
   };
-  int64_t columns = shape.back(), full = columns / width * width;
-  if (full > 0) {
-    auto loop = b.create<scf::ForOp>(loc, index(0), index(full), index(width));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    copy(loop.getInductionVar(), width);
-  }
-  if (columns > full)
-    copy(index(full), columns - full);
+  vector_rows::forEachVectorBlock(b, loc, shape.back(), width, copy);
   op.erase();
 }
 

@@ -528,6 +528,29 @@ TEST(NNCompiled, MaxPoolTiesGoToTheFirstMaximum) {
                                    {x, seqW(p.y())}, 0.0);
 }
 
+TEST(NNCompiled, TiledMaxPoolVectorCodeMatchesTheInterpreter) {
+  // Windows that tile the input run as vector code (kiln-vectorize-pooling,
+  // 16 output columns a block here): a full block and a ragged end (21 =
+  // 16 + 5 columns), a short block alone (3 and 7 columns), 3x3 windows
+  // (KW = 3: the gradient's scatter stays scalar), 2x1 and 1x2 windows.
+  // Values -1, 0, 1 (and runs of zeros): ties in every window of four,
+  // all-equal windows too; the gradient must go to each window's first
+  // maximum, bit for bit.
+  for (const Pool &p : {Pool{{2, 3, 4, 42}, 2, 2, 2, 2},
+                        Pool{{1, 2, 6, 6}, 2, 2, 2, 2},
+                        Pool{{1, 2, 2, 14}, 2, 2, 2, 2},
+                        Pool{{1, 2, 9, 9}, 3, 3, 3, 3},
+                        Pool{{1, 3, 4, 6}, 2, 1, 2, 1},
+                        Pool{{1, 3, 4, 6}, 1, 2, 1, 2}}) {
+    SCOPED_TRACE(p.attrs());
+    Buffer x{p.x, {}};
+    for (int64_t i = 0; i < x.numElements(); ++i)
+      x.data.push_back(i % 13 < 4 ? 0.0 : static_cast<double>((i * 7) % 3) - 1);
+    expectCompiledMatchesInterpreter(poolWithGradIR(p, "f32"),
+                                     {x, seqW(p.y())}, 0.0);
+  }
+}
+
 TEST(NNCompiled, RsqrtAndIncrement) {
   expectCompiledMatchesInterpreter(R"mlir(
 func.func @f(%x: tensor<37xf32>, %c: tensor<i64>, %d: tensor<3xi32>) -> (tensor<37xf32>, tensor<i64>, tensor<3xi32>) {

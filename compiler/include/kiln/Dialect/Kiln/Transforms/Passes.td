@@ -262,6 +262,34 @@ def KilnParallelizeMarkedLoops
   let dependentDialects = ["mlir::AffineDialect"];
 }
 
+def KilnVectorizePooling : Pass<"kiln-vectorize-pooling", "mlir::func::FuncOp"> {
+  let summary = "Vector code for max poolings whose windows tile the input";
+  let description = [{
+    Runs on memrefs. The generics of a max pooling whose windows tile its
+    input (KilnToLinalgPool.cpp) read or write a [N, C, OH, KH, OW, KW] view
+    whose rows (OW, KW) are contiguous: window reductions (loops (n, c, i, j
+    | p, q), the forward max and the gradient's first argmax) and window
+    spreads (loops (n, c, i, p, j, q) reading at (n, c, i, j), the
+    gradient's scatter, KW = 2). Both become scf loops over (n, c, i[, p])
+    around blocks of `vector-width` output columns (one shorter block for a
+    ragged end): each window row is one contiguous vector load split into
+    its KW columns by vector.shuffle, or, for a spread, the body's values
+    for q = 0 and 1 interleaved into one row by vector.shuffle. The body
+    (arith ops and linalg.index of p and q only) is applied lane-wise in
+    the generic's own order, so every element gets the scalar loops' bits.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "unsigned", "8",
+           "output columns per vector block; below 2 the pass does nothing">,
+    Option<"parallelMinWork", "parallel-min-work", "int64_t", "0",
+           "0: serial loops only; else a pooling whose output has at least "
+           "this many elements runs its outermost loop as an scf.parallel "
+           "(elements are independent: the thread count changes no value)">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+                           "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
 def KilnVectorizeGathers : Pass<"kiln-vectorize-gathers", "mlir::func::FuncOp"> {
   let summary = "Vector row copies for gathers that read consecutive elements";
   let description = [{
