@@ -275,6 +275,21 @@ func.func @f(%a: tensor<300x263xf32>, %b: tensor<300x45xf32>) -> tensor<263x45xf
           {{-1.0, 1.0}, {-1.0, 1.0}});
 }
 
+TEST_F(CompiledVsInterpreter, MatmulSharedPanelsOfB) {
+  // Taller than two chunks of packed A (width 16: MC 504), so each k block
+  // of B (k = 140: 80 and 60 deep) is packed once into the arena's shared
+  // panels, which the three chunks of 350, 350 and 330 rows read: two full
+  // 32-column panels and 6 more columns, as stored and transposed.
+  checkOp(R"mlir(
+func.func @f(%a: tensor<1030x140xf32>, %b: tensor<140x70xf32>, %w: tensor<70x140xf32>) -> (tensor<1030x70xf32>, tensor<1030x70xf32>) {
+  %0 = kiln.matmul %a, %b : tensor<1030x140xf32>, tensor<140x70xf32> -> tensor<1030x70xf32>
+  %wt = kiln.transpose %w, [1, 0] : tensor<70x140xf32> -> tensor<140x70xf32>
+  %1 = kiln.matmul %a, %wt : tensor<1030x140xf32>, tensor<140x70xf32> -> tensor<1030x70xf32>
+  return %0, %1 : tensor<1030x70xf32>, tensor<1030x70xf32>
+})mlir",
+          {{-1.0, 1.0}, {-1.0, 1.0}, {-1.0, 1.0}});
+}
+
 TEST_F(CompiledVsInterpreter, MatmulTransposedBDeep) {
   // x W^T deeper than a k block: the packed panels of W's rows are
   // transposed in registers in width x width blocks, the k tail of the short
