@@ -276,18 +276,18 @@ func.func @f(%a: tensor<300x263xf32>, %b: tensor<300x45xf32>) -> tensor<263x45xf
 }
 
 TEST_F(CompiledVsInterpreter, MatmulSharedPanelsOfB) {
-  // Taller than two chunks of packed A (width 16: MC 504), so each k block
-  // of B (k = 140: 80 and 60 deep) is packed once into the arena's shared
-  // panels, which the three chunks of 350, 350 and 330 rows read: two full
-  // 32-column panels and 6 more columns, as stored and transposed.
+  // dW = dy^T x with two chunks of packed A (width 16: MC 504, chunks of
+  // 266 and 254 rows) and a B larger than L2 (540 KB): each k block of B
+  // (k = 260: 96, 96 and 68 deep) is packed once into the arena's shared
+  // panels, which both chunks read: 16 full 32-column panels and 8 more
+  // columns.
   checkOp(R"mlir(
-func.func @f(%a: tensor<1030x140xf32>, %b: tensor<140x70xf32>, %w: tensor<70x140xf32>) -> (tensor<1030x70xf32>, tensor<1030x70xf32>) {
-  %0 = kiln.matmul %a, %b : tensor<1030x140xf32>, tensor<140x70xf32> -> tensor<1030x70xf32>
-  %wt = kiln.transpose %w, [1, 0] : tensor<70x140xf32> -> tensor<140x70xf32>
-  %1 = kiln.matmul %a, %wt : tensor<1030x140xf32>, tensor<140x70xf32> -> tensor<1030x70xf32>
-  return %0, %1 : tensor<1030x70xf32>, tensor<1030x70xf32>
+func.func @f(%a: tensor<260x520xf32>, %b: tensor<260x520xf32>) -> tensor<520x520xf32> {
+  %at = kiln.transpose %a, [1, 0] : tensor<260x520xf32> -> tensor<520x260xf32>
+  %0 = kiln.matmul %at, %b : tensor<520x260xf32>, tensor<260x520xf32> -> tensor<520x520xf32>
+  return %0 : tensor<520x520xf32>
 })mlir",
-          {{-1.0, 1.0}, {-1.0, 1.0}, {-1.0, 1.0}});
+          {{-1.0, 1.0}, {-1.0, 1.0}});
 }
 
 TEST_F(CompiledVsInterpreter, MatmulTransposedBDeep) {

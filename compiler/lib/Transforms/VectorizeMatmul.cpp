@@ -74,7 +74,8 @@ bool MatmulBlocking::packsA(const MatmulForm &form) const {
 MemRefType MatmulBlocking::sharedPanelsType(const MatmulForm &form) const {
   auto cType = form.c.getType().cast<MemRefType>();
   int64_t m = cType.getDimSize(0), n = cType.getDimSize(1);
-  if (!packsA(form) || rowChunkFor(m) >= m || n < 2 * tileColumns())
+  if (!packsA(form) || rowChunkFor(m) >= m || n < 2 * tileColumns() ||
+      !outgrowsL2(form.b))
     return nullptr;
   int64_t panels = llvm::divideCeil(n, tileColumns());
   int64_t depth = kBlockFor(form.depth());

@@ -77,8 +77,11 @@ struct MatmulBlocking {
   /// memref<panels x KC x NR x f32>, the k block of every panel of op(B)
   /// (the leftover columns' panel last), where `form` packs B once per k
   /// block instead of once per MC-row chunk of A: where A is packed in at
-  /// least two chunks. Null where it does not, or where the block would be
-  /// larger than kMaxSharedPanelsBytes.
+  /// least two chunks and B is larger than L2 (each chunk's copy read it
+  /// from memory, KC rows in as many pages; one in L2 is copied again
+  /// cheaply, and the arena need not grow for it: the MLP's dW1, 128 x 784).
+  /// Null elsewhere, or where the block would be larger than
+  /// kMaxSharedPanelsBytes.
   mlir::MemRefType sharedPanelsType(const MatmulForm &form) const;
 };
 

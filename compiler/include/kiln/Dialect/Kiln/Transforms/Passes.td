@@ -175,8 +175,9 @@ def KilnReserveMatmulPacking : Pass<"kiln-reserve-matmul-packing", "mlir::func::
     buffer is a `memref.alloc` that the static memory plan places in the
     arena's scratch (live only during its product; the arena size and the
     memory report count it). For each matrix product at the top level of a
-    function whose A kiln-vectorize-matmul packs in at least two chunks
-    (same options, same blocking: MatmulBlocking::sharedPanelsType), the
+    function whose A kiln-vectorize-matmul packs in at least two chunks and
+    whose B is larger than L2 (same options, same blocking:
+    MatmulBlocking::sharedPanelsType; a B in L2 is packed again cheaply), the
     buffer becomes a third input of the generic with the map
     (i, k, j) -> (0, 0, 0), read by no iteration: the body ignores it, a
     scalar lowering of the generic is unchanged, and kiln-outline-matmuls
