@@ -145,7 +145,13 @@ def main():
             f.write(kernel_ir(*shape, args.copy_transposes))
         # The matmul pass at the host's width first; kiln-lower-to-llvm then
         # lowers the rest as kilnc does (its own matmul pass finds nothing).
+        # The shared packed B that kilnc's memory plan puts in the arena is
+        # a malloc here, reused from call to call as the arena would be
+        # (see the environment of the run below).
         llvm_ir = run([kiln_opt, source,
+                       "-kiln-reserve-matmul-packing="
+                       f"vector-width={args.vector_width}",
+                       "-buffer-deallocation",
                        f"-kiln-vectorize-matmul=vector-width={args.vector_width}",
                        "-kiln-lower-to-llvm"])
         ll = os.path.join(work, f"{name}.ll")
@@ -170,7 +176,11 @@ def main():
     with open("/proc/loadavg") as f:
         print("load average before:", " ".join(f.read().split()[:3]))
     sys.stdout.flush()
-    subprocess.run([exe, args.seconds], check=True)
+    # glibc serves the packed B from its heap, not from a fresh mmap (page
+    # faults on every call) that a trimmed heap would need.
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(1 << 30),
+               MALLOC_TRIM_THRESHOLD_=str(1 << 30))
+    subprocess.run([exe, args.seconds], check=True, env=env)
     with open("/proc/loadavg") as f:
         print("load average after:", " ".join(f.read().split()[:3]))
 

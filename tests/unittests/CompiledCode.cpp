@@ -39,7 +39,11 @@ bool CompiledCode::build(ModuleOp source, std::string &error,
   });
   PassManager front(ctx);
   buildKilnDifferentiatePipeline(front);
-  buildKilnBufferizePipeline(front, bufferize);
+  // As kilnc: arena room for the products that the lowering's matmul pass
+  // packs B once per k block.
+  BufferizePipelineOptions planned = bufferize;
+  planned.matmulVectorWidth = options.vectorWidth;
+  buildKilnBufferizePipeline(front, planned);
   if (failed(front.run(*module_))) {
     error = "differentiate/bufferize failed:\n" + diagnostics;
     return false;

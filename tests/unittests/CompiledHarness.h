@@ -147,9 +147,17 @@ protected:
     }
 
     compiled = source->clone();
+    // KILN_TEST_GPU_KERNELS=1: the NVPTX backend's kernels, run as host
+    // loops (the ctest compiled_vs_interpreter_through_gpu_kernels).
+    const char *gpuKernels = std::getenv("KILN_TEST_GPU_KERNELS");
+    bool throughGPUKernels = gpuKernels && std::string(gpuKernels) == "1";
     PassManager front(&context);
     kiln::buildKilnDifferentiatePipeline(front);
-    kiln::buildKilnBufferizePipeline(front);
+    // As kilnc for the host: arena room for B packed once per k block.
+    kiln::BufferizePipelineOptions bufferize;
+    if (!throughGPUKernels)
+      bufferize.matmulVectorWidth = kiln::CPUPipelineOptions().vectorWidth;
+    kiln::buildKilnBufferizePipeline(front, bufferize);
     if (failed(front.run(*compiled))) {
       ADD_FAILURE() << "differentiate/bufferize failed:\n" << diagnostics;
       return false;
@@ -161,10 +169,7 @@ protected:
     }
     abi = *extracted;
     PassManager back(&context);
-    // KILN_TEST_GPU_KERNELS=1: the NVPTX backend's kernels, run as host
-    // loops (the ctest compiled_vs_interpreter_through_gpu_kernels).
-    const char *gpuKernels = std::getenv("KILN_TEST_GPU_KERNELS");
-    if (gpuKernels && std::string(gpuKernels) == "1") {
+    if (throughGPUKernels) {
       back.addNestedPass<func::FuncOp>(kiln::createKilnMapToGPU());
       back.addNestedPass<func::FuncOp>(kiln::createKilnEmulateGPULaunches());
     }

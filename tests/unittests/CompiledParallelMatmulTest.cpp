@@ -130,4 +130,20 @@ func.func @f(%a: tensor<301x517xf32>, %b: tensor<301x450xf32>) -> tensor<517x450
   kiln::test::expectBitEqual(outputs[0], fusedBits ? fusedSums : plainSums, "k-order sums");
 }
 
+TEST(CompiledParallelMatmul, SharedPanelsOfBAcrossChunksOfA) {
+  // 1030 rows of A in three chunks of packed A (width 16: MC 504, chunks of
+  // 350, 350, 330) and a B larger than L2 (540 KB): each k block of B
+  // (k = 300: three of 112, 112, 76) is packed once into the arena's shared
+  // panels, the workers splitting the 14 full 32-column panels, the 2
+  // leftover columns in the last slot; as stored (x W) and transposed
+  // (x W^T, panels transposed in registers).
+  expectThreadsGiveSerialBits(R"mlir(
+func.func @f(%a: tensor<1030x300xf32>, %b: tensor<300x450xf32>, %w: tensor<450x300xf32>) -> (tensor<1030x450xf32>, tensor<1030x450xf32>) {
+  %0 = kiln.matmul %a, %b : tensor<1030x300xf32>, tensor<300x450xf32> -> tensor<1030x450xf32>
+  %wt = kiln.transpose %w, [1, 0] : tensor<450x300xf32> -> tensor<300x450xf32>
+  %1 = kiln.matmul %a, %wt : tensor<1030x300xf32>, tensor<300x450xf32> -> tensor<1030x450xf32>
+  return %0, %1 : tensor<1030x450xf32>, tensor<1030x450xf32>
+})mlir");
+}
+
 } // namespace

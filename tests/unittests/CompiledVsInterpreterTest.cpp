@@ -275,6 +275,21 @@ func.func @f(%a: tensor<300x263xf32>, %b: tensor<300x45xf32>) -> tensor<263x45xf
           {{-1.0, 1.0}, {-1.0, 1.0}});
 }
 
+TEST_F(CompiledVsInterpreter, MatmulSharedPanelsOfB) {
+  // dW = dy^T x with two chunks of packed A (width 16: MC 504, chunks of
+  // 266 and 254 rows) and a B larger than L2 (540 KB): each k block of B
+  // (k = 260: 96, 96 and 68 deep) is packed once into the arena's shared
+  // panels, which both chunks read: 16 full 32-column panels and 8 more
+  // columns.
+  checkOp(R"mlir(
+func.func @f(%a: tensor<260x520xf32>, %b: tensor<260x520xf32>) -> tensor<520x520xf32> {
+  %at = kiln.transpose %a, [1, 0] : tensor<260x520xf32> -> tensor<520x260xf32>
+  %0 = kiln.matmul %at, %b : tensor<520x260xf32>, tensor<260x520xf32> -> tensor<520x520xf32>
+  return %0 : tensor<520x520xf32>
+})mlir",
+          {{-1.0, 1.0}, {-1.0, 1.0}});
+}
+
 TEST_F(CompiledVsInterpreter, MatmulTransposedBDeep) {
   // x W^T deeper than a k block: the packed panels of W's rows are
   // transposed in registers in width x width blocks, the k tail of the short

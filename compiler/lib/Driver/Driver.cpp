@@ -300,13 +300,16 @@ LogicalResult bufferize(ModuleOp module, unsigned pointerBits,
   kiln::BufferizePipelineOptions bufferize;
   bufferize.pointerBits = pointerBits;
   bufferize.recordMemoryPlan = recordMemoryPlan;
-  if (isNVPTXTarget(options.target))
+  if (isNVPTXTarget(options.target)) {
     bufferize.useGPUKernelLayout();
-  else if (options.parallel.value_or(options.target.triple.empty()) &&
-           !options.deterministic)
+  } else {
+    bufferize.matmulVectorWidth = vectorWidthFor(options.target);
     // Not with --deterministic: lanes sum a weight gradient's chunks in
     // another order than the serial loop of the device targets.
-    bufferize.chunkLanes = kHostChunkLanes;
+    if (options.parallel.value_or(options.target.triple.empty()) &&
+        !options.deterministic)
+      bufferize.chunkLanes = kHostChunkLanes;
+  }
   return runPipeline(
       module,
       [&](OpPassManager &pm) {

@@ -107,6 +107,9 @@ void kiln::buildKilnBufferizePipeline(OpPassManager &pm,
   KilnParallelizeChunkLoopsOptions chunkLoops;
   chunkLoops.lanes = options.chunkLanes;
   pm.addNestedPass<func::FuncOp>(createKilnParallelizeChunkLoops(chunkLoops));
+  KilnReserveMatmulPackingOptions packing;
+  packing.vectorWidth = options.matmulVectorWidth;
+  pm.addNestedPass<func::FuncOp>(createKilnReserveMatmulPacking(packing));
   KilnStaticMemoryPlanOptions plan;
   plan.pointerBits = options.pointerBits;
   plan.recordPlan = options.recordMemoryPlan;
@@ -208,7 +211,9 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
 void kiln::buildKilnCPUPipeline(OpPassManager &pm,
                                 const CPUPipelineOptions &options) {
   buildKilnDifferentiatePipeline(pm);
-  buildKilnBufferizePipeline(pm);
+  BufferizePipelineOptions bufferize;
+  bufferize.matmulVectorWidth = options.vectorWidth;
+  buildKilnBufferizePipeline(pm, bufferize);
   buildKilnLowerToLLVMPipeline(pm, options);
 }
 
@@ -264,6 +269,12 @@ struct BufferizePipelineCommandLine
       llvm::cl::desc("lanes of a convolution's chunk loop on threads (0: "
                      "serial)"),
       llvm::cl::init(0)};
+  Option<unsigned> matmulVectorWidth{
+      *this, "matmul-vector-width",
+      llvm::cl::desc("kiln-vectorize-matmul's vector width after this "
+                     "pipeline: arena room for B packed once per k block (0: "
+                     "none)"),
+      llvm::cl::init(0)};
 
   kiln::BufferizePipelineOptions typed() const {
     kiln::BufferizePipelineOptions options;
@@ -271,6 +282,7 @@ struct BufferizePipelineCommandLine
     options.recordMemoryPlan = recordMemoryPlan;
     options.transposedMatmulOperands = transposedMatmulOperands;
     options.chunkLanes = chunkLanes;
+    options.matmulVectorWidth = matmulVectorWidth;
     return options;
   }
 };

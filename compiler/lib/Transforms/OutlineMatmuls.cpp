@@ -32,7 +32,9 @@ namespace {
 /// question: the outlined function holds the same generic, so whatever it
 /// decides there it would have decided in place.
 bool hasMatmulLoops(linalg::GenericOp op) {
-  if (!op.hasBufferSemantics() || op.getNumDpsInputs() != 2 ||
+  // A third input: the packed B that kiln-reserve-matmul-packing adds.
+  if (!op.hasBufferSemantics() ||
+      (op.getNumDpsInputs() != 2 && op.getNumDpsInputs() != 3) ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
     return false;
   auto iterators = op.getIteratorTypesArray();
@@ -50,19 +52,20 @@ bool hasMatmulLoops(linalg::GenericOp op) {
 /// "kiln_matmul_<M>x<K>x<N>" with "_ta"/"_tb" for a transposed operand (its
 /// map swaps its dimensions), read from the shapes of A and C.
 std::string nameFor(linalg::GenericOp op) {
-  auto shape = [&](unsigned operand) {
-    return op->getOperand(operand).getType().cast<MemRefType>().getShape();
+  auto shapeOf = [](OpOperand *operand) {
+    return operand->get().getType().cast<MemRefType>().getShape();
   };
+  ArrayRef<int64_t> aShape = shapeOf(op.getDpsInputOperand(0));
+  ArrayRef<int64_t> cShape = shapeOf(op.getDpsInitOperand(0));
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   MLIRContext *ctx = op.getContext();
   AffineExpr i, k, j;
   bindDims(ctx, i, k, j);
   bool transposedA = maps[0] == AffineMap::get(3, 0, {k, i}, ctx);
   bool transposedB = maps[1] == AffineMap::get(3, 0, {j, k}, ctx);
-  int64_t depth = shape(0)[transposedA ? 0 : 1];
-  std::string name = "kiln_matmul_" + std::to_string(shape(2)[0]) + "x" +
-                     std::to_string(depth) + "x" +
-                     std::to_string(shape(2)[1]);
+  int64_t depth = aShape[transposedA ? 0 : 1];
+  std::string name = "kiln_matmul_" + std::to_string(cShape[0]) + "x" +
+                     std::to_string(depth) + "x" + std::to_string(cShape[1]);
   if (transposedA)
     name += "_ta";
   if (transposedB)

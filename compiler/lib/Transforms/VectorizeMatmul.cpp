@@ -28,6 +28,9 @@ using namespace mlir;
 
 namespace kiln::matmul_codegen {
 
+/// Workers of a parallel matmul, each packing into its own panel buffer.
+constexpr int64_t kParallelPackSlots = 8;
+
 /// The size of the blocks that split `size` into as few blocks of at most
 /// `limit` as possible, all of one size rounded up to a multiple of `unit`
 /// (at most `limit`, itself a multiple), the last one shorter. Blocks of
@@ -68,11 +71,55 @@ bool MatmulBlocking::packsA(const MatmulForm &form) const {
                               cType.getDimSize(1) > 2 * tileColumns());
 }
 
+MemRefType MatmulBlocking::sharedPanelsType(const MatmulForm &form) const {
+  auto cType = form.c.getType().cast<MemRefType>();
+  int64_t m = cType.getDimSize(0), n = cType.getDimSize(1);
+  if (!packsA(form) || rowChunkFor(m) >= m || n < 2 * tileColumns() ||
+      !outgrowsL2(form.b))
+    return nullptr;
+  int64_t panels = llvm::divideCeil(n, tileColumns());
+  int64_t depth = kBlockFor(form.depth());
+  if (panels * depth * tileColumns() * int64_t(sizeof(float)) >
+      kMaxSharedPanelsBytes)
+    return nullptr;
+  return MemRefType::get({panels, depth, tileColumns()},
+                         Float32Type::get(cType.getContext()));
+}
+
+/// Register tile and k block for this target: MR x NR accumulators, NR / w
+/// rows of B and one broadcast of A fill the vector register file (AVX2:
+/// 16 registers, 6 x 16; AVX-512 and NEON: 32 registers, 14 x 32 and
+/// 14 x 8), a KC x NR panel of B fills half of L1 and an MC x KC block of
+/// packed A half of L2. The tiles stream A's micro-panels in order, which
+/// the hardware prefetcher follows, so A need not stay in L1.
+MatmulBlocking MatmulBlocking::forTarget(int64_t width, int64_t registers,
+                                         int64_t l1Bytes, int64_t l2Bytes,
+                                         bool parallel) {
+  MatmulBlocking result;
+  result.width = width;
+  result.vectorsPerTile = 2;
+  if (registers <= 0)
+    registers = width == 8 ? 16 : 32;
+  result.rowBlock = std::max<int64_t>(
+      1, (registers - result.vectorsPerTile - 1) / result.vectorsPerTile);
+  int64_t panelRowBytes = result.tileColumns() * int64_t(sizeof(float));
+  result.kBlock = std::max<int64_t>(8, l1Bytes / 2 / panelRowBytes / 8 * 8);
+  result.packSlots = parallel ? kParallelPackSlots : 1;
+  int64_t blockRowBytes = result.kBlock * int64_t(sizeof(float));
+  result.l2Bytes = l2Bytes;
+  result.rowChunk =
+      std::max<int64_t>(1, l2Bytes / 2 / blockRowBytes / result.rowBlock) *
+      result.rowBlock;
+  return result;
+}
+
 MatmulEmitter::MatmulEmitter(OpBuilder &b, Location loc, const MatmulForm &form,
                              const MatmulBlocking &blocking, Value pack,
                              Value packA, int64_t parallelMinWork,
                              bool contract)
     : b(b), loc(loc), form(form), blocking(blocking), pack(pack),
+      sharedPanels(form.packedB &&
+                   form.packedB.getType() == blocking.sharedPanelsType(form)),
       packA(blocking.packsA(form) ? packA : Value()), width(blocking.width),
       parallelMinWork(parallelMinWork),
       fastMath(contract ? arith::FastMathFlags::contract
@@ -81,6 +128,8 @@ MatmulEmitter::MatmulEmitter(OpBuilder &b, Location loc, const MatmulForm &form,
   n = form.c.getType().cast<MemRefType>().getDimSize(1);
   k = form.depth();
   vectorType = VectorType::get({width}, b.getF32Type());
+  if (sharedPanels)
+    this->pack = form.packedB;
 }
 
 void MatmulEmitter::emit() {
@@ -148,6 +197,8 @@ void MatmulEmitter::emitRowChunks() {
     emitColumns(index(0), m);
     return;
   }
+  if (sharedPanels)
+    emitSharedPanels();
   int64_t chunk = blocking.rowChunkFor(m);
   int64_t fullChunks = m / chunk;
   auto body = [&](Value i0, int64_t rows) {
@@ -164,6 +215,29 @@ void MatmulEmitter::emitRowChunks() {
     body(index(fullChunks * chunk), m % chunk);
 }
 
+/// Packs every panel of op(B)'s current k block into its slot of the shared
+/// buffer, the workers splitting the panels (their chunks' tiles wait for
+/// all of them anyway). Packed once per chunk of A instead, B took a fifth
+/// of mlp_wide's 1024-row products, a tenth of them repeated copies.
+void MatmulEmitter::emitSharedPanels() {
+  int64_t panels = n / blocking.tileColumns();
+  auto packPanel = [&](Value panel) {
+    emitPack(panelColumn(panel), panel, blocking.vectorsPerTile, /*tail=*/0);
+  };
+  if (splitsColumns(m, kDepth))
+    parallelLoop(panels, packPanel);
+  else
+    forLoop(0, panels, 1, packPanel);
+  if (std::optional<ColumnPanel> rest = leftoverColumns())
+    emitPack(index(rest->column), index(panels), rest->vectors, rest->tail);
+}
+
+/// The slot of the packed buffer that holds full panel `panel`: its own
+/// with shared panels, else the worker's.
+Value MatmulEmitter::panelSlot(Value panel, Value workerSlot) {
+  return sharedPanels ? panel : workerSlot;
+}
+
 /// Every column panel of C for the current k block and rows. Threads split
 /// the panels: worker s packs into its own slot of the buffer and takes
 /// panels s, s + slots, ...; every element of C is still summed by one
@@ -177,7 +251,8 @@ void MatmulEmitter::emitColumns(Value i0, int64_t rows) {
   }
   int64_t slots = std::min(blocking.packSlots, panels);
   auto panelBody = [&](Value panel, Value slot, int64_t step) {
-    emitPanel(i0, rows, panelColumn(panel), slot, blocking.vectorsPerTile,
+    emitPanel(i0, rows, panelColumn(panel), panelSlot(panel, slot),
+              blocking.vectorsPerTile,
               /*tail=*/0, panelColumn(offset(panel, step)));
   };
   if (splitsColumns(rows, kDepth)) {
@@ -205,8 +280,9 @@ MatmulEmitter::leftoverColumns() const {
 /// The leftover columns' panel of rows [i0, i0 + rows), packed in slot 0.
 void MatmulEmitter::emitLeftoverColumns(Value i0, int64_t rows) {
   if (std::optional<ColumnPanel> rest = leftoverColumns())
-    emitPanel(i0, rows, index(rest->column), index(0), rest->vectors,
-              rest->tail);
+    emitPanel(i0, rows, index(rest->column),
+              panelSlot(index(n / blocking.tileColumns()), index(0)),
+              rest->vectors, rest->tail);
 }
 
 /// Whether the row blocks, not the column panels, go to the workers: with
@@ -277,10 +353,13 @@ void MatmulEmitter::emitPanel(Value i0, int64_t rows, Value j, Value slot,
                               int64_t vectors, int64_t tail, Value nextJ) {
   // One row block would read the packed panel once: a B stored row by row
   // is read in place (a 6-channel convolution's product: 1.3x faster).
-  if (form.transposedB || rows > blocking.rowBlock)
-    emitPack(j, slot, vectors, tail, nextJ);
-  else
-    slot = Value();
+  // Shared panels are packed already.
+  if (!sharedPanels) {
+    if (form.transposedB || rows > blocking.rowBlock)
+      emitPack(j, slot, vectors, tail, nextJ);
+    else
+      slot = Value();
+  }
   forEachRowBlock(i0, rows, /*parallel=*/false,
                   [&](Value i, Value block, int64_t tileRows) {
                     emitTile(i, block, tileRows, j, slot, vectors, tail);
@@ -427,16 +506,14 @@ void MatmulEmitter::store(Value value, Value row, Value col, Value mask) {
                                     value);
 }
 
-} // namespace kiln::matmul_codegen
-
-namespace {
-
-using kiln::matmul_codegen::MatmulBlocking;
-using kiln::matmul_codegen::MatmulEmitter;
-using kiln::matmul_codegen::MatmulForm;
+AffineMap packedBMap(int64_t rank, MLIRContext *ctx) {
+  return AffineMap::get(
+      3, 0, SmallVector<AffineExpr>(rank, getAffineConstantExpr(0, ctx)), ctx);
+}
 
 std::optional<MatmulForm> matchMatmul(linalg::GenericOp op) {
-  if (!op.hasBufferSemantics() || op.getNumDpsInputs() != 2 ||
+  int64_t inputs = op.getNumDpsInputs();
+  if (!op.hasBufferSemantics() || (inputs != 2 && inputs != 3) ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
     return std::nullopt;
   auto iterators = op.getIteratorTypesArray();
@@ -454,9 +531,16 @@ std::optional<MatmulForm> matchMatmul(linalg::GenericOp op) {
   MatmulForm form;
   form.transposedA = maps[0] == map(k, i);
   form.transposedB = maps[1] == map(j, k);
+  AffineMap cMap = maps.back();
   if ((maps[0] != map(i, k) && !form.transposedA) ||
-      (maps[1] != map(k, j) && !form.transposedB) || maps[2] != map(i, j))
+      (maps[1] != map(k, j) && !form.transposedB) || cMap != map(i, j))
     return std::nullopt;
+  if (inputs == 3) {
+    form.packedB = op.getDpsInputOperand(2)->get();
+    auto type = form.packedB.getType().dyn_cast<MemRefType>();
+    if (!type || maps[2] != packedBMap(type.getRank(), ctx))
+      return std::nullopt;
+  }
   for (Value operand : op->getOperands()) {
     auto type = operand.getType().dyn_cast<MemRefType>();
     if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
@@ -475,7 +559,7 @@ std::optional<MatmulForm> matchMatmul(linalg::GenericOp op) {
     mul = add.getRhs().getDefiningOp<arith::MulFOp>();
     acc = add.getLhs();
   }
-  bool isProduct = mul && acc == body.getArgument(2) &&
+  bool isProduct = mul && acc == body.getArgument(inputs) &&
                    ((mul.getLhs() == body.getArgument(0) &&
                      mul.getRhs() == body.getArgument(1)) ||
                     (mul.getLhs() == body.getArgument(1) &&
@@ -488,35 +572,25 @@ std::optional<MatmulForm> matchMatmul(linalg::GenericOp op) {
   return form;
 }
 
+} // namespace kiln::matmul_codegen
+
+namespace {
+
+using kiln::matmul_codegen::matchMatmul;
+using kiln::matmul_codegen::MatmulBlocking;
+using kiln::matmul_codegen::MatmulEmitter;
+using kiln::matmul_codegen::MatmulForm;
+
 struct VectorizeMatmulPass
     : public kiln::impl::KilnVectorizeMatmulBase<VectorizeMatmulPass> {
   using KilnVectorizeMatmulBase::KilnVectorizeMatmulBase;
 
-  /// Register tile and k block for this target: MR x NR accumulators, NR / w
-  /// rows of B and one broadcast of A fill the vector register file (AVX2:
-  /// 16 registers, 6 x 16; AVX-512 and NEON: 32 registers, 14 x 32 and
-  /// 14 x 8), a KC x NR panel of B fills half of L1 and an MC x KC block of
-  /// packed A half of L2. Every chunk of MC rows packs all of B's panels
-  /// again (mlp_wide's dW: 4096 rows, from memory, a fifth of the product
-  /// with quarter-L2 chunks); the tiles stream A's micro-panels in order,
-  /// which the hardware prefetcher follows, so A need not stay in L1.
+  /// Every chunk of MC rows packs all of B's panels again unless the
+  /// product has its packedB (mlp_wide's dW: 4096 rows, from memory, a
+  /// fifth of the product with quarter-L2 chunks).
   MatmulBlocking blocking() const {
-    MatmulBlocking result;
-    result.width = vectorWidth;
-    result.vectorsPerTile = 2;
-    int64_t registers =
-        vectorRegisters > 0 ? vectorRegisters : (vectorWidth == 8 ? 16 : 32);
-    result.rowBlock = std::max<int64_t>(
-        1, (registers - result.vectorsPerTile - 1) / result.vectorsPerTile);
-    int64_t panelRowBytes = result.tileColumns() * int64_t(sizeof(float));
-    result.kBlock = std::max<int64_t>(8, l1Bytes / 2 / panelRowBytes / 8 * 8);
-    result.packSlots = parallelMinWork > 0 ? kParallelPackSlots : 1;
-    int64_t blockRowBytes = result.kBlock * int64_t(sizeof(float));
-    result.l2Bytes = l2Bytes;
-    result.rowChunk =
-        std::max<int64_t>(1, l2Bytes / 2 / blockRowBytes / result.rowBlock) *
-        result.rowBlock;
-    return result;
+    return MatmulBlocking::forTarget(vectorWidth, vectorRegisters, l1Bytes,
+                                     l2Bytes, parallelMinWork > 0);
   }
 
   void runOnOperation() override {
@@ -568,8 +642,5 @@ struct VectorizeMatmulPass
       op.erase();
     }
   }
-
-  /// Workers of a parallel matmul, each packing into its own panel buffer.
-  static constexpr int64_t kParallelPackSlots = 8;
 };
 } // namespace

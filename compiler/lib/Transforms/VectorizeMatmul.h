@@ -11,6 +11,7 @@
 #define KILN_TRANSFORMS_VECTORIZEMATMUL_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 
 #include <optional>
@@ -24,8 +25,13 @@ constexpr int64_t kLineFloats = 16;
 /// memrefs with loops (i, k, j), op a transpose where the operand's map
 /// swaps its dimensions: convert-kiln-to-linalg folds a 2-D kiln.transpose
 /// of an operand into the map, so that no transposed copy is made.
+///
+/// A third input, read by no iteration (map to zeros), is `packedB`: the
+/// arena's room for a k block of every panel of op(B) (see
+/// MatmulBlocking::sharedPanelsType), added by kiln-reserve-matmul-packing.
 struct MatmulForm {
   mlir::Value a, b, c;
+  mlir::Value packedB;
   bool transposedA = false, transposedB = false;
 
   int64_t rows() const;  ///< m
@@ -53,6 +59,13 @@ struct MatmulBlocking {
 
   int64_t tileColumns() const { return vectorsPerTile * width; }
 
+  /// The blocking for a target's vector unit and caches (0 registers: 16
+  /// for width 8, AVX2; else 32); one slot of packed B per worker where
+  /// `parallel`.
+  static MatmulBlocking forTarget(int64_t width, int64_t registers,
+                                  int64_t l1Bytes, int64_t l2Bytes,
+                                  bool parallel);
+
   /// Whether `form` runs in MC-row chunks of packed A: a transposed A reads
   /// its rows m floats apart (with m a multiple of 512 those rows share a
   /// few L1 sets and every read missed, 5x slower than packed); an A of
@@ -60,16 +73,40 @@ struct MatmulBlocking {
   /// two panels (a classifier's 10 outputs) A streams at most twice, and
   /// unpacked its row blocks can run in parallel (see splitsRows).
   bool packsA(const MatmulForm &form) const;
+
+  /// memref<panels x KC x NR x f32>, the k block of every panel of op(B)
+  /// (the leftover columns' panel last), where `form` packs B once per k
+  /// block instead of once per MC-row chunk of A: where A is packed in at
+  /// least two chunks and B is larger than L2 (each chunk's copy read it
+  /// from memory, KC rows in as many pages; one in L2 is copied again
+  /// cheaply, and the arena need not grow for it: the MLP's dW1, 128 x 784).
+  /// Null elsewhere, or where the block would be larger than
+  /// kMaxSharedPanelsBytes.
+  mlir::MemRefType sharedPanelsType(const MatmulForm &form) const;
 };
 
-/// Emits the loop nest for one matmul, BLIS's structure without its L3
-/// buffer of packed B (a KC x n block would not fit the stack): for each k
-/// block (k split evenly), for each MC-row chunk of A (packed into MR-row
+/// The largest packed block of B shared by the chunks of A: BLIS's KC x NC
+/// block of B, 256 x 4096 floats on AVX2 (4 MiB, an L3 share).
+constexpr int64_t kMaxSharedPanelsBytes = 8 << 20;
+
+/// The indexing map of the packedB input: (i, k, j) -> (0, ..., 0), read by
+/// no iteration (the vectorized product writes it before it reads it).
+mlir::AffineMap packedBMap(int64_t rank, mlir::MLIRContext *ctx);
+
+/// The form of a linalg.generic that is a matrix product (see MatmulForm),
+/// with or without its packedB input.
+std::optional<MatmulForm> matchMatmul(mlir::linalg::GenericOp op);
+
+/// Emits the loop nest for one matmul, BLIS's structure: for each k block
+/// (k split evenly), for each MC-row chunk of A (packed into MR-row
 /// micro-panels where packsA, held in L2), each column panel of B (KC x NR)
 /// is packed into a contiguous buffer that stays in L1, then every MR-row
 /// block of the chunk streams past it with an MR x NR block of C in
-/// registers for the whole k block. So B's panels are packed once per
-/// chunk; a C or B larger than L2 is prefetched a tile or a panel ahead.
+/// registers for the whole k block. With the form's packedB (BLIS's L3
+/// buffer, in the arena) every panel of the k block is packed once, by all
+/// workers, before the chunks, which all read it; without, B's panels are
+/// packed once per chunk. A C or B larger than L2 is prefetched a tile or a
+/// panel ahead.
 class MatmulEmitter {
 public:
   MatmulEmitter(mlir::OpBuilder &b, mlir::Location loc, const MatmulForm &form,
@@ -91,6 +128,8 @@ private:
   void emitKBlocksPerWorker();
   bool splitsColumns(int64_t rows, int64_t depth) const;
   void emitRowChunks();
+  void emitSharedPanels();
+  mlir::Value panelSlot(mlir::Value panel, mlir::Value workerSlot);
   void emitColumns(mlir::Value i0, int64_t rows);
   std::optional<ColumnPanel> leftoverColumns() const;
   void emitLeftoverColumns(mlir::Value i0, int64_t rows);
@@ -136,7 +175,8 @@ private:
   mlir::Location loc;
   MatmulForm form;
   MatmulBlocking blocking;
-  mlir::Value pack;  ///< memref<slots x KC x NR xf32>
+  mlir::Value pack;  ///< memref<slots x KC x NR xf32>, or form.packedB
+  bool sharedPanels; ///< pack is form.packedB: one slot per panel
   mlir::Value packA; ///< memref<MC / MR x KC x MR xf32> where A is packed
   int64_t width, parallelMinWork, m = 0, n = 0, k = 0;
   mlir::arith::FastMathFlags fastMath;

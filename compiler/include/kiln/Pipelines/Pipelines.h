@@ -46,6 +46,10 @@ struct BufferizePipelineOptions {
   /// in this many lanes on threads, each with its own chunk buffers (more
   /// arena); 0 or 1 keeps it serial. For host code with threads.
   int64_t chunkLanes = 0;
+  /// kiln-vectorize-matmul's vector width in the lowering that follows:
+  /// room in the arena for the products that pack B once per k block
+  /// (kiln-reserve-matmul-packing); 0 or 1: no matmul pass, no room.
+  unsigned matmulVectorWidth = 0;
 
   /// The layout the NVPTX kernels want (one place for the driver and the
   /// registered GPU pipelines): whole-batch convolutions, matmul operands

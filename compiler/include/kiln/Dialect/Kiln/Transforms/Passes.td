@@ -111,7 +111,10 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
     of the panel: an fma where the core has one, never an fmaf call). MR x NR
     fills the register file: 6 x 16 on AVX2, 14 x 32 on AVX-512. The packed
     panels live in one stack buffer of the function (a static size, no heap;
-    one slot per parallel worker). With parallel-min-work, workers take the
+    one slot per parallel worker), except where the generic has the third
+    input of kiln-reserve-matmul-packing: then each k block of every panel
+    is packed once into it (the workers splitting the panels) and read by
+    every chunk of packed A, instead of packed again per chunk. With parallel-min-work, workers take the
     column panels (where A is not packed, each worker runs all k blocks of
     its panels: one fork per product) or, with fewer than two panels, the
     MR-row blocks against panels packed before the fork. Each element of C still sums its products
@@ -158,6 +161,54 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
                            "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
+def KilnReserveMatmulPacking : Pass<"kiln-reserve-matmul-packing", "mlir::func::FuncOp"> {
+  let summary = "Room for a k block of B packed once per product, as a buffer to plan";
+  let description = [{
+    Runs on memrefs, before kiln-static-memory-plan. kiln-vectorize-matmul
+    packs the k block of each NR-column panel of op(B) once per MC-row chunk
+    of A: a 1024-row product packed all of B five times (a tenth of its
+    time repeated copies). Packed once per k block, into one buffer shared by
+    all chunks and threads (BLIS's KC x NC block of B), the panels take
+    KC x n floats, 4 MiB for n = 4096: more than a stack should hold, so the
+    buffer is a `memref.alloc` that the static memory plan places in the
+    arena's scratch (live only during its product; the arena size and the
+    memory report count it). For each matrix product at the top level of a
+    function whose A kiln-vectorize-matmul packs in at least two chunks and
+    whose B is larger than L2 (same options, same blocking:
+    MatmulBlocking::sharedPanelsType; a B in L2 is packed again cheaply), the
+    buffer becomes a third input of the generic with the map
+    (i, k, j) -> (0, 0, 0), read by no iteration: the body ignores it, a
+    scalar lowering of the generic is unchanged, and kiln-outline-matmuls
+    passes it to the product's function. Products in loops (a convolution's
+    chunks, maybe on threads) keep their per-chunk packing. Nothing changes
+    with vector-width < 2.
+
+    Before:
+    ```mlir
+    linalg.generic {indexing_maps = [(i,k), (k,j), (i,j)], ...}
+      ins(%a, %b : memref<1024x4096xf32>, memref<4096x4096xf32>) outs(%c ...)
+    ```
+    After:
+    ```mlir
+    %packed = memref.alloc() {alignment = 64} : memref<256x256x16xf32>
+    linalg.generic {indexing_maps = [(i,k), (k,j), (0,0,0), (i,j)], ...}
+      ins(%a, %b, %packed : ...) outs(%c ...)
+    ```
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "unsigned", "0",
+           "kiln-vectorize-matmul's vector-width (0 or 1: no matmul pass, "
+           "nothing to reserve)">,
+    Option<"vectorRegisters", "vector-registers", "int64_t", "0",
+           "kiln-vectorize-matmul's vector-registers">,
+    Option<"l1Bytes", "l1-bytes", "int64_t", "32768",
+           "kiln-vectorize-matmul's l1-bytes">,
+    Option<"l2Bytes", "l2-bytes", "int64_t", "524288",
+           "kiln-vectorize-matmul's l2-bytes">
+  ];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::linalg::LinalgDialect"];
 }
 
 def KilnOutlineMatmuls : Pass<"kiln-outline-matmuls", "mlir::ModuleOp"> {
