@@ -114,10 +114,11 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
     one slot per parallel worker), except where the generic has the third
     input of kiln-reserve-matmul-packing: then each k block of every panel
     is packed once into it (the workers splitting the panels) and read by
-    every chunk of packed A, instead of packed again per chunk. With parallel-min-work, workers take the
-    column panels (where A is not packed, each worker runs all k blocks of
-    its panels: one fork per product) or, with fewer than two panels, the
-    MR-row blocks against panels packed before the fork. Each element of C still sums its products
+    every chunk of packed A, instead of packed again per chunk. With
+    parallel-min-work, workers take the column panels (where A is not
+    packed, each worker runs all k blocks of its panels: one fork per
+    product) or, with fewer than two panels, the MR-row blocks against
+    panels packed before the fork. Each element of C still sums its products
     in k order, as the scalar loop does, whatever the thread count: with
     contract=false the result does not depend on the vector width or the
     target (kilnc --deterministic). Ragged edges use smaller row blocks and
