@@ -233,16 +233,8 @@ void optimize(llvm::Module &module, llvm::TargetMachine &machine,
   llvm::PipelineTuningOptions tuning;
   tuning.LoopUnrolling = true;
   tuning.LoopInterleaving = true;
-  // kiln vectorizes its loops itself (MLIR's super-vectorizer, the matrix
-  // products' register tiles). In a big module LLVM's loop and SLP
-  // vectorizers only widened a few copy loops (init, packing) for ~15% of
-  // the optimization time (lenet), and the steps are as fast without them
-  // (lenet, convnet, mlp, mlp_wide, checkpoints equal). Small modules
-  // (logreg, the device models) keep them for the odd scalar loop. Loop
-  // strength reduction, also costly there (20% of lenet's code generation),
-  // stays: without it mlp's and convnet's steps were 10-25% slower.
-  tuning.LoopVectorization = small;
-  tuning.SLPVectorization = small;
+  tuning.LoopVectorization = true;
+  tuning.SLPVectorization = true;
   llvm::PassBuilder builder(&machine, tuning, std::nullopt, &instrumentation);
   builder.registerModuleAnalyses(modules);
   builder.registerCGSCCAnalyses(sccs);
