@@ -57,9 +57,9 @@ AffineMap mapOf(MLIRContext *ctx, ArrayRef<unsigned> dims) {
   return AffineMap::get(6, 0, exprs, ctx);
 }
 
-/// A static memref whose last two dims are contiguous rows: strides
-/// [..., inner, 1] with inner == the last dim's size (or a 4-D memref with
-/// unit inner stride when `rank4`).
+/// A static memref of rank `rank` with unit inner stride; a 6-D window view
+/// [N, C, OH, KH, OW, KW] must also step KW elements per output column, so
+/// that each window row (OW x KW) collapses into one contiguous row.
 bool hasContiguousRows(Value v, unsigned rank) {
   auto type = v.getType().dyn_cast<MemRefType>();
   SmallVector<int64_t> strides;
