@@ -72,6 +72,9 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
   --parallel, --no-parallel  run big independent loops on OpenMP threads
                   (the object then needs libomp; default: on for the host,
                   off with --target)
+  --compile-threads=N  optimize the LLVM module in up to N parts on N
+                  threads, the same code as with 1 (default:
+                  KILN_COMPILE_THREADS, else the host's cores, at most 8)
   --timing        print to stderr where the compile time goes: each MLIR
                   pass, translation to LLVM IR, each LLVM optimization and
                   code generation pass
@@ -145,6 +148,13 @@ bool kiln::parseDriverOptions(int argc, char **argv, bool takesInput,
         return false;
       }
       options.target.floatABI = text;
+    } else if (value("--compile-threads", text)) {
+      if (llvm::StringRef(text).getAsInteger(10, options.compileThreads) ||
+          options.compileThreads == 0) {
+        error = "invalid --compile-threads '" + text +
+                "' (expected a positive thread count)";
+        return false;
+      }
     } else if (arg.size() == 3 && arg.startswith("-O") && arg[2] >= '0' &&
                arg[2] <= '3') {
       options.target.optLevel = arg[2] - '0';
@@ -423,7 +433,8 @@ int kiln::runDriver(ModuleOp module, const DriverOptions &options) {
     return 1;
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule = translateAndOptimize(
-      module, llvmContext, *machine, options.target.optLevel, &timing);
+      module, llvmContext, *machine, options.target.optLevel, &timing,
+      options.compileThreads);
   if (!llvmModule) {
     llvm::errs() << "kiln: translation to LLVM IR failed\n";
     return 1;

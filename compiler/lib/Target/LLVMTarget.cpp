@@ -8,6 +8,7 @@
 #include "kiln/Target/LLVMTarget.h"
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
+#include "kiln/Target/ModuleParts.h"
 #include "kiln/Target/TargetSelection.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
@@ -23,7 +24,10 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/TargetSelect.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <mutex>
+#include <thread>
 
 using namespace mlir;
 
@@ -212,23 +216,18 @@ void keepLoopsAroundProductsRolled(llvm::Module &module) {
 }
 
 /// LLVM's default pipeline for `optLevel`, as MLIR's
-/// makeOptimizingTransformer builds it, with per-pass timers when asked.
+/// makeOptimizingTransformer builds it, with per-pass timers printed to
+/// `passTimesOut` when asked.
 void optimize(llvm::Module &module, llvm::TargetMachine &machine,
-              unsigned optLevel, bool timePasses) {
-  unsigned instructions = 0;
-  for (const llvm::Function &fn : module)
-    instructions += fn.getInstructionCount();
-  bool small = instructions <= kBigModuleInstructions;
-  chooseSizeDependentOptions(small);
-  if (!small)
-    keepLoopsAroundProductsRolled(module);
+              unsigned optLevel, bool timePasses,
+              llvm::raw_ostream &passTimesOut) {
   llvm::LoopAnalysisManager loops;
   llvm::FunctionAnalysisManager functions;
   llvm::CGSCCAnalysisManager sccs;
   llvm::ModuleAnalysisManager modules;
   llvm::PassInstrumentationCallbacks instrumentation;
   llvm::TimePassesHandler passTimes(timePasses);
-  passTimes.setOutStream(llvm::errs());
+  passTimes.setOutStream(passTimesOut);
   passTimes.registerCallbacks(instrumentation);
   llvm::PipelineTuningOptions tuning;
   tuning.LoopUnrolling = true;
@@ -251,12 +250,39 @@ void optimize(llvm::Module &module, llvm::TargetMachine &machine,
           : builder.buildPerModuleDefaultPipeline(level);
   pm.run(module, modules);
 }
+
+/// The same target machine as `machine`, for another thread: a
+/// TargetMachine caches its subtargets and is not safe to share.
+std::unique_ptr<llvm::TargetMachine>
+copyTargetMachine(const llvm::TargetMachine &machine) {
+  return std::unique_ptr<llvm::TargetMachine>(
+      machine.getTarget().createTargetMachine(
+          machine.getTargetTriple().str(), machine.getTargetCPU(),
+          machine.getTargetFeatureString(), machine.Options,
+          machine.getRelocationModel(), machine.getCodeModel(),
+          machine.getOptLevel()));
+}
+
+/// How many threads optimize a module: `requested`, else
+/// KILN_COMPILE_THREADS, else the host's cores (at most 8: a module of
+/// kiln rarely has more big independent parts).
+unsigned compileThreads(unsigned requested) {
+  if (requested)
+    return requested;
+  if (const char *fromEnvironment = std::getenv("KILN_COMPILE_THREADS")) {
+    unsigned threads = 0;
+    if (!llvm::StringRef(fromEnvironment).getAsInteger(10, threads) &&
+        threads > 0)
+      return threads;
+  }
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+}
 } // namespace
 
 std::unique_ptr<llvm::Module>
 kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
                            llvm::TargetMachine &machine, unsigned optLevel,
-                           TimingScope *timing) {
+                           TimingScope *timing, unsigned threads) {
   TimingScope translation = nestedScope(timing, "Translate to LLVM IR");
   registerLLVMDialectTranslation(*module.getContext());
   registerOpenMPDialectTranslation(*module.getContext());
@@ -275,7 +301,42 @@ kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
   }
   translation.stop();
   TimingScope optimization = nestedScope(timing, "LLVM optimization");
-  optimize(*llvmModule, machine, optLevel, bool(optimization));
+  // Decided on the whole module, before it is split: LLVM's options are
+  // global, read by every thread.
+  unsigned instructions = 0;
+  for (const llvm::Function &fn : *llvmModule)
+    instructions += fn.getInstructionCount();
+  bool small = instructions <= kBigModuleInstructions;
+  chooseSizeDependentOptions(small);
+  if (!small)
+    keepLoopsAroundProductsRolled(*llvmModule);
+  unsigned parts = compileThreads(threads);
+  std::vector<std::string> passTimes(parts);
+  std::string error;
+  llvmModule = optimizeInParts(
+      std::move(llvmModule), parts,
+      [&](llvm::Module &part, unsigned index) {
+        std::unique_ptr<llvm::TargetMachine> own =
+            index == 0 ? nullptr : copyTargetMachine(machine);
+        llvm::raw_string_ostream os(passTimes[index]);
+        optimize(part, own ? *own : machine, optLevel, bool(optimization), os);
+      },
+      error);
+  if (!llvmModule) {
+    llvm::errs() << "kiln: parallel LLVM optimization: " << error << "\n";
+    return nullptr;
+  }
+  // Per-pass times of each part (threads ran at once: their sum is CPU time,
+  // the "LLVM optimization" scope the wall time).
+  llvm::erase_if(passTimes, [](const std::string &report) {
+    return report.empty();
+  });
+  for (auto [index, report] : llvm::enumerate(passTimes)) {
+    if (passTimes.size() > 1)
+      llvm::errs() << "===-- LLVM optimization, part " << index + 1 << " of "
+                   << passTimes.size() << " --===\n";
+    llvm::errs() << report;
+  }
   return llvmModule;
 }
 

@@ -61,6 +61,9 @@ struct DriverOptions {
   /// --timing: print where the compilation's time goes (MLIR passes, LLVM
   /// passes and code generation) to stderr.
   bool timing = false;
+  /// --compile-threads: threads optimizing the LLVM module in parts; 0:
+  /// KILN_COMPILE_THREADS, else the host's cores.
+  unsigned compileThreads = 0;
 };
 
 /// Parses kilnc-style flags. Returns false with `error` set on bad input;

@@ -33,11 +33,14 @@ createTargetMachine(const TargetOptions &options, std::string &error);
 /// Translates a module in the LLVM dialect to LLVM IR and optimizes it for
 /// `machine` at `optLevel`. With an enabled `timing` scope, the translation
 /// and the optimization are timed in it and LLVM's per-pass times are
-/// printed to stderr (kilnc --timing).
+/// printed to stderr (kilnc --timing). The module is optimized in parts on
+/// up to `threads` threads (ModuleParts.h; 0: KILN_COMPILE_THREADS, else
+/// the host's cores), with the same result as on one.
 std::unique_ptr<llvm::Module>
 translateAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &context,
                      llvm::TargetMachine &machine, unsigned optLevel,
-                     mlir::TimingScope *timing = nullptr);
+                     mlir::TimingScope *timing = nullptr,
+                     unsigned threads = 0);
 
 /// Writes an object file (or assembly) for `module`; timed like
 /// translateAndOptimize.
