@@ -63,8 +63,8 @@ std::unique_ptr<llvm::TargetMachine> hostMachine() {
 Compiled compile(ModuleOp module, unsigned threads) {
   std::unique_ptr<llvm::TargetMachine> machine = hostMachine();
   llvm::LLVMContext context;
-  std::unique_ptr<llvm::Module> optimized = kiln::translateAndOptimize(
-      module, context, *machine, /*optLevel=*/3, nullptr, threads);
+  std::unique_ptr<llvm::Module> optimized =
+      kiln::translateAndOptimize(module, context, *machine, /*optLevel=*/3, nullptr, threads);
   EXPECT_TRUE(optimized);
   Compiled compiled;
   if (!optimized)
@@ -86,8 +86,7 @@ void expectSameForThreadCounts(ModuleOp module) {
   for (unsigned threads : {2u, 3u}) {
     Compiled parallel = compile(module, threads);
     EXPECT_EQ(parallel.definitions, serial.definitions) << threads;
-    EXPECT_TRUE(parallel.object == serial.object)
-        << threads << " threads: the object differs";
+    EXPECT_TRUE(parallel.object == serial.object) << threads << " threads: the object differs";
   }
 }
 
@@ -108,8 +107,7 @@ TEST(ParallelOptimization, ProductsGiveTheSameObjectOnAnyThreadCount) {
   registerLLVMDialectTranslation(context);
   registerOpenMPDialectTranslation(context);
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> translated =
-      translateModuleToLLVMIR(*module, llvmContext);
+  std::unique_ptr<llvm::Module> translated = translateModuleToLLVMIR(*module, llvmContext);
   ASSERT_TRUE(translated);
   kiln::ModulePartition partition = kiln::partitionModule(*translated, 3);
   EXPECT_EQ(partition.parts, 3u);
@@ -133,8 +131,7 @@ TEST(ParallelOptimization, ProductsGiveTheSameObjectOnAnyThreadCount) {
 TEST(ParallelOptimization, OneFunctionModule) {
   MLIRContext context(kiln::test::makeRegistry());
   context.loadAllAvailableDialects();
-  OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(kOneFunction, &context);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(kOneFunction, &context);
   ASSERT_TRUE(module);
   Compiled compiled = compile(*module, 4);
   EXPECT_EQ(compiled.definitions.size(), 1u);
@@ -210,17 +207,15 @@ TEST(ParallelOptimization, SplitAndLinkRestoresTheModule) {
             defined[index].push_back(fn.getName().str());
         for (const llvm::GlobalVariable &variable : part.globals())
           if (variable.getName().startswith("table"))
-            table[index] = variable.isDeclaration() ? "declaration"
-                           : variable.hasAvailableExternallyLinkage()
-                               ? "available_externally"
-                               : "definition";
+            table[index] = variable.isDeclaration()                   ? "declaration"
+                           : variable.hasAvailableExternallyLinkage() ? "available_externally"
+                                                                      : "definition";
       },
       error);
   ASSERT_TRUE(linked) << error;
   // step and helper together (a call), the bodies alone, heaviest first;
   // globals in part 0.
-  std::vector<std::vector<std::string>> expected = {
-      {"step", "helper"}, {"body2"}, {"body1"}};
+  std::vector<std::vector<std::string>> expected = {{"step", "helper"}, {"body2"}, {"body1"}};
   std::vector<std::string> tableSeen = {"definition", "available_externally",
                                         "available_externally"};
   std::sort(defined[0].begin(), defined[0].end(), std::greater<>());

@@ -328,9 +328,8 @@ kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
   }
   // Per-pass times of each part (threads ran at once: their sum is CPU time,
   // the "LLVM optimization" scope the wall time).
-  llvm::erase_if(passTimes, [](const std::string &report) {
-    return report.empty();
-  });
+  llvm::erase_if(passTimes,
+                 [](const std::string &report) { return report.empty(); });
   for (auto [index, report] : llvm::enumerate(passTimes)) {
     if (passTimes.size() > 1)
       llvm::errs() << "===-- LLVM optimization, part " << index + 1 << " of "

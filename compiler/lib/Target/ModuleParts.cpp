@@ -43,7 +43,8 @@ kiln::ModulePartition kiln::partitionModule(const Module &module,
     for (const BasicBlock &block : *fn)
       for (const Instruction &inst : block)
         if (const auto *call = dyn_cast<CallBase>(&inst))
-          if (const Function *callee = call->getCalledFunction())
+          if (const auto *callee = dyn_cast<Function>(
+                  call->getCalledOperand()->stripPointerCasts()))
             if (!callee->isDeclaration())
               together.unionSets(fn, callee);
 
@@ -63,9 +64,21 @@ kiln::ModulePartition kiln::partitionModule(const Module &module,
       groups.push_back({leader, indexOf[fn]});
     groups[it->second].instructions += fn->getInstructionCount();
   }
+  // Aliases, and definitions that the optimizer may drop or replace
+  // (linkonce, weak, available_externally), could leave another part's
+  // reference dangling: such a module (kiln makes none) stays whole.
+  bool splittable =
+      module.alias_empty() && module.ifunc_empty() &&
+      llvm::all_of(module.global_values(), [](const GlobalValue &global) {
+        return global.isDeclaration() || global.hasExternalLinkage() ||
+               global.hasLocalLinkage() || global.hasAppendingLinkage();
+      });
   ModulePartition partition;
-  partition.parts = std::max(
-      1u, std::min<unsigned>(maxParts, static_cast<unsigned>(groups.size())));
+  partition.parts =
+      splittable
+          ? std::max(1u, std::min<unsigned>(
+                             maxParts, static_cast<unsigned>(groups.size())))
+          : 1;
   partition.instructionsPerPart.assign(partition.parts, 0);
   std::vector<unsigned> order(groups.size());
   std::iota(order.begin(), order.end(), 0);
@@ -129,9 +142,10 @@ void keepPart(Module &module, unsigned part,
               const std::vector<unsigned> &partOfDefinition) {
   unsigned definitionIndex = 0;
   for (Function &fn : module)
-    if (!fn.isDeclaration() &&
-        partOfDefinition[definitionIndex++] != part)
+    if (!fn.isDeclaration() && partOfDefinition[definitionIndex++] != part) {
       fn.deleteBody();
+      fn.setComdat(nullptr);
+    }
   if (part != 0) {
     module.setModuleInlineAsm("");
     for (GlobalVariable &variable : module.globals()) {

@@ -39,8 +39,7 @@ createTargetMachine(const TargetOptions &options, std::string &error);
 std::unique_ptr<llvm::Module>
 translateAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &context,
                      llvm::TargetMachine &machine, unsigned optLevel,
-                     mlir::TimingScope *timing = nullptr,
-                     unsigned threads = 0);
+                     mlir::TimingScope *timing = nullptr, unsigned threads = 0);
 
 /// Writes an object file (or assembly) for `module`; timed like
 /// translateAndOptimize.

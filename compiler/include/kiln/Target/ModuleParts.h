@@ -1,4 +1,5 @@
-//===- ModuleParts.h - optimize an LLVM module in parts, in parallel -*- C++ -*-===//
+//===- ModuleParts.h - LLVM -O3 in parts, in parallel -----------*- C++ -*-===//
+//-*-===//
 //
 // LLVM optimizes one module on one thread. kiln's modules are mostly
 // independent functions (the OpenMP bodies of parallel loops, reached only
@@ -43,11 +44,11 @@ ModulePartition partitionModule(const llvm::Module &module, unsigned maxParts);
 /// call from several threads at once (its own TargetMachine per call);
 /// `part` numbers the parts from 0. Returns null with `error` set when a
 /// part cannot be read back (a bug).
-std::unique_ptr<llvm::Module> optimizeInParts(
-    std::unique_ptr<llvm::Module> module, unsigned maxParts,
-    llvm::function_ref<void(llvm::Module &part, unsigned partIndex)>
-        optimizePart,
-    std::string &error);
+std::unique_ptr<llvm::Module>
+optimizeInParts(std::unique_ptr<llvm::Module> module, unsigned maxParts,
+                llvm::function_ref<void(llvm::Module &part, unsigned partIndex)>
+                    optimizePart,
+                std::string &error);
 
 } // namespace kiln
 
