@@ -140,12 +140,14 @@ TEST(ParallelOptimization, OneFunctionModule) {
 }
 
 /// A private constant read from two OpenMP-style bodies that go to
-/// different parts, an internal helper called by the step, a body passed
-/// only by address, an unnamed private global.
+/// different parts, an internal helper called by the step, bodies passed
+/// only by address, an unnamed private global, internal mutable globals
+/// used by one function each.
 constexpr const char *kSplitModule = R"ll(
 @table = private unnamed_addr constant [4 x float] [float 1.0, float 2.0, float 3.0, float 4.0]
 @0 = private unnamed_addr constant [2 x ptr] [ptr @table, ptr @table]
 @counter = internal global i32 0
+@hits = internal global i32 0
 
 declare void @fork(ptr, ptr)
 
@@ -162,6 +164,7 @@ define internal void @body2(ptr %out) {
   store float %v, ptr %out
   %t = load ptr, ptr @0
   store ptr %t, ptr %out
+  store i32 1, ptr @hits
   ret void
 }
 
@@ -195,9 +198,11 @@ TEST(ParallelOptimization, SplitAndLinkRestoresTheModule) {
   ASSERT_TRUE(module) << diagnostic.getMessage().str();
   std::string before = print(*module);
 
-  // Per part: the functions it defines, and how it sees @table.
+  // Per part: the functions it defines, how it sees @table, whether it
+  // defines @hits (body2's).
   std::vector<std::vector<std::string>> defined(3);
   std::vector<std::string> table(3);
+  std::vector<bool> hits(3);
   std::string error;
   std::unique_ptr<llvm::Module> linked = kiln::optimizeInParts(
       std::move(module), 3,
@@ -210,20 +215,42 @@ TEST(ParallelOptimization, SplitAndLinkRestoresTheModule) {
             table[index] = variable.isDeclaration()                   ? "declaration"
                            : variable.hasAvailableExternallyLinkage() ? "available_externally"
                                                                       : "definition";
+        const llvm::GlobalVariable *counter = part.getNamedGlobal("hits");
+        hits[index] = counter && !counter->isDeclaration();
       },
       error);
   ASSERT_TRUE(linked) << error;
   // step and helper together (a call), the bodies alone, heaviest first;
-  // globals in part 0.
+  // constants in part 0.
   std::vector<std::vector<std::string>> expected = {{"step", "helper"}, {"body2"}, {"body1"}};
   std::vector<std::string> tableSeen = {"definition", "available_externally",
                                         "available_externally"};
   std::sort(defined[0].begin(), defined[0].end(), std::greater<>());
   EXPECT_EQ(defined, expected);
   EXPECT_EQ(table, tableSeen);
+  EXPECT_EQ(hits, std::vector<bool>({false, true, false}));
   // Nothing was optimized: the linked module is the module as it was,
   // private and internal linkage, names, unnamed globals and order.
   EXPECT_EQ(print(*linked), before);
+}
+
+TEST(ParallelOptimization, FunctionsSharingAMutableGlobalStayTogether) {
+  llvm::LLVMContext context;
+  llvm::SMDiagnostic diagnostic;
+  std::unique_ptr<llvm::Module> module = llvm::parseAssemblyString(R"ll(
+@shared = internal global i32 0
+define void @set() {
+  store i32 1, ptr @shared
+  ret void
+}
+define i32 @get() {
+  %v = load i32, ptr @shared
+  ret i32 %v
+}
+)ll",
+                                                                   diagnostic, context);
+  ASSERT_TRUE(module) << diagnostic.getMessage().str();
+  EXPECT_EQ(kiln::partitionModule(*module, 2).parts, 1u);
 }
 
 } // namespace

@@ -27,6 +27,42 @@
 
 using namespace llvm;
 
+namespace {
+/// The functions whose instructions use `value`, directly or through
+/// constant expressions; `fromData` is set when a global's initializer
+/// refers to it.
+void collectUsingFunctions(const Value *value,
+                           SmallVectorImpl<const Function *> &functions,
+                           bool &fromData) {
+  for (const User *user : value->users()) {
+    if (const auto *inst = dyn_cast<Instruction>(user))
+      functions.push_back(inst->getFunction());
+    else if (isa<GlobalValue>(user))
+      fromData = true;
+    else
+      collectUsingFunctions(user, functions, fromData);
+  }
+}
+
+/// Internal mutable globals: their users, or null where an initializer
+/// refers to one (it then stays with part 0's data).
+std::vector<const Function *>
+userOfEachVariable(const Module &module,
+                   EquivalenceClasses<const Function *> &together) {
+  std::vector<const Function *> user;
+  for (const GlobalVariable &variable : module.globals()) {
+    SmallVector<const Function *> functions;
+    bool fromData = false;
+    if (variable.hasLocalLinkage() && !variable.isConstant())
+      collectUsingFunctions(&variable, functions, fromData);
+    for (const Function *fn : functions)
+      together.unionSets(functions.front(), fn);
+    user.push_back(fromData || functions.empty() ? nullptr : functions.front());
+  }
+  return user;
+}
+} // namespace
+
 kiln::ModulePartition kiln::partitionModule(const Module &module,
                                             unsigned maxParts) {
   std::vector<const Function *> definitions;
@@ -47,6 +83,8 @@ kiln::ModulePartition kiln::partitionModule(const Module &module,
                   call->getCalledOperand()->stripPointerCasts()))
             if (!callee->isDeclaration())
               together.unionSets(fn, callee);
+  std::vector<const Function *> userOfVariable =
+      userOfEachVariable(module, together);
 
   // Groups of functions that must stay together, heaviest first (ties in
   // module order), each into the lightest part so far.
@@ -96,6 +134,9 @@ kiln::ModulePartition kiln::partitionModule(const Module &module,
   for (const Function *fn : definitions)
     partition.partOfDefinition.push_back(
         partOfLeader[together.getLeaderValue(fn)]);
+  for (const Function *user : userOfVariable)
+    partition.partOfVariable.push_back(
+        user ? partOfLeader[together.getLeaderValue(user)] : 0);
   return partition;
 }
 
@@ -133,33 +174,33 @@ void collectUsingParts(const Value *value,
 }
 
 /// Keeps of `module` only what part `part` defines: the other parts'
-/// functions become declarations, and so do global variables other than
-/// part 0's, except constants, which keep their initializer
-/// (available_externally) so that loads from them fold as in the whole
-/// module. Removing bodies keeps the order of the remaining uses, which
-/// LLVM's results can depend on (a clone would not).
+/// functions and global variables become declarations, except constants,
+/// which keep their initializer (available_externally) so that loads from
+/// them fold as in the whole module. Removing bodies keeps the order of the
+/// remaining uses, which LLVM's results can depend on (a clone would not).
 void keepPart(Module &module, unsigned part,
-              const std::vector<unsigned> &partOfDefinition) {
+              const kiln::ModulePartition &partition) {
   unsigned definitionIndex = 0;
   for (Function &fn : module)
-    if (!fn.isDeclaration() && partOfDefinition[definitionIndex++] != part) {
+    if (!fn.isDeclaration() &&
+        partition.partOfDefinition[definitionIndex++] != part) {
       fn.deleteBody();
       fn.setComdat(nullptr);
     }
-  if (part != 0) {
+  if (part != 0)
     module.setModuleInlineAsm("");
-    for (GlobalVariable &variable : module.globals()) {
-      if (variable.isDeclaration())
-        continue;
-      if (!variable.use_empty() && variable.isConstant() &&
-          !variable.hasLocalLinkage() && variable.hasDefinitiveInitializer()) {
-        variable.setLinkage(GlobalValue::AvailableExternallyLinkage);
-        continue;
-      }
-      variable.setInitializer(nullptr);
-      variable.setLinkage(GlobalValue::ExternalLinkage);
-      variable.setComdat(nullptr);
+  for (auto [variable, home] :
+       llvm::zip(module.globals(), partition.partOfVariable)) {
+    if (variable.isDeclaration() || home == part)
+      continue;
+    if (!variable.use_empty() && variable.isConstant() &&
+        !variable.hasLocalLinkage() && variable.hasDefinitiveInitializer()) {
+      variable.setLinkage(GlobalValue::AvailableExternallyLinkage);
+      continue;
     }
+    variable.setInitializer(nullptr);
+    variable.setLinkage(GlobalValue::ExternalLinkage);
+    variable.setComdat(nullptr);
   }
   for (GlobalVariable &variable : llvm::make_early_inc_range(module.globals()))
     if (variable.isDeclaration() && variable.use_empty())
@@ -235,16 +276,15 @@ std::unique_ptr<Module> kiln::optimizeInParts(
     optimizePart(*module, 0);
     return module;
   }
-  // Each function definition belongs to its part, every other global
-  // definition to part 0.
+  // Each function definition and global variable belongs to its part.
   DenseMap<const GlobalValue *, unsigned> owner;
   unsigned definitionIndex = 0;
   for (const Function &fn : *module)
     if (!fn.isDeclaration())
       owner[&fn] = partition.partOfDefinition[definitionIndex++];
-  for (const GlobalValue &global : module->global_values())
-    if (!isa<Function>(global) && !global.isDeclaration())
-      owner[&global] = 0;
+  for (auto [variable, home] :
+       llvm::zip(module->globals(), partition.partOfVariable))
+    owner[&variable] = home;
 
   std::vector<Externalized> externalized;
   unsigned unnamedCount = 0;
@@ -293,12 +333,12 @@ std::unique_ptr<Module> kiln::optimizeInParts(
         errors[part] = toString(parsed.takeError());
         return;
       }
-      keepPart(**parsed, part, partition.partOfDefinition);
+      keepPart(**parsed, part, partition);
       optimizePart(**parsed, part);
       raw_svector_ostream os(optimized[part]);
       WriteBitcodeToFile(**parsed, os, /*ShouldPreserveUseListOrder=*/true);
     });
-  keepPart(*module, 0, partition.partOfDefinition);
+  keepPart(*module, 0, partition);
   optimizePart(*module, 0);
   for (std::thread &worker : workers)
     worker.join();

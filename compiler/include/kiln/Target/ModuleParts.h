@@ -22,14 +22,18 @@ namespace kiln {
 
 /// Which part each function definition of a module goes to: a function and
 /// every function it calls directly share a part (so that inlining, calling
-/// convention changes and argument propagation see all their calls), and
-/// the parts' instruction counts are balanced. Functions referenced other
-/// than by a call (OpenMP bodies, passed to __kmpc_fork_call) may go to any
-/// part.
+/// convention changes and argument propagation see all their calls), so do
+/// the functions using one internal mutable global (GlobalOpt sees all its
+/// loads and stores), and the parts' instruction counts are balanced.
+/// Functions referenced other than by a call (OpenMP bodies, passed to
+/// __kmpc_fork_call) may go to any part.
 struct ModulePartition {
   unsigned parts = 1;
   /// Part of each function definition, in module order.
   std::vector<unsigned> partOfDefinition;
+  /// Part of each global variable, in module order: that of the functions
+  /// using an internal mutable one, else 0.
+  std::vector<unsigned> partOfVariable;
   std::vector<unsigned> instructionsPerPart;
 };
 ModulePartition partitionModule(const llvm::Module &module, unsigned maxParts);
