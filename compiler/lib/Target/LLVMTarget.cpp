@@ -312,14 +312,20 @@ kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
     keepLoopsAroundProductsRolled(*llvmModule);
   unsigned parts = compileThreads(threads);
   std::vector<std::string> passTimes(parts);
+  // Part 0 runs on this thread with `machine`, which may rewrite its
+  // options while it creates a subtarget: the other parts' copies are
+  // made before any thread starts.
+  std::vector<std::unique_ptr<llvm::TargetMachine>> machines;
+  machines.push_back(nullptr);
+  for (unsigned index = 1; index < parts; ++index)
+    machines.push_back(copyTargetMachine(machine));
   std::string error;
   llvmModule = optimizeInParts(
       std::move(llvmModule), parts,
       [&](llvm::Module &part, unsigned index) {
-        std::unique_ptr<llvm::TargetMachine> own =
-            index == 0 ? nullptr : copyTargetMachine(machine);
         llvm::raw_string_ostream os(passTimes[index]);
-        optimize(part, own ? *own : machine, optLevel, bool(optimization), os);
+        optimize(part, index == 0 ? machine : *machines[index], optLevel,
+                 bool(optimization), os);
       },
       error);
   if (!llvmModule) {
