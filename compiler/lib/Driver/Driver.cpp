@@ -74,7 +74,8 @@ std::string kiln::driverUsage(llvm::StringRef tool, bool takesInput) {
                   off with --target)
   --compile-threads=N  optimize the LLVM module in up to N parts on N
                   threads, the same code as with 1 (default:
-                  KILN_COMPILE_THREADS, else the host's cores, at most 8)
+                  KILN_COMPILE_THREADS, else the host's cores, at most 8,
+                  for a module above 4000 LLVM instructions)
   --timing        print to stderr where the compile time goes: each MLIR
                   pass, translation to LLVM IR, each LLVM optimization and
                   code generation pass

@@ -85,7 +85,8 @@ TimingScope nestedScope(TimingScope *timing, StringRef name) {
 /// Above this many instructions (before optimization) a module gets no
 /// partial or runtime unrolling, no post-RA scheduling and no full
 /// unrolling of the loops around its matrix products: lenet's has 16k,
-/// mlp's 8.6k, logreg's 2.2k.
+/// mlp's 8.6k, logreg's 2.2k. Only a bigger module is optimized in parts by
+/// default (compileThreads).
 constexpr unsigned kBigModuleInstructions = 4000;
 
 /// Sets LLVM's command-line option `name` to false, or back to unset (the
@@ -265,8 +266,10 @@ copyTargetMachine(const llvm::TargetMachine &machine) {
 
 /// How many threads optimize a module: `requested`, else
 /// KILN_COMPILE_THREADS, else the host's cores (at most 8: a module of
-/// kiln rarely has more big independent parts).
-unsigned compileThreads(unsigned requested) {
+/// kiln rarely has more big independent parts) for a big module. A small
+/// one (logreg, every device model) takes a few tenths of a second, most
+/// of them in one function with its products, and stays whole.
+unsigned compileThreads(unsigned requested, bool small) {
   if (requested)
     return requested;
   if (const char *fromEnvironment = std::getenv("KILN_COMPILE_THREADS")) {
@@ -275,6 +278,8 @@ unsigned compileThreads(unsigned requested) {
         threads > 0)
       return threads;
   }
+  if (small)
+    return 1;
   return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
 }
 } // namespace
@@ -310,7 +315,7 @@ kiln::translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
   chooseSizeDependentOptions(small);
   if (!small)
     keepLoopsAroundProductsRolled(*llvmModule);
-  unsigned parts = compileThreads(threads);
+  unsigned parts = compileThreads(threads, small);
   std::vector<std::string> passTimes(parts);
   // Part 0 runs on this thread with `machine`, which may rewrite its
   // options while it creates a subtarget: the other parts' copies are

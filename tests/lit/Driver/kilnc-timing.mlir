@@ -6,6 +6,8 @@
 // RUN: kilnc %s --emit=llvm --timing -o %t.ll 2>&1 | FileCheck %s --check-prefix=LLVM
 // RUN: kilnc %s --emit=obj --timing --compile-threads=2 -o %t.parts.o 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=PARTS
+// RUN: env -u KILN_COMPILE_THREADS kilnc %s --emit=obj --timing \
+// RUN:   -o %t.whole.o 2>&1 | FileCheck %s --check-prefix=WHOLE
 // RUN: not kilnc %s --emit=obj --compile-threads=0 -o %t.bad.o 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=BAD
 
@@ -40,6 +42,9 @@
 // PARTS: Pass execution timing report
 // PARTS: LLVM optimization
 // PARTS: LLVM code generation
+// By default a module this small (under 4000 instructions) stays whole.
+// WHOLE-NOT: LLVM optimization, part
+// WHOLE: Execution time report
 // BAD: invalid --compile-threads '0' (expected a positive thread count)
 
 func.func @f(%x: tensor<64x64xf32>) -> tensor<64x64xf32> {

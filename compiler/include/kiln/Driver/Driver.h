@@ -62,7 +62,7 @@ struct DriverOptions {
   /// passes and code generation) to stderr.
   bool timing = false;
   /// --compile-threads: threads optimizing the LLVM module in parts; 0:
-  /// KILN_COMPILE_THREADS, else the host's cores.
+  /// KILN_COMPILE_THREADS, else the host's cores for a big module.
   unsigned compileThreads = 0;
 };
 

@@ -35,7 +35,8 @@ createTargetMachine(const TargetOptions &options, std::string &error);
 /// and the optimization are timed in it and LLVM's per-pass times are
 /// printed to stderr (kilnc --timing). The module is optimized in parts on
 /// up to `threads` threads (ModuleParts.h; 0: KILN_COMPILE_THREADS, else
-/// the host's cores), with the same result as on one.
+/// the host's cores for a module above 4000 instructions), with the same
+/// result as on one.
 std::unique_ptr<llvm::Module>
 translateAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &context,
                      llvm::TargetMachine &machine, unsigned optLevel,
