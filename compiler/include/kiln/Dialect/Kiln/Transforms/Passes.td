@@ -122,8 +122,12 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
     in k order, as the scalar loop does, whatever the thread count: with
     contract=false the result does not depend on the vector width or the
     target (kilnc --deterministic). Ragged edges use smaller row blocks and
-    masked vector loads and stores. Other generics are left for the affine
-    vectorizer.
+    masked vector loads and stores. A linalg.fill of C just before the
+    product (only ops without memory effects between them) is folded into
+    it: the first k block's accumulators start from the fill's value instead
+    of loading C (BLIS's beta = 0), the same sums without the fill's pass
+    over C and without reading C back. Other generics are left for the
+    affine vectorizer.
 
     Before:
     ```mlir
@@ -231,8 +235,10 @@ def KilnOutlineMatmuls : Pass<"kiln-outline-matmuls", "mlir::ModuleOp"> {
     would have in place. The function has internal linkage
     (no symbol in the object, no clash between models) and LLVM's noinline
     (inlining it back would undo the point); with the bare-pointer calling
-    convention a call passes three pointers. Numbers do not change: the
-    function holds the very same generic.
+    convention a call passes three pointers. A fill of C with a constant
+    just before the product (only ops without memory effects between them)
+    moves into the function with it ("_init"), for kiln-vectorize-matmul
+    to fold. Numbers do not change: the function holds the very same ops.
 
     Before:
     ```mlir
