@@ -398,7 +398,11 @@ def KilnInferTransferBounds : Pass<"kiln-infer-transfer-bounds", "mlir::func::Fu
         vector.transfer_write %v, %m[%i, %j] : vector<8xf32>, memref<4x3136xf32>
     After:
         vector.transfer_write %v, %m[%i, %j] {in_bounds = [true]} : ...
-    A loop `0 to 196 step 8` ends at 192 and keeps its mask.
+    A loop whose last vector alone crosses the end (`0 to 196 step 8`, the
+    rows of a 14 x 14 image) is split into `0 to 192 step 8`, whose
+    transfers are then in bounds, and a copy `192 to 196 step 8` for the
+    last vector, which keeps its masks (not a loop with results: a
+    reduction's partial sums).
   }];
   let dependentDialects = ["mlir::vector::VectorDialect"];
 }
