@@ -146,4 +146,40 @@ func.func @f(%a: tensor<1030x300xf32>, %b: tensor<300x450xf32>, %w: tensor<450x3
 })mlir");
 }
 
+TEST(CompiledParallelMatmul, FoldedFillSumsFromPositiveZero) {
+  // kiln.matmul fills C with +0.0 and adds the product to it; that fill is
+  // folded into the product's first k block (its accumulators start from
+  // +0.0, C is not read). Every term here is -0.0 (-1 x +0.0), so every
+  // sum must stay +0.0 + -0.0 + ... = +0.0 as with the fill, not -0.0 (a
+  // kernel that started from the first product). k = 300 (three k blocks,
+  // the later ones load C), 40 columns (a panel, a vector and a masked
+  // tail), 70 rows; serial and threaded.
+  MLIRContext context(kiln::test::makeRegistry());
+  context.loadAllAvailableDialects();
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"mlir(
+func.func @f(%a: tensor<70x300xf32>, %b: tensor<300x40xf32>) -> tensor<70x40xf32> {
+  %0 = kiln.matmul %a, %b : tensor<70x300xf32>, tensor<300x40xf32> -> tensor<70x40xf32>
+  return %0 : tensor<70x40xf32>
+})mlir",
+                                                             &context);
+  ASSERT_TRUE(module);
+  std::vector<Buffer> inputs = {{{70, 300}, std::vector<double>(70 * 300, -1.0)},
+                                {{300, 40}, std::vector<double>(300 * 40, 0.0)}};
+  kiln::CPUPipelineOptions threaded;
+  threaded.parallel = true;
+  for (const kiln::CPUPipelineOptions &options : {kiln::CPUPipelineOptions(), threaded}) {
+    kiln::test::CompiledCode code;
+    std::string error;
+    ASSERT_TRUE(code.build(*module, error, options)) << error;
+    std::vector<Buffer> outputs = code.call("f", inputs);
+    ASSERT_EQ(outputs.size(), 1u);
+    int negativeZeros = 0;
+    for (double value : outputs[0].data) {
+      EXPECT_EQ(value, 0.0);
+      negativeZeros += std::signbit(value);
+    }
+    EXPECT_EQ(negativeZeros, 0) << (options.parallel ? "threaded" : "serial");
+  }
+}
+
 } // namespace
