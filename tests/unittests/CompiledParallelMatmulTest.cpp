@@ -8,6 +8,8 @@
 // on 1, 2 and 3 OpenMP threads (3 splits the blocks unevenly). A product
 // larger than L2 (prefetches, chunks of packed A) is also checked against
 // a plain loop that sums each element in k order, the kernel's contract.
+// kiln-vectorize-channel-sums' per-channel sums (channels in the lanes of a
+// vector, groups of channels on threads) are checked the same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -144,6 +146,37 @@ func.func @f(%a: tensor<1030x300xf32>, %b: tensor<300x450xf32>, %w: tensor<450x3
   %1 = kiln.matmul %a, %wt : tensor<1030x300xf32>, tensor<300x450xf32> -> tensor<1030x450xf32>
   return %0, %1 : tensor<1030x450xf32>, tensor<1030x450xf32>
 })mlir");
+}
+
+TEST(CompiledParallelMatmul, ChannelSumsAddInTheScalarLoopsOrder) {
+  // A bias gradient's shape: the sum over n and 14 x 14 pixels of each of
+  // 16 channels (two groups of 8 lanes, on threads: 37632 terms) of a
+  // product fused in. Each channel must add its terms in n, then pixel
+  // order, as the scalar loop does, across 24 blocks of 8 pixels
+  // transposed in registers and a masked block of 4.
+  std::vector<Buffer> inputs;
+  std::vector<Buffer> outputs = expectThreadsGiveSerialBits(R"mlir(
+func.func @f(%dy: tensor<12x16x14x14xf32>, %y: tensor<12x16x14x14xf32>) -> tensor<16xf32> {
+  %p = kiln.mul %dy, %y : tensor<12x16x14x14xf32>, tensor<12x16x14x14xf32> -> tensor<12x16x14x14xf32>
+  %s = kiln.reduce_sum %p axes = [0, 2, 3] : tensor<12x16x14x14xf32> -> tensor<16xf32>
+  return %s : tensor<16xf32>
+})mlir",
+                                                            &inputs);
+  ASSERT_EQ(outputs.size(), 1u);
+  ASSERT_EQ(inputs.size(), 2u);
+  const int64_t batch = 12, channels = 16, pixels = 196;
+  Buffer sums{{channels}, std::vector<double>(channels)};
+  for (int64_t c = 0; c < channels; ++c) {
+    float sum = 0.0f;
+    for (int64_t n = 0; n < batch; ++n)
+      for (int64_t p = 0; p < pixels; ++p) {
+        int64_t at = (n * channels + c) * pixels + p;
+        float term = float(inputs[0].data[at]) * float(inputs[1].data[at]);
+        sum = sum + term;
+      }
+    sums.data[c] = sum;
+  }
+  kiln::test::expectBitEqual(outputs[0], sums, "n, then pixel order");
 }
 
 TEST(CompiledParallelMatmul, FoldedFillSumsFromPositiveZero) {

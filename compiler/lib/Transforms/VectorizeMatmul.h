@@ -105,6 +105,12 @@ std::optional<MatmulForm> matchMatmul(mlir::linalg::GenericOp op);
 /// over C, can go.
 mlir::linalg::FillOp fillBefore(mlir::Operation *product, mlir::Value c);
 
+/// The columns of the square matrix whose rows are `rows` (as many as their
+/// lanes: 4, 8 or 16), by vector.shuffle (VectorizeMatmulPacking.cpp).
+llvm::SmallVector<mlir::Value>
+transposeInRegisters(mlir::OpBuilder &b, mlir::Location loc,
+                     llvm::ArrayRef<mlir::Value> rows);
+
 /// Emits the loop nest for one matmul, BLIS's structure: for each k block
 /// (k split evenly), for each MC-row chunk of A (packed into MR-row
 /// micro-panels where packsA, held in L2), each column panel of B (KC x NR)
@@ -168,8 +174,6 @@ private:
   void prefetchRow(mlir::Value row, mlir::Value j, int64_t columns);
   void emitTransposedPack(mlir::Value j, mlir::Value slot, int64_t columns,
                           mlir::Value depth);
-  llvm::SmallVector<mlir::Value>
-  transposeInRegisters(llvm::ArrayRef<mlir::Value> rows);
   mlir::Value loadB(mlir::Value column, mlir::Value kk);
 
   // Builder helpers.

@@ -320,6 +320,36 @@ def KilnParallelizeMarkedLoops
   let dependentDialects = ["mlir::AffineDialect"];
 }
 
+def KilnVectorizeChannelSums : Pass<"kiln-vectorize-channel-sums", "mlir::func::FuncOp"> {
+  let summary = "Vector code for per-channel sums of NCHW tensors (bias gradients)";
+  let description = [{
+    Runs on memrefs. A generic whose loops are all reductions but the second
+    (n, c, ...), reading its inputs at (n, c, ...) and adding a term of
+    arith ops on them to its output at (c): a convolution's bias gradient,
+    the ReLU's mask fused in. The affine lowering keeps each out[c] in
+    memory (a scalar load, add and store per element, one dependent chain
+    per channel). Here `vector-width` channels' sums live in the lanes of one
+    vector: for each image and block of `vector-width` pixels, each channel's
+    row of pixels is loaded (masked for a ragged end), the term computed as
+    vectors, the block transposed in registers (vector.shuffle) and its
+    columns added one pixel at a time. Each channel adds its terms in the
+    scalar loops' order (n, then the pixels), so the bits do not change,
+    whatever the width or the thread count; channel counts that are not a
+    multiple of the width are left to the affine lowering.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "unsigned", "8",
+           "channels per vector (a power of two, at least 4); else the pass "
+           "does nothing">,
+    Option<"parallelMinWork", "parallel-min-work", "int64_t", "0",
+           "0: serial loops only; else a sum of at least this many terms "
+           "runs its groups of channels as an scf.parallel (each channel is "
+           "summed by one thread: the thread count changes no value)">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+                           "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
 def KilnVectorizePooling : Pass<"kiln-vectorize-pooling", "mlir::func::FuncOp"> {
   let summary = "Vector code for max poolings whose windows tile the input";
   let description = [{
