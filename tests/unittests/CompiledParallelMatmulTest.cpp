@@ -8,6 +8,8 @@
 // on 1, 2 and 3 OpenMP threads (3 splits the blocks unevenly). A product
 // larger than L2 (prefetches, chunks of packed A) is also checked against
 // a plain loop that sums each element in k order, the kernel's contract.
+// kiln-vectorize-channel-sums' per-channel sums (channels in the lanes of a
+// vector, groups of channels on threads) are checked the same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -144,6 +146,73 @@ func.func @f(%a: tensor<1030x300xf32>, %b: tensor<300x450xf32>, %w: tensor<450x3
   %1 = kiln.matmul %a, %wt : tensor<1030x300xf32>, tensor<300x450xf32> -> tensor<1030x450xf32>
   return %0, %1 : tensor<1030x450xf32>, tensor<1030x450xf32>
 })mlir");
+}
+
+TEST(CompiledParallelMatmul, ChannelSumsAddInTheScalarLoopsOrder) {
+  // A bias gradient's shape: the sum over n and 14 x 14 pixels of each of
+  // 16 channels (two groups of 8 lanes, on threads: 37632 terms) of a
+  // product fused in. Each channel must add its terms in n, then pixel
+  // order, as the scalar loop does, across 24 blocks of 8 pixels
+  // transposed in registers and a masked block of 4.
+  std::vector<Buffer> inputs;
+  std::vector<Buffer> outputs = expectThreadsGiveSerialBits(R"mlir(
+func.func @f(%dy: tensor<12x16x14x14xf32>, %y: tensor<12x16x14x14xf32>) -> tensor<16xf32> {
+  %p = kiln.mul %dy, %y : tensor<12x16x14x14xf32>, tensor<12x16x14x14xf32> -> tensor<12x16x14x14xf32>
+  %s = kiln.reduce_sum %p axes = [0, 2, 3] : tensor<12x16x14x14xf32> -> tensor<16xf32>
+  return %s : tensor<16xf32>
+})mlir",
+                                                            &inputs);
+  ASSERT_EQ(outputs.size(), 1u);
+  ASSERT_EQ(inputs.size(), 2u);
+  const int64_t batch = 12, channels = 16, pixels = 196;
+  Buffer sums{{channels}, std::vector<double>(channels)};
+  for (int64_t c = 0; c < channels; ++c) {
+    float sum = 0.0f;
+    for (int64_t n = 0; n < batch; ++n)
+      for (int64_t p = 0; p < pixels; ++p) {
+        int64_t at = (n * channels + c) * pixels + p;
+        float term = float(inputs[0].data[at]) * float(inputs[1].data[at]);
+        sum = sum + term;
+      }
+    sums.data[c] = sum;
+  }
+  kiln::test::expectBitEqual(outputs[0], sums, "n, then pixel order");
+}
+
+TEST(CompiledParallelMatmul, FoldedFillSumsFromPositiveZero) {
+  // kiln.matmul fills C with +0.0 and adds the product to it; that fill is
+  // folded into the product's first k block (its accumulators start from
+  // +0.0, C is not read). Every term here is -0.0 (-1 x +0.0), so every
+  // sum must stay +0.0 + -0.0 + ... = +0.0 as with the fill, not -0.0 (a
+  // kernel that started from the first product). k = 300 (three k blocks,
+  // the later ones load C), 40 columns (a panel, a vector and a masked
+  // tail), 70 rows; serial and threaded.
+  MLIRContext context(kiln::test::makeRegistry());
+  context.loadAllAvailableDialects();
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"mlir(
+func.func @f(%a: tensor<70x300xf32>, %b: tensor<300x40xf32>) -> tensor<70x40xf32> {
+  %0 = kiln.matmul %a, %b : tensor<70x300xf32>, tensor<300x40xf32> -> tensor<70x40xf32>
+  return %0 : tensor<70x40xf32>
+})mlir",
+                                                             &context);
+  ASSERT_TRUE(module);
+  std::vector<Buffer> inputs = {{{70, 300}, std::vector<double>(70 * 300, -1.0)},
+                                {{300, 40}, std::vector<double>(300 * 40, 0.0)}};
+  kiln::CPUPipelineOptions threaded;
+  threaded.parallel = true;
+  for (const kiln::CPUPipelineOptions &options : {kiln::CPUPipelineOptions(), threaded}) {
+    kiln::test::CompiledCode code;
+    std::string error;
+    ASSERT_TRUE(code.build(*module, error, options)) << error;
+    std::vector<Buffer> outputs = code.call("f", inputs);
+    ASSERT_EQ(outputs.size(), 1u);
+    int negativeZeros = 0;
+    for (double value : outputs[0].data) {
+      EXPECT_EQ(value, 0.0);
+      negativeZeros += std::signbit(value);
+    }
+    EXPECT_EQ(negativeZeros, 0) << (options.parallel ? "threaded" : "serial");
+  }
 }
 
 } // namespace

@@ -144,6 +144,12 @@ void kiln::buildKilnLowerToLLVMPipeline(OpPassManager &pm,
     pooling.vectorWidth = options.vectorWidth;
     pooling.parallelMinWork = gathers.parallelMinWork;
     pm.addNestedPass<func::FuncOp>(createKilnVectorizePooling(pooling));
+    // Per-channel sums (a convolution's bias gradient): channels in lanes.
+    KilnVectorizeChannelSumsOptions channelSums;
+    channelSums.vectorWidth = options.vectorWidth;
+    channelSums.parallelMinWork = gathers.parallelMinWork;
+    pm.addNestedPass<func::FuncOp>(
+        createKilnVectorizeChannelSums(channelSums));
   }
   pm.addNestedPass<func::FuncOp>(createKilnTileTransposes());
   // Elementwise ops over NCHW images loop over rows of 28, 14 or 5:

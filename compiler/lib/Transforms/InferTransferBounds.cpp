@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
+#include "kiln/Dialect/Kiln/IR/KilnOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -155,11 +156,48 @@ bool inferInBounds(VectorTransferOpInterface op) {
   return changed;
 }
 
+/// Splits the last, partial vector of a vectorized row loop (`0 to 196
+/// step 8` ends at 192, past the row's end) into a copy of the loop that
+/// runs that iteration alone, where the loop's transfers then fit: they
+/// become plain loads and stores, and only the copy's stay masked (every
+/// row of a convnet's 14 x 14 bias + ReLU stored masked). Not a loop with
+/// results (a reduction's partial sums would have to flow into the copy).
+void peelPartialVector(AffineForOp loop) {
+  if (!loop.hasConstantBounds() || loop.getNumResults() > 0)
+    return;
+  int64_t lb = loop.getConstantLowerBound();
+  int64_t ub = loop.getConstantUpperBound();
+  int64_t step = loop.getStep();
+  if (step <= 1 || ub - lb <= step || (ub - lb) % step == 0)
+    return;
+  // The copy first: it must keep the transfers as they are now (masked
+  // where they may cross the end).
+  OpBuilder b(loop);
+  b.setInsertionPointAfter(loop);
+  auto tail = cast<AffineForOp>(b.clone(*loop.getOperation()));
+  int64_t split = lb + (ub - lb) / step * step;
+  tail.setConstantLowerBound(split);
+  // One vector: not worth waking threads for.
+  tail->removeAttr(kiln::KilnDialect::getParallelAttrName());
+  loop.setConstantUpperBound(split);
+  bool fits = false;
+  loop.walk([&](VectorTransferOpInterface op) { fits |= inferInBounds(op); });
+  if (!fits) {
+    tail.erase();
+    loop.setConstantUpperBound(ub);
+  }
+}
+
 struct InferTransferBoundsPass
     : public kiln::impl::KilnInferTransferBoundsBase<InferTransferBoundsPass> {
   void runOnOperation() override {
     getOperation().walk(
         [](VectorTransferOpInterface op) { inferInBounds(op); });
+    // Then only the transfers that need the shorter loop make it peel.
+    SmallVector<AffineForOp> loops;
+    getOperation().walk([&](AffineForOp loop) { loops.push_back(loop); });
+    for (AffineForOp loop : loops)
+      peelPartialVector(loop);
   }
 };
 

@@ -10,6 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "VectorizeMatmul.h"
+
 #include "kiln/Dialect/Kiln/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -49,9 +51,23 @@ bool hasMatmulLoops(linalg::GenericOp op) {
   });
 }
 
+/// The fill of a constant into the product's C that comes before it with
+/// nothing between them that touches memory (see
+/// matmul_codegen::fillBefore), if any: it moves into the outlined function,
+/// where kiln-vectorize-matmul folds it into the product's first k block.
+linalg::FillOp constantFillBefore(linalg::GenericOp op) {
+  linalg::FillOp fill =
+      kiln::matmul_codegen::fillBefore(op, op.getDpsInitOperand(0)->get());
+  if (!fill ||
+      !fill.getDpsInputOperand(0)->get().getDefiningOp<arith::ConstantOp>())
+    return nullptr;
+  return fill;
+}
+
 /// "kiln_matmul_<M>x<K>x<N>" with "_ta"/"_tb" for a transposed operand (its
-/// map swaps its dimensions), read from the shapes of A and C.
-std::string nameFor(linalg::GenericOp op) {
+/// map swaps its dimensions), read from the shapes of A and C, and "_init"
+/// where the function fills C first.
+std::string nameFor(linalg::GenericOp op, bool fillsC) {
   auto shapeOf = [](OpOperand *operand) {
     return operand->get().getType().cast<MemRefType>().getShape();
   };
@@ -70,16 +86,21 @@ std::string nameFor(linalg::GenericOp op) {
     name += "_ta";
   if (transposedB)
     name += "_tb";
+  if (fillsC)
+    name += "_init";
   return name;
 }
 
-/// The generic's text with its operands renamed to the function's
-/// arguments: equal keys, equal functions.
+/// The body's text (the generic, after a fill of C if any) with the
+/// operands renamed to the function's arguments: equal keys, equal
+/// functions.
 std::string formKey(func::FuncOp outlined) {
   std::string key;
   llvm::raw_string_ostream os(key);
-  outlined.getFunctionBody().front().front().print(
-      os, OpPrintingFlags().printGenericOpForm().useLocalScope());
+  for (Operation &op : outlined.getFunctionBody().front()) {
+    op.print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
+    os << "\n";
+  }
   os << outlined.getFunctionType();
   return key;
 }
@@ -97,7 +118,10 @@ struct OutlineMatmulsPass
     SymbolTable symbols(module);
     llvm::StringMap<func::FuncOp> functionForForm;
     for (linalg::GenericOp op : sites) {
-      func::FuncOp outlined = createFunction(op);
+      linalg::FillOp fill = constantFillBefore(op);
+      func::FuncOp outlined = createFunction(op, fill);
+      if (fill)
+        fill.erase();
       std::string key = formKey(outlined);
       auto [existing, isNew] = functionForForm.try_emplace(key, outlined);
       if (isNew)
@@ -111,12 +135,14 @@ struct OutlineMatmulsPass
   }
 
   /// A private function at the end of the module (not yet in its symbol
-  /// table) whose body is a copy of `op` on its arguments.
-  func::FuncOp createFunction(linalg::GenericOp op) {
+  /// table) whose body is a copy of `op` on its arguments, after a copy of
+  /// `fill` (and of its constant) where given.
+  func::FuncOp createFunction(linalg::GenericOp op, linalg::FillOp fill) {
     ModuleOp module = getOperation();
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     auto type = b.getFunctionType(op->getOperandTypes(), {});
-    auto fn = b.create<func::FuncOp>(op.getLoc(), nameFor(op), type);
+    auto fn = b.create<func::FuncOp>(op.getLoc(), nameFor(op, bool(fill)),
+                                     type);
     fn.setPrivate();
     // Internal: no symbol in the object, so two models' objects link
     // together. noinline: LLVM would otherwise inline a function with one
@@ -131,6 +157,10 @@ struct OutlineMatmulsPass
     b.setInsertionPointToStart(entry);
     IRMapping arguments;
     arguments.map(op->getOperands(), entry->getArguments());
+    if (fill) {
+      b.clone(*fill.getDpsInputOperand(0)->get().getDefiningOp(), arguments);
+      b.clone(*fill, arguments);
+    }
     b.clone(*op, arguments);
     b.create<func::ReturnOp>(op.getLoc());
     return fn;

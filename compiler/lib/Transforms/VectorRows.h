@@ -11,7 +11,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 
 namespace kiln::vector_rows {
 
@@ -71,6 +73,41 @@ forEachVectorBlock(mlir::OpBuilder &b, mlir::Location loc, int64_t columns,
   }
   if (columns > full)
     block(index(full), columns - full);
+}
+
+/// `value` as a vector of `lanes`: itself if it is one, else broadcast.
+inline mlir::Value broadcastTo(mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::Value value, int64_t lanes) {
+  if (value.getType().isa<mlir::VectorType>())
+    return value;
+  return b.create<mlir::vector::BroadcastOp>(
+      loc, mlir::VectorType::get({lanes}, value.getType()), value);
+}
+
+/// Applies `inner`, an arith op of a generic's body with one result, to the
+/// values `map` gives its operands: as it is where they are all scalars
+/// (the same for every lane), else as its `lanes`-lane vector form, the
+/// scalar operands broadcast; maps its result.
+inline void applyLaneWise(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Operation &inner, mlir::IRMapping &map,
+                          int64_t lanes) {
+  llvm::SmallVector<mlir::Value> operands;
+  for (mlir::Value operand : inner.getOperands())
+    operands.push_back(map.lookupOrDefault(operand));
+  bool lanewise = llvm::any_of(operands, [](mlir::Value v) {
+    return v.getType().isa<mlir::VectorType>();
+  });
+  if (!lanewise) {
+    b.clone(inner, map);
+    return;
+  }
+  for (mlir::Value &operand : operands)
+    operand = broadcastTo(b, loc, operand, lanes);
+  mlir::OperationState state(loc, inner.getName());
+  state.addOperands(operands);
+  state.addAttributes(inner.getAttrs());
+  state.addTypes(mlir::VectorType::get({lanes}, inner.getResult(0).getType()));
+  map.map(inner.getResult(0), b.create(state)->getResult(0));
 }
 
 } // namespace kiln::vector_rows

@@ -17,7 +17,9 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/AffineExpr.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNVECTORIZEMATMUL
@@ -116,14 +118,15 @@ MatmulBlocking MatmulBlocking::forTarget(int64_t width, int64_t registers,
 MatmulEmitter::MatmulEmitter(OpBuilder &b, Location loc, const MatmulForm &form,
                              const MatmulBlocking &blocking, Value pack,
                              Value packA, int64_t parallelMinWork,
-                             bool contract)
+                             bool contract, Value initialC)
     : b(b), loc(loc), form(form), blocking(blocking), pack(pack),
       sharedPanels(form.packedB &&
                    form.packedB.getType() == blocking.sharedPanelsType(form)),
       packA(blocking.packsA(form) ? packA : Value()), width(blocking.width),
       parallelMinWork(parallelMinWork),
       fastMath(contract ? arith::FastMathFlags::contract
-                        : arith::FastMathFlags::none) {
+                        : arith::FastMathFlags::none),
+      initialC(initialC) {
   m = form.rows();
   n = form.c.getType().cast<MemRefType>().getDimSize(1);
   k = form.depth();
@@ -377,10 +380,7 @@ void MatmulEmitter::emitTile(Value i, Value block, int64_t rows, Value j,
   if (tail > 0)
     columns.push_back({offset(j, vectors * width), tailMask(tail)});
 
-  SmallVector<Value> init;
-  for (int64_t r = 0; r < rows; ++r)
-    for (auto [col, mask] : columns)
-      init.push_back(load(form.c, offset(i, r), col, mask));
+  SmallVector<Value> init = loadTile(i, rows, columns);
   if (blocking.outgrowsL2(form.c))
     prefetchNextTile(i, j, vectors * width + tail);
   Value depth = b.create<arith::SubIOp>(loc, kEnd, kBegin);
@@ -424,6 +424,43 @@ void MatmulEmitter::emitTile(Value i, Value block, int64_t rows, Value j,
     for (auto [v, column] : llvm::enumerate(columns))
       store(kLoop.getResult(r * columns.size() + v), offset(i, r), column.first,
             column.second);
+}
+
+/// The accumulators of the tile of `rows` rows at row i as the current k
+/// block starts: C's elements, or in the first k block of a product whose C
+/// holds initialC, that value without reading C (a 12.8 MB fill before the
+/// convnet's fc1 weight gradient, then a second pass over C to read it).
+/// The same bits: each sum starts from the value C held and adds the same
+/// products in the same order (0.0 + -0.0 is still +0.0).
+SmallVector<Value>
+MatmulEmitter::loadTile(Value i, int64_t rows,
+                        ArrayRef<std::pair<Value, Value>> columns) {
+  auto loadC = [&] {
+    SmallVector<Value> tile;
+    for (int64_t r = 0; r < rows; ++r)
+      for (auto [col, mask] : columns)
+        tile.push_back(load(form.c, offset(i, r), col, mask));
+    return tile;
+  };
+  if (!initialC)
+    return loadC();
+  auto splat = [&] {
+    Value value = b.create<vector::BroadcastOp>(loc, vectorType, initialC);
+    return SmallVector<Value>(rows * columns.size(), value);
+  };
+  if (getConstantIntValue(kBegin) == 0)
+    return splat();
+  // Inside the loop over k blocks: only the first starts from initialC.
+  Value first = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, kBegin,
+                                        index(0));
+  SmallVector<Type> types(rows * columns.size(), vectorType);
+  auto ifFirst = b.create<scf::IfOp>(loc, types, first, /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifFirst.thenBlock());
+  b.create<scf::YieldOp>(loc, splat());
+  b.setInsertionPointToStart(ifFirst.elseBlock());
+  b.create<scf::YieldOp>(loc, loadC());
+  return ifFirst.getResults();
 }
 
 /// Prefetches the rows of the tile below (i, j), which the next row block
@@ -509,6 +546,22 @@ void MatmulEmitter::store(Value value, Value row, Value col, Value mask) {
 AffineMap packedBMap(int64_t rank, MLIRContext *ctx) {
   return AffineMap::get(
       3, 0, SmallVector<AffineExpr>(rank, getAffineConstantExpr(0, ctx)), ctx);
+}
+
+linalg::FillOp fillBefore(Operation *product, Value c) {
+  for (Operation *op = product->getPrevNode(); op; op = op->getPrevNode()) {
+    if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+      // Not where the product also reads C as an input.
+      if (fill.hasBufferSemantics() && fill.getDpsInitOperand(0)->get() == c &&
+          fill.getDpsInputOperand(0)->get().getType().isF32() &&
+          llvm::count(product->getOperands(), c) == 1)
+        return fill;
+      return nullptr; // Another buffer, which may share C's arena bytes.
+    }
+    if (!isMemoryEffectFree(op))
+      return nullptr;
+  }
+  return nullptr;
 }
 
 std::optional<MatmulForm> matchMatmul(linalg::GenericOp op) {
@@ -633,13 +686,18 @@ struct VectorizeMatmulPass
     }
     for (auto [op, form] : matmuls) {
       OpBuilder b(op);
+      // C's fill goes: the first k block writes C without reading it.
+      linalg::FillOp fill = kiln::matmul_codegen::fillBefore(op, form.c);
       // Also inside a loop (a convolution's chunks of images): a fork and
       // join of spinning OpenMP threads costs ~3 us, parallelMinWork
       // multiply-adds take longer.
       MatmulEmitter(b, op.getLoc(), form, sizes, pack, packA, parallelMinWork,
-                    contract)
+                    contract,
+                    fill ? fill.getDpsInputOperand(0)->get() : Value())
           .emit();
       op.erase();
+      if (fill)
+        fill.erase();
     }
   }
 };

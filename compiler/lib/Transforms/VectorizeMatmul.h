@@ -97,6 +97,20 @@ mlir::AffineMap packedBMap(int64_t rank, mlir::MLIRContext *ctx);
 /// with or without its packedB input.
 std::optional<MatmulForm> matchMatmul(mlir::linalg::GenericOp op);
 
+/// The linalg.fill of `c`, a product's output, that `product` follows with
+/// only ops without memory effects between them (an arena view, a
+/// constant), if any: C holds the fill's value when the product starts, so
+/// the product's first k block can start its sums from that value in
+/// registers instead of loading C (BLIS's beta = 0), and the fill, a pass
+/// over C, can go.
+mlir::linalg::FillOp fillBefore(mlir::Operation *product, mlir::Value c);
+
+/// The columns of the square matrix whose rows are `rows` (as many as their
+/// lanes: 4, 8 or 16), by vector.shuffle (VectorizeMatmulPacking.cpp).
+llvm::SmallVector<mlir::Value>
+transposeInRegisters(mlir::OpBuilder &b, mlir::Location loc,
+                     llvm::ArrayRef<mlir::Value> rows);
+
 /// Emits the loop nest for one matmul, BLIS's structure: for each k block
 /// (k split evenly), for each MC-row chunk of A (packed into MR-row
 /// micro-panels where packsA, held in L2), each column panel of B (KC x NR)
@@ -109,9 +123,13 @@ std::optional<MatmulForm> matchMatmul(mlir::linalg::GenericOp op);
 /// panel ahead.
 class MatmulEmitter {
 public:
+  /// `initialC`, where not null, is the f32 scalar that every element of
+  /// C holds before the product (a fill's, see fillBefore): the first k
+  /// block's tiles start from it instead of loading C.
   MatmulEmitter(mlir::OpBuilder &b, mlir::Location loc, const MatmulForm &form,
                 const MatmulBlocking &blocking, mlir::Value pack,
-                mlir::Value packA, int64_t parallelMinWork, bool contract);
+                mlir::Value packA, int64_t parallelMinWork, bool contract,
+                mlir::Value initialC = mlir::Value());
 
   /// Loop order k block, column panel, row block (GotoBLAS's): the packed
   /// KC x NR panel of B stays in L1 while every row block of A streams past.
@@ -144,6 +162,9 @@ private:
                  mlir::Value nextJ = mlir::Value());
   void emitTile(mlir::Value i, mlir::Value block, int64_t rows, mlir::Value j,
                 mlir::Value slot, int64_t vectors, int64_t tail);
+  llvm::SmallVector<mlir::Value>
+  loadTile(mlir::Value i, int64_t rows,
+           llvm::ArrayRef<std::pair<mlir::Value, mlir::Value>> columns);
   void prefetchNextTile(mlir::Value i, mlir::Value j, int64_t columns);
 
   // Packing (VectorizeMatmulPacking.cpp).
@@ -153,8 +174,6 @@ private:
   void prefetchRow(mlir::Value row, mlir::Value j, int64_t columns);
   void emitTransposedPack(mlir::Value j, mlir::Value slot, int64_t columns,
                           mlir::Value depth);
-  llvm::SmallVector<mlir::Value>
-  transposeInRegisters(llvm::ArrayRef<mlir::Value> rows);
   mlir::Value loadB(mlir::Value column, mlir::Value kk);
 
   // Builder helpers.
@@ -180,6 +199,7 @@ private:
   mlir::Value packA; ///< memref<MC / MR x KC x MR xf32> where A is packed
   int64_t width, parallelMinWork, m = 0, n = 0, k = 0;
   mlir::arith::FastMathFlags fastMath;
+  mlir::Value initialC;     ///< C's value before the product, or null
   mlir::Value kBegin, kEnd; ///< the current k block
   int64_t kDepth = 0;       ///< its static depth (the last one may be shorter)
   mlir::VectorType vectorType;

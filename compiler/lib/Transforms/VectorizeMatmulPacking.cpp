@@ -115,7 +115,8 @@ void MatmulEmitter::emitTransposedPack(Value j, Value slot, int64_t columns,
         rows.push_back(b.create<vector::LoadOp>(loc, vectorType, form.b,
                                                 ValueRange{stored, k}));
       }
-      for (auto [c, column] : llvm::enumerate(transposeInRegisters(rows)))
+      for (auto [c, column] :
+           llvm::enumerate(transposeInRegisters(b, loc, rows)))
         b.create<vector::StoreOp>(loc, column, pack,
                                   ValueRange{slot, offset(kk0, c), j0});
     });
@@ -126,14 +127,16 @@ void MatmulEmitter::emitTransposedPack(Value j, Value slot, int64_t columns,
     copyElements(blockColumns, columns, index(0));
 }
 
-/// The columns of the square matrix whose rows are `rows` (width lanes, a
-/// power of two >= 4), through the shuffles of the classic AVX 8 x 8
+/// The columns of the square matrix whose rows are `rows` (as many as their
+/// lanes, a power of two >= 4), through the shuffles of the classic AVX 8 x 8
 /// transpose, one instruction each: in every 4-lane group, interleave row
 /// pairs (unpcklps/unpckhps), then pairs of pairs (shufps), which
 /// transposes the 4 x 4 blocks; then interleave the 4-lane blocks of the
 /// width / 4 vectors that hold each column (vperm2f128). A plain perfect
 /// shuffle crosses 128-bit lanes in every round: twice the instructions.
-SmallVector<Value> MatmulEmitter::transposeInRegisters(ArrayRef<Value> rows) {
+SmallVector<Value> transposeInRegisters(OpBuilder &b, Location loc,
+                                        ArrayRef<Value> rows) {
+  auto width = int64_t(rows.size());
   auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) -> Value {
     return b.create<vector::ShuffleOp>(loc, x, y, mask);
   };

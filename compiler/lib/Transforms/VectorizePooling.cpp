@@ -282,12 +282,6 @@ private:
     for (auto [arg, value] : llvm::zip(body.getArguments(), args))
       if (value)
         map.map(arg, value);
-    auto broadcast = [&](Value v) -> Value {
-      if (v.getType().isa<VectorType>())
-        return v;
-      return b.create<vector::BroadcastOp>(
-          loc, VectorType::get({lanes}, v.getType()), v);
-    };
     for (Operation &inner : body.without_terminator()) {
       if (auto idx = dyn_cast<linalg::IndexOp>(inner)) {
         for (const auto &[dim, value] : uniforms)
@@ -298,27 +292,12 @@ private:
                         : index(std::get<int64_t>(value)));
         continue;
       }
-      SmallVector<Value> operands;
-      for (Value operand : inner.getOperands())
-        operands.push_back(map.lookupOrDefault(operand));
-      bool lanewise = llvm::any_of(operands, [](Value v) {
-        return v.getType().isa<VectorType>();
-      });
-      if (!lanewise) {
-        b.clone(inner, map);
-        continue;
-      }
-      for (Value &operand : operands)
-        operand = broadcast(operand);
-      OperationState state(loc, inner.getName());
-      state.addOperands(operands);
-      state.addAttributes(inner.getAttrs());
-      state.addTypes(VectorType::get({lanes}, inner.getResult(0).getType()));
-      map.map(inner.getResult(0), b.create(state)->getResult(0));
+      vector_rows::applyLaneWise(b, loc, inner, map, lanes);
     }
     SmallVector<Value> results;
     for (Value yielded : body.getTerminator()->getOperands())
-      results.push_back(broadcast(map.lookupOrDefault(yielded)));
+      results.push_back(vector_rows::broadcastTo(
+          b, loc, map.lookupOrDefault(yielded), lanes));
     return results;
   }
 

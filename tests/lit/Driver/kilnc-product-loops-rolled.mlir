@@ -15,10 +15,10 @@
 // LENET: define internal void @lenet_train_step..omp_par
 // A chunk lane: the loop around the first convolution's product, and the
 // im2col nest in it.
-// LENET: call void @kiln_matmul_6x25x3136(
+// LENET: call void @kiln_matmul_6x25x3136_init(
 // LENET: br {{.*}}, !llvm.loop ![[CHUNK:[0-9]+]]
 // A product's packing loop.
-// LENET-LABEL: define internal void @kiln_matmul_128x84x10_tb(
+// LENET-LABEL: define internal void @kiln_matmul_128x84x10_tb_init(
 // LENET: br {{.*}}, !llvm.loop ![[PACK:[0-9]+]]
 // LENET-DAG: ![[CHUNK]] = distinct !{![[CHUNK]], ![[OFF:[0-9]+]]}
 // LENET-DAG: ![[PACK]] = distinct !{![[PACK]], ![[OFF]]}

@@ -33,7 +33,7 @@
 // CHECK-NOT: memref.
 // CHECK-NOT: linalg.
 // CHECK-NOT: = kiln.
-// CHECK: llvm.call @kiln_matmul_8x16x4(
+// CHECK: llvm.call @kiln_matmul_8x16x4_init(
 // CHECK: llvm.fmul
 // CHECK-NOT: llvm.intr.fma
 // CHECK-NOT: llvm.call @{{[^k]}}
@@ -43,13 +43,13 @@
 // CHECK-LABEL: llvm.func @predict(%{{.*}}: !llvm.ptr<i8>, %{{.*}}: !llvm.ptr<f32>, %{{.*}}: !llvm.ptr<f32>)
 // CHECK-SAME: kiln.num_outputs = 1 : i64
 // CHECK-NOT: llvm.call @{{[^k]}}
-// CHECK: llvm.call @kiln_matmul_8x16x4(
+// CHECK: llvm.call @kiln_matmul_8x16x4_init(
 // CHECK-NOT: llvm.call @{{[^k]}}
 // CHECK: llvm.return
 // CHECK-NOT: llvm.call @malloc
 // CHECK-NOT: llvm.call @free
 // CHECK-NOT: func.func
-// CHECK: llvm.func internal @kiln_matmul_8x16x4(%{{.*}}: !llvm.ptr<f32>, %{{.*}}: !llvm.ptr<f32>, %{{.*}}: !llvm.ptr<f32>)
+// CHECK: llvm.func internal @kiln_matmul_8x16x4_init(%{{.*}}: !llvm.ptr<f32>, %{{.*}}: !llvm.ptr<f32>, %{{.*}}: !llvm.ptr<f32>)
 // CHECK-SAME: passthrough = ["noinline", "kiln-matrix-product"]
 // CHECK-NOT: llvm.intr.fma
 // CHECK: llvm.fadd {{.*}} {fastmathFlags = #llvm.fastmath<contract>}

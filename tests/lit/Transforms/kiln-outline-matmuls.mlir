@@ -98,6 +98,32 @@ func.func @max_plus(%x: memref<12x8xf32>, %w: memref<8x32xf32>,
   return
 }
 
+// A constant fill of C before the product (an arena view between them has
+// no memory effects) moves into the function with its constant, where
+// kiln-vectorize-matmul folds it into the first k block; a function of its
+// own, "_init".
+// CHECK-LABEL: func.func @filled
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0.0
+// CHECK-NEXT: %[[OFFSET:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[Y:.*]] = memref.view
+// CHECK-NEXT: call @kiln_matmul_12x8x32_init(%{{.*}}, %{{.*}}, %[[Y]])
+// CHECK-NEXT: return
+func.func @filled(%x: memref<12x8xf32>, %w: memref<8x32xf32>,
+                  %arena: memref<1536xi8>) {
+  %zero = arith.constant 0.0 : f32
+  %offset = arith.constant 0 : index
+  %y = memref.view %arena[%offset][] : memref<1536xi8> to memref<12x32xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<12x32xf32>)
+  linalg.generic #product ins(%x, %w : memref<12x8xf32>, memref<8x32xf32>)
+      outs(%y : memref<12x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // CHECK: func.func private @kiln_matmul_12x8x32(%[[A:.*]]: memref<12x8xf32>, %[[B:.*]]: memref<8x32xf32>, %[[C:.*]]: memref<12x32xf32>)
 // CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline", "kiln-matrix-product"]}
 // CHECK-NEXT: linalg.generic {{.*}} ins(%[[A]], %[[B]] : memref<12x8xf32>, memref<8x32xf32>) outs(%[[C]] : memref<12x32xf32>)
@@ -107,6 +133,10 @@ func.func @max_plus(%x: memref<12x8xf32>, %w: memref<8x32xf32>,
 // CHECK: func.func private @kiln_matmul_12x32x8_tb(
 // CHECK: func.func private @kiln_matmul_12x8x32_0(
 // CHECK: arith.maxf
+// CHECK: func.func private @kiln_matmul_12x8x32_init(%{{.*}}: memref<12x8xf32>, %{{.*}}: memref<8x32xf32>, %[[FILLED:.*]]: memref<12x32xf32>)
+// CHECK-NEXT: %[[CST:.*]] = arith.constant 0.0
+// CHECK-NEXT: linalg.fill ins(%[[CST]] : f32) outs(%[[FILLED]] : memref<12x32xf32>)
+// CHECK-NEXT: linalg.generic
 // CHECK-NOT: func.func
 
 // LLVM-LABEL: define void @train_step(ptr %0, ptr %1, ptr %2, ptr %3)

@@ -122,8 +122,12 @@ def KilnVectorizeMatmul : Pass<"kiln-vectorize-matmul", "mlir::func::FuncOp"> {
     in k order, as the scalar loop does, whatever the thread count: with
     contract=false the result does not depend on the vector width or the
     target (kilnc --deterministic). Ragged edges use smaller row blocks and
-    masked vector loads and stores. Other generics are left for the affine
-    vectorizer.
+    masked vector loads and stores. A linalg.fill of C just before the
+    product (only ops without memory effects between them) is folded into
+    it: the first k block's accumulators start from the fill's value instead
+    of loading C (BLIS's beta = 0), the same sums without the fill's pass
+    over C and without reading C back. Other generics are left for the
+    affine vectorizer.
 
     Before:
     ```mlir
@@ -231,8 +235,10 @@ def KilnOutlineMatmuls : Pass<"kiln-outline-matmuls", "mlir::ModuleOp"> {
     would have in place. The function has internal linkage
     (no symbol in the object, no clash between models) and LLVM's noinline
     (inlining it back would undo the point); with the bare-pointer calling
-    convention a call passes three pointers. Numbers do not change: the
-    function holds the very same generic.
+    convention a call passes three pointers. A fill of C with a constant
+    just before the product (only ops without memory effects between them)
+    moves into the function with it ("_init"), for kiln-vectorize-matmul
+    to fold. Numbers do not change: the function holds the very same ops.
 
     Before:
     ```mlir
@@ -314,6 +320,36 @@ def KilnParallelizeMarkedLoops
   let dependentDialects = ["mlir::AffineDialect"];
 }
 
+def KilnVectorizeChannelSums : Pass<"kiln-vectorize-channel-sums", "mlir::func::FuncOp"> {
+  let summary = "Vector code for per-channel sums of NCHW tensors (bias gradients)";
+  let description = [{
+    Runs on memrefs. A generic whose loops are all reductions but the second
+    (n, c, ...), reading its inputs at (n, c, ...) and adding a term of
+    arith ops on them to its output at (c): a convolution's bias gradient,
+    the ReLU's mask fused in. The affine lowering keeps each out[c] in
+    memory (a scalar load, add and store per element, one dependent chain
+    per channel). Here `vector-width` channels' sums live in the lanes of one
+    vector: for each image and block of `vector-width` pixels, each channel's
+    row of pixels is loaded (masked for a ragged end), the term computed as
+    vectors, the block transposed in registers (vector.shuffle) and its
+    columns added one pixel at a time. Each channel adds its terms in the
+    scalar loops' order (n, then the pixels), so the bits do not change,
+    whatever the width or the thread count; channel counts that are not a
+    multiple of the width are left to the affine lowering.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "unsigned", "8",
+           "channels per vector (a power of two, at least 4); else the pass "
+           "does nothing">,
+    Option<"parallelMinWork", "parallel-min-work", "int64_t", "0",
+           "0: serial loops only; else a sum of at least this many terms "
+           "runs its groups of channels as an scf.parallel (each channel is "
+           "summed by one thread: the thread count changes no value)">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+                           "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
 def KilnVectorizePooling : Pass<"kiln-vectorize-pooling", "mlir::func::FuncOp"> {
   let summary = "Vector code for max poolings whose windows tile the input";
   let description = [{
@@ -392,7 +428,11 @@ def KilnInferTransferBounds : Pass<"kiln-infer-transfer-bounds", "mlir::func::Fu
         vector.transfer_write %v, %m[%i, %j] : vector<8xf32>, memref<4x3136xf32>
     After:
         vector.transfer_write %v, %m[%i, %j] {in_bounds = [true]} : ...
-    A loop `0 to 196 step 8` ends at 192 and keeps its mask.
+    A loop whose last vector alone crosses the end (`0 to 196 step 8`, the
+    rows of a 14 x 14 image) is split into `0 to 192 step 8`, whose
+    transfers are then in bounds, and a copy `192 to 196 step 8` for the
+    last vector, which keeps its masks (not a loop with results: a
+    reduction's partial sums).
   }];
   let dependentDialects = ["mlir::vector::VectorDialect"];
 }
