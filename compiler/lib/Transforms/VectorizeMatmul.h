@@ -144,6 +144,11 @@ private:
                  mlir::Value nextJ = mlir::Value());
   void emitTile(mlir::Value i, mlir::Value block, int64_t rows, mlir::Value j,
                 mlir::Value slot, int64_t vectors, int64_t tail);
+  llvm::SmallVector<mlir::Value>
+  emitTileSteps(mlir::Value lb, mlir::Value ub, mlir::Value i,
+                mlir::Value block, int64_t rows, mlir::Value slot,
+                llvm::ArrayRef<std::pair<mlir::Value, mlir::Value>> columns,
+                mlir::ValueRange accumulators);
   void prefetchNextTile(mlir::Value i, mlir::Value j, int64_t columns);
 
   // Packing (VectorizeMatmulPacking.cpp).

@@ -11,7 +11,7 @@
 //   micro-panels of its packing;
 // - an operand larger than L2 is prefetched ahead of use (PREFETCH, with a
 //   32 KiB L2): each tile prefetches the rows of C's next tile (clamped to
-//   the last row), and packing a panel of B stored row by row prefetches
+//   the last row) 64 k steps before its end, and packing a panel of B stored row by row prefetches
 //   the same rows of the panel that the thread packs next into L2.
 // RUN: kiln-opt %s -kiln-vectorize-matmul=vector-width=8 | FileCheck %s --implicit-check-not=memref.prefetch
 // RUN: kiln-opt %s -kiln-vectorize-matmul="vector-width=8 l2-bytes=32768" | FileCheck %s --check-prefix=PREFETCH
@@ -45,15 +45,25 @@
 // PREFETCH: vector.load %[[B]][%[[ROW]]
 // PREFETCH: %[[NEXT:.*]] = arith.minsi %{{.*}}, %c44
 // PREFETCH: memref.prefetch %[[B]][%[[ROW]], %[[NEXT]]], read, locality<2>, data
-// A tile: its C rows, then the next tile's (row i + 6 + r, clamped).
+// A tile: its C rows, its k steps but the last 64, the next tile's C rows
+// (row i + 6 + r, clamped), its last 64 k steps (prefetched at the start,
+// a row of mlp_wide's C was evicted before the next tile loaded it).
 // PREFETCH: scf.for
 // PREFETCH: %[[I:.*]] = arith.addi
 // PREFETCH-COUNT-12: vector.load %[[C]]
+// PREFETCH-NOT: memref.prefetch
+// PREFETCH: %[[DEPTH:.*]] = arith.subi
+// PREFETCH: %[[LEAD:.*]] = arith.subi %[[DEPTH]], %c64
+// PREFETCH: %[[SPLIT:.*]] = arith.maxsi %[[LEAD]], %c0
+// PREFETCH: %[[FIRST:.*]]:12 = scf.for %{{.*}} = %c0{{.*}} to %[[SPLIT]] step
+// PREFETCH-NOT: memref.prefetch
+// PREFETCH: scf.yield
 // PREFETCH: %[[R:.*]] = arith.addi %[[I]], %c6
 // PREFETCH: %[[NR:.*]] = arith.minsi %[[R]], %c262
 // PREFETCH: memref.prefetch %[[C]][%[[NR]], %{{.*}}], read, locality<3>, data
 // PREFETCH-COUNT-11: memref.prefetch %[[C]]
-// PREFETCH: scf.for {{.*}} -> (vector<8xf32>
+// PREFETCH: %[[LAST:.*]]:12 = scf.for %{{.*}} = %[[SPLIT]] to %[[DEPTH]] step %{{.*}} iter_args(%{{.*}} = %[[FIRST]]#0,
+// PREFETCH: vector.store %[[LAST]]#0, %[[C]]
 // PARALLEL-LABEL: func.func @balanced
 // PARALLEL: %[[PACKA:.*]] = memref.alloca() {alignment = 64 : i64} : memref<22x152x6xf32>
 // PARALLEL: scf.parallel (%[[P:.*]]) = (%c0{{.*}}) to (%c22{{.*}}) step
