@@ -139,19 +139,26 @@ func.func @f(%a: tensor<301x517xf32>, %b: tensor<301x450xf32>) -> tensor<517x450
   expectKOrderSumsOfTransposedA(outputs, inputs);
 }
 
-TEST(CompiledParallelMatmul, TilesShallowerThanTheirPrefetchLead) {
-  // C (930 KB) larger than L2: each tile prefetches C's next tile 64 k
-  // steps before its end; k = 40 is shallower, all of its steps run after
-  // the prefetch (the first of the tile's two k loops is empty).
-  std::vector<Buffer> inputs;
-  std::vector<Buffer> outputs = expectThreadsGiveSerialBits(R"mlir(
-func.func @f(%a: tensor<40x517xf32>, %b: tensor<40x450xf32>) -> tensor<517x450xf32> {
-  %at = kiln.transpose %a, [1, 0] : tensor<40x517xf32> -> tensor<517x40xf32>
-  %0 = kiln.matmul %at, %b : tensor<517x40xf32>, tensor<40x450xf32> -> tensor<517x450xf32>
-  return %0 : tensor<517x450xf32>
-})mlir",
-                                                            &inputs);
-  expectKOrderSumsOfTransposedA(outputs, inputs);
+TEST(CompiledParallelMatmul, TilesPrefetchingNextCBeforeTheirLastSteps) {
+  // C (130 x 1024, 532 KB) larger than L2 with rows 4 KiB apart: each tile
+  // prefetches the next tile's C 64 k steps before its end, between two
+  // loops over its k steps: k = 100 runs 36 steps, then 64; k = 40 is
+  // shallower than 64, the first loop empty.
+  for (int64_t k : {100, 40}) {
+    SCOPED_TRACE("k = " + std::to_string(k));
+    std::string at = "tensor<" + std::to_string(k) + "x130xf32>";
+    std::string a = "tensor<130x" + std::to_string(k) + "xf32>";
+    std::string b = "tensor<" + std::to_string(k) + "x1024xf32>";
+    std::string ir = "func.func @f(%a: " + at + ", %b: " + b +
+                     ") -> tensor<130x1024xf32> {\n"
+                     "  %at = kiln.transpose %a, [1, 0] : " + at + " -> " + a + "\n"
+                     "  %0 = kiln.matmul %at, %b : " + a + ", " + b +
+                     " -> tensor<130x1024xf32>\n"
+                     "  return %0 : tensor<130x1024xf32>\n}";
+    std::vector<Buffer> inputs;
+    std::vector<Buffer> outputs = expectThreadsGiveSerialBits(ir, &inputs);
+    expectKOrderSumsOfTransposedA(outputs, inputs);
+  }
 }
 
 TEST(CompiledParallelMatmul, SharedPanelsOfBAcrossChunksOfA) {

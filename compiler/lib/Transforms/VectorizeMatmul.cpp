@@ -31,10 +31,15 @@ namespace kiln::matmul_codegen {
 /// Workers of a parallel matmul, each packing into its own panel buffer.
 constexpr int64_t kParallelPackSlots = 8;
 
-/// The k steps of a tile that run after the prefetch of the next tile's C:
-/// ~400 cycles of FMAs on AVX2, time for a line from L3 or memory, too
-/// short for the set's other lines (the panel of B, A) to evict it.
+/// The k steps of a tile that run after the prefetch of the next tile's C
+/// where C's rows alias in L1 (see emitTile): ~400 cycles of FMAs on AVX2,
+/// time for a line from L3 or memory, too short for the set's other lines
+/// (the panel of B, A) to evict it.
 constexpr int64_t kPrefetchLead = 64;
+
+/// One way of a 32 KiB 8-way L1 (Zen, Skylake): rows a multiple of it
+/// apart share an L1 set.
+constexpr int64_t kL1WayBytes = 4096;
 
 /// The size of the blocks that split `size` into as few blocks of at most
 /// `limit` as possible, all of one size rounded up to a multiple of `unit`
@@ -391,12 +396,15 @@ void MatmulEmitter::emitTile(Value i, Value block, int64_t rows, Value j,
     accumulators = emitTileSteps(lb, ub, i, block, rows, slot, columns,
                                  accumulators);
   };
-  if (blocking.outgrowsL2(form.c)) {
+  bool prefetches = blocking.outgrowsL2(form.c);
+  if (prefetches && n * int64_t(sizeof(float)) % kL1WayBytes == 0) {
     // The last kPrefetchLead steps run after the prefetch of the next
     // tile's C: issued at the start, the lines were gone by the end where
     // C's rows are a multiple of 4 KiB apart (mlp_wide's 4096 columns):
     // all the rows of a column panel share one L1 set, which the 12 lines
-    // of two tiles overflow, and 4 sets of L2.
+    // of two tiles overflow, and 4 sets of L2. Elsewhere the second loop's
+    // exit, a mispredicted branch per tile, cost more than it saved (mlp's
+    // dW, 512 and 784 columns: 3% slower).
     Value split = b.create<arith::MaxSIOp>(
         loc, b.create<arith::SubIOp>(loc, depth, index(kPrefetchLead)),
         index(0));
@@ -404,6 +412,8 @@ void MatmulEmitter::emitTile(Value i, Value block, int64_t rows, Value j,
     prefetchNextTile(i, j, vectors * width + tail);
     kLoop(split, depth);
   } else {
+    if (prefetches)
+      prefetchNextTile(i, j, vectors * width + tail);
     kLoop(index(0), depth);
   }
   for (int64_t r = 0; r < rows; ++r)
