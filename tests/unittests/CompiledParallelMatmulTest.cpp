@@ -74,6 +74,35 @@ std::vector<Buffer> expectThreadsGiveSerialBits(StringRef ir, std::vector<Buffer
   return expected;
 }
 
+/// Expects `outputs` to be the one product op(A) x B of `inputs` (A stored
+/// k x m, B k x n) with every element the sum of its k products in k order,
+/// as the loop below adds them (a fused multiply-add each where the target
+/// has one: the kernel contracts).
+void expectKOrderSumsOfTransposedA(const std::vector<Buffer> &outputs,
+                                   const std::vector<Buffer> &inputs) {
+  ASSERT_EQ(outputs.size(), 1u);
+  ASSERT_EQ(inputs.size(), 2u);
+  const int64_t k = inputs[0].shape[0], m = inputs[0].shape[1],
+                n = inputs[1].shape[1];
+  Buffer fusedSums{{m, n}, std::vector<double>(m * n)};
+  Buffer plainSums = fusedSums;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float fused = 0.0f, plain = 0.0f;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        float a = float(inputs[0].data[kk * m + i]);
+        float b = float(inputs[1].data[kk * n + j]);
+        fused = std::fma(a, b, fused);
+        float product = a * b; // its own statement: never contracted
+        plain = plain + product;
+      }
+      fusedSums.data[i * n + j] = fused;
+      plainSums.data[i * n + j] = plain;
+    }
+  bool fusedBits = outputs[0].data == fusedSums.data;
+  kiln::test::expectBitEqual(outputs[0], fusedBits ? fusedSums : plainSums, "k-order sums");
+}
+
 TEST(CompiledParallelMatmul, RowBlocksOfAFewColumnsProduct) {
   // 10 columns, no full panel: 1024 rows in MR-row blocks on the workers
   // (1024 x 10 x a 128-deep k block is past the pipeline's 1 << 20).
@@ -100,8 +129,7 @@ TEST(CompiledParallelMatmul, PackedChunksOfALargerThanL2) {
   // and 169 rows (MC 252), 450 columns = 28 panels and 2 more; C (930 KB)
   // and B (542 KB) are larger than L2, so the tiles prefetch C's next tile
   // and the packing B's next panel. Every element must still be the sum of
-  // its k products in k order, as the loop below adds them (a fused
-  // multiply-add each where the target has one: the kernel contracts).
+  // its k products in k order.
   std::vector<Buffer> inputs;
   std::vector<Buffer> outputs = expectThreadsGiveSerialBits(R"mlir(
 func.func @f(%a: tensor<301x517xf32>, %b: tensor<301x450xf32>) -> tensor<517x450xf32> {
@@ -110,26 +138,29 @@ func.func @f(%a: tensor<301x517xf32>, %b: tensor<301x450xf32>) -> tensor<517x450
   return %0 : tensor<517x450xf32>
 })mlir",
                                                             &inputs);
-  ASSERT_EQ(outputs.size(), 1u);
-  ASSERT_EQ(inputs.size(), 2u);
-  const int64_t m = 517, k = 301, n = 450;
-  Buffer fusedSums{{m, n}, std::vector<double>(m * n)};
-  Buffer plainSums = fusedSums;
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      float fused = 0.0f, plain = 0.0f;
-      for (int64_t kk = 0; kk < k; ++kk) {
-        float a = float(inputs[0].data[kk * m + i]);
-        float b = float(inputs[1].data[kk * n + j]);
-        fused = std::fma(a, b, fused);
-        float product = a * b; // its own statement: never contracted
-        plain = plain + product;
-      }
-      fusedSums.data[i * n + j] = fused;
-      plainSums.data[i * n + j] = plain;
-    }
-  bool fusedBits = outputs[0].data == fusedSums.data;
-  kiln::test::expectBitEqual(outputs[0], fusedBits ? fusedSums : plainSums, "k-order sums");
+  expectKOrderSumsOfTransposedA(outputs, inputs);
+}
+
+TEST(CompiledParallelMatmul, TilesPrefetchingNextCBeforeTheirLastSteps) {
+  // C (130 x 1024, 532 KB) larger than L2 with rows 4 KiB apart: each tile
+  // prefetches the next tile's C 64 k steps before its end, between two
+  // loops over its k steps: k = 100 runs 36 steps, then 64; k = 40 is
+  // shallower than 64, the first loop empty.
+  for (int64_t k : {100, 40}) {
+    SCOPED_TRACE("k = " + std::to_string(k));
+    std::string at = "tensor<" + std::to_string(k) + "x130xf32>";
+    std::string a = "tensor<130x" + std::to_string(k) + "xf32>";
+    std::string b = "tensor<" + std::to_string(k) + "x1024xf32>";
+    std::string ir = "func.func @f(%a: " + at + ", %b: " + b +
+                     ") -> tensor<130x1024xf32> {\n"
+                     "  %at = kiln.transpose %a, [1, 0] : " + at + " -> " + a + "\n"
+                     "  %0 = kiln.matmul %at, %b : " + a + ", " + b +
+                     " -> tensor<130x1024xf32>\n"
+                     "  return %0 : tensor<130x1024xf32>\n}";
+    std::vector<Buffer> inputs;
+    std::vector<Buffer> outputs = expectThreadsGiveSerialBits(ir, &inputs);
+    expectKOrderSumsOfTransposedA(outputs, inputs);
+  }
 }
 
 TEST(CompiledParallelMatmul, SharedPanelsOfBAcrossChunksOfA) {

@@ -33,6 +33,16 @@ namespace kiln::matmul_codegen {
 /// Workers of a parallel matmul, each packing into its own panel buffer.
 constexpr int64_t kParallelPackSlots = 8;
 
+/// The k steps of a tile that run after the prefetch of the next tile's C
+/// where C's rows alias in L1 (see emitTile): ~400 cycles of FMAs on AVX2,
+/// time for a line from L3 or memory, too short for the set's other lines
+/// (the panel of B, A) to evict it.
+constexpr int64_t kPrefetchLead = 64;
+
+/// One way of a 32 KiB 8-way L1 (Zen, Skylake): rows a multiple of it
+/// apart share an L1 set.
+constexpr int64_t kL1WayBytes = 4096;
+
 /// The size of the blocks that split `size` into as few blocks of at most
 /// `limit` as possible, all of one size rounded up to a multiple of `unit`
 /// (at most `limit`, itself a multiple), the last one shorter. Blocks of
@@ -380,49 +390,35 @@ void MatmulEmitter::emitTile(Value i, Value block, int64_t rows, Value j,
   if (tail > 0)
     columns.push_back({offset(j, vectors * width), tailMask(tail)});
 
-  SmallVector<Value> init = loadTile(i, rows, columns);
-  if (blocking.outgrowsL2(form.c))
-    prefetchNextTile(i, j, vectors * width + tail);
+  SmallVector<Value> accumulators = loadTile(i, rows, columns);
   Value depth = b.create<arith::SubIOp>(loc, kEnd, kBegin);
-  auto kLoop = b.create<scf::ForOp>(loc, index(0), depth, index(1), init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(kLoop.getBody());
-    Value kk = kLoop.getInductionVar();
-    Value kA = b.create<arith::AddIOp>(loc, kBegin, kk);
-    SmallVector<Value> bRows;
-    for (auto [v, column] : llvm::enumerate(columns))
-      bRows.push_back(slot
-                          ? b.create<vector::LoadOp>(
-                                loc, vectorType, pack,
-                                ValueRange{slot, kk, index(int64_t(v) * width)})
-                          : load(form.b, kA, column.first, column.second));
-    SmallVector<Value> next;
-    for (int64_t r = 0; r < rows; ++r) {
-      Value row = offset(i, r);
-      Value scalarA =
-          packA ? b.create<memref::LoadOp>(loc, packA,
-                                           ValueRange{block, kk, index(r)})
-                : b.create<memref::LoadOp>(loc, form.a, ValueRange{row, kA});
-      Value broadcastA =
-          b.create<vector::BroadcastOp>(loc, vectorType, scalarA);
-      // A multiply and an add that LLVM may contract into one fma where
-      // the core has the instruction (unless contract=false): vector.fma
-      // would be an fmaf call per lane on cores without it (generic
-      // x86-64, riscv64 without F).
-      for (size_t v = 0; v < columns.size(); ++v) {
-        Value product =
-            b.create<arith::MulFOp>(loc, broadcastA, bRows[v], fastMath);
-        next.push_back(b.create<arith::AddFOp>(
-            loc, product, kLoop.getRegionIterArgs()[r * columns.size() + v],
-            fastMath));
-      }
-    }
-    b.create<scf::YieldOp>(loc, next);
+  auto kLoop = [&](Value lb, Value ub) {
+    accumulators = emitTileSteps(lb, ub, i, block, rows, slot, columns,
+                                 accumulators);
+  };
+  bool prefetches = blocking.outgrowsL2(form.c);
+  if (prefetches && n * int64_t(sizeof(float)) % kL1WayBytes == 0) {
+    // The last kPrefetchLead steps run after the prefetch of the next
+    // tile's C: issued at the start, the lines were gone by the end where
+    // C's rows are a multiple of 4 KiB apart (mlp_wide's 4096 columns):
+    // all the rows of a column panel share one L1 set, which the 12 lines
+    // of two tiles overflow, and 4 sets of L2. Elsewhere the second loop's
+    // exit, a mispredicted branch per tile, cost more than it saved (mlp's
+    // dW, 512 and 784 columns: 3% slower).
+    Value split = b.create<arith::MaxSIOp>(
+        loc, b.create<arith::SubIOp>(loc, depth, index(kPrefetchLead)),
+        index(0));
+    kLoop(index(0), split);
+    prefetchNextTile(i, j, vectors * width + tail);
+    kLoop(split, depth);
+  } else {
+    if (prefetches)
+      prefetchNextTile(i, j, vectors * width + tail);
+    kLoop(index(0), depth);
   }
   for (int64_t r = 0; r < rows; ++r)
     for (auto [v, column] : llvm::enumerate(columns))
-      store(kLoop.getResult(r * columns.size() + v), offset(i, r), column.first,
+      store(accumulators[r * columns.size() + v], offset(i, r), column.first,
             column.second);
 }
 
@@ -461,6 +457,48 @@ MatmulEmitter::loadTile(Value i, int64_t rows,
   b.setInsertionPointToStart(ifFirst.elseBlock());
   b.create<scf::YieldOp>(loc, loadC());
   return ifFirst.getResults();
+}
+
+/// Steps [lb, ub) of the current k block of the tile at row i (see
+/// emitTile): an scf.for carrying the tile's accumulators, one per row and
+/// column vector (`columns`: column and mask or null), whose results it
+/// returns. Each step adds one k of A's rows times B's row.
+SmallVector<Value> MatmulEmitter::emitTileSteps(
+    Value lb, Value ub, Value i, Value block, int64_t rows, Value slot,
+    ArrayRef<std::pair<Value, Value>> columns, ValueRange accumulators) {
+  auto kLoop = b.create<scf::ForOp>(loc, lb, ub, index(1), accumulators);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(kLoop.getBody());
+  Value kk = kLoop.getInductionVar();
+  Value kA = b.create<arith::AddIOp>(loc, kBegin, kk);
+  SmallVector<Value> bRows;
+  for (auto [v, column] : llvm::enumerate(columns))
+    bRows.push_back(slot ? b.create<vector::LoadOp>(
+                               loc, vectorType, pack,
+                               ValueRange{slot, kk, index(int64_t(v) * width)})
+                         : load(form.b, kA, column.first, column.second));
+  SmallVector<Value> next;
+  for (int64_t r = 0; r < rows; ++r) {
+    Value row = offset(i, r);
+    Value scalarA =
+        packA ? b.create<memref::LoadOp>(loc, packA,
+                                         ValueRange{block, kk, index(r)})
+              : b.create<memref::LoadOp>(loc, form.a, ValueRange{row, kA});
+    Value broadcastA = b.create<vector::BroadcastOp>(loc, vectorType, scalarA);
+    // A multiply and an add that LLVM may contract into one fma where
+    // the core has the instruction (unless contract=false): vector.fma
+    // would be an fmaf call per lane on cores without it (generic
+    // x86-64, riscv64 without F).
+    for (size_t v = 0; v < columns.size(); ++v) {
+      Value product =
+          b.create<arith::MulFOp>(loc, broadcastA, bRows[v], fastMath);
+      next.push_back(b.create<arith::AddFOp>(
+          loc, product, kLoop.getRegionIterArgs()[r * columns.size() + v],
+          fastMath));
+    }
+  }
+  b.create<scf::YieldOp>(loc, next);
+  return SmallVector<Value>(kLoop.getResults());
 }
 
 /// Prefetches the rows of the tile below (i, j), which the next row block
@@ -686,8 +724,11 @@ struct VectorizeMatmulPass
     }
     for (auto [op, form] : matmuls) {
       OpBuilder b(op);
-      // C's fill goes: the first k block writes C without reading it.
-      linalg::FillOp fill = kiln::matmul_codegen::fillBefore(op, form.c);
+      // C's fill goes: the first k block writes C without reading it (a
+      // product over an empty k has no k block: its fill stays).
+      linalg::FillOp fill = form.depth() > 0
+                                ? kiln::matmul_codegen::fillBefore(op, form.c)
+                                : linalg::FillOp();
       // Also inside a loop (a convolution's chunks of images): a fork and
       // join of spinning OpenMP threads costs ~3 us, parallelMinWork
       // multiply-adds take longer.

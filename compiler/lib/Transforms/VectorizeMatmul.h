@@ -165,6 +165,11 @@ private:
   llvm::SmallVector<mlir::Value>
   loadTile(mlir::Value i, int64_t rows,
            llvm::ArrayRef<std::pair<mlir::Value, mlir::Value>> columns);
+  llvm::SmallVector<mlir::Value>
+  emitTileSteps(mlir::Value lb, mlir::Value ub, mlir::Value i,
+                mlir::Value block, int64_t rows, mlir::Value slot,
+                llvm::ArrayRef<std::pair<mlir::Value, mlir::Value>> columns,
+                mlir::ValueRange accumulators);
   void prefetchNextTile(mlir::Value i, mlir::Value j, int64_t columns);
 
   // Packing (VectorizeMatmulPacking.cpp).

@@ -16,6 +16,12 @@
 // RUN: kiln-opt %s -kiln-vectorize-matmul=vector-width=8 | FileCheck %s --implicit-check-not=memref.prefetch
 // RUN: kiln-opt %s -kiln-vectorize-matmul="vector-width=8 l2-bytes=32768" | FileCheck %s --check-prefix=PREFETCH
 // RUN: kiln-opt %s -kiln-vectorize-matmul="vector-width=8 parallel-min-work=1" | FileCheck %s --check-prefix=PARALLEL
+// - where C's rows are a multiple of 4 KiB apart (prefix ALIASED, 1024 columns)
+//   they share an L1 set, and a tile prefetches the next one's C 64 k steps
+//   before its end instead, between two loops over its k steps (prefetched
+//   at the start, a row of mlp_wide's C was evicted before the next tile
+//   loaded it).
+// RUN: kiln-opt %s -kiln-vectorize-matmul="vector-width=8 l2-bytes=32768" | FileCheck %s --check-prefix=ALIASED
 
 // CHECK-LABEL: func.func @balanced
 // CHECK-SAME: (%[[AT:.*]]: memref<300x263xf32>, %[[B:.*]]: memref<300x45xf32>, %[[C:.*]]: memref<263x45xf32>)
@@ -64,6 +70,36 @@
 func.func @balanced(%at: memref<300x263xf32>, %b: memref<300x45xf32>, %c: memref<263x45xf32>) {
   linalg.generic {indexing_maps = [affine_map<(i, k, j) -> (k, i)>, affine_map<(i, k, j) -> (k, j)>, affine_map<(i, k, j) -> (i, j)>], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%at, %b : memref<300x263xf32>, memref<300x45xf32>) outs(%c : memref<263x45xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// ALIASED-LABEL: func.func @aliased_rows
+// ALIASED-SAME: (%[[A:.*]]: memref<12x100xf32>, %[[B:.*]]: memref<100x1024xf32>, %[[C:.*]]: memref<12x1024xf32>)
+// The two 6-row blocks of a panel.
+// ALIASED: scf.for %{{.*}} = %c0{{.*}} to %c2 step
+// ALIASED: %[[I:[0-9]+]] = arith.addi %c0{{.*}}, %{{[0-9]+}} : index
+// ALIASED-COUNT-12: vector.load %[[C]]
+// ALIASED-NOT: memref.prefetch
+// ALIASED: %[[DEPTH:.*]] = arith.subi
+// ALIASED: %[[LEAD:.*]] = arith.subi %[[DEPTH]], %c64{{.*}} : index
+// ALIASED: %[[SPLIT:.*]] = arith.maxsi %[[LEAD]], %c0
+// ALIASED: %[[FIRST:.*]]:12 = scf.for %{{.*}} = %c0{{.*}} to %[[SPLIT]] step
+// ALIASED-NOT: memref.prefetch
+// ALIASED: scf.yield
+// ALIASED: %[[R:.*]] = arith.addi %[[I]], %c6{{.*}} : index
+// ALIASED: %[[NR:.*]] = arith.minsi %[[R]], %c11 : index
+// ALIASED: memref.prefetch %[[C]][%[[NR]], %{{.*}}], read, locality<3>, data
+// ALIASED-COUNT-11: memref.prefetch %[[C]]
+// ALIASED: %[[LAST:.*]]:12 = scf.for %{{.*}} = %[[SPLIT]] to %[[DEPTH]] step %{{.*}} iter_args(%{{.*}} = %[[FIRST]]#0,
+// ALIASED: vector.store %[[LAST]]#0, %[[C]]
+func.func @aliased_rows(%a: memref<12x100xf32>, %b: memref<100x1024xf32>, %c: memref<12x1024xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, k, j) -> (i, k)>, affine_map<(i, k, j) -> (k, j)>, affine_map<(i, k, j) -> (i, j)>], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<12x100xf32>, memref<100x1024xf32>) outs(%c : memref<12x1024xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %p : f32
