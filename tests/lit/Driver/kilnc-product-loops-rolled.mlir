@@ -27,7 +27,7 @@
 // A small module (this product alone, ~600 instructions) keeps LLVM's
 // choice: where loop overhead shows, unrolling the packing pays.
 // RUN: kilnc %s --emit=llvm -O0 --no-parallel -o - | FileCheck %s --check-prefix=SMALL
-// SMALL: define internal void @kiln_matmul_128x10x84(
+// SMALL: define internal void @kiln_matmul_128x10x84_init(
 // SMALL-NOT: llvm.loop.unroll.disable
 
 func.func @f(%x: tensor<128x10xf32>, %w: tensor<10x84xf32>) -> tensor<128x84xf32> {
