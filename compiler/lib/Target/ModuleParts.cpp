@@ -1,11 +1,12 @@
 //===- ModuleParts.cpp - optimize an LLVM module in parts, in parallel ----===//
 //
 // A part travels to its thread as bitcode: an LLVMContext is used by one
-// thread at a time, so each part is cloned out of the module (the functions
-// of other parts as declarations), written to memory, read into the
-// worker's own context, optimized, written back and linked into the
-// module's context. Part 0 stays in that context and is optimized on the
-// calling thread.
+// thread at a time, so the whole module is written to memory once (with
+// its use-list order), each worker reads it into its own context, turns
+// the other parts' functions into declarations (keepPart), optimizes what
+// is left and writes it back, and the results are linked into the
+// module's context. Part 0 is the module itself, optimized on the calling
+// thread.
 //
 //===----------------------------------------------------------------------===//
 

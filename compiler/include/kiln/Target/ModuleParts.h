@@ -1,5 +1,4 @@
 //===- ModuleParts.h - LLVM -O3 in parts, in parallel -----------*- C++ -*-===//
-//-*-===//
 //
 // LLVM optimizes one module on one thread. kiln's modules are mostly
 // independent functions (the OpenMP bodies of parallel loops, reached only
